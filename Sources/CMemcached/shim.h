@@ -1,0 +1,2 @@
+// libmemcached's C API.
+#include <libmemcached/memcached.h>

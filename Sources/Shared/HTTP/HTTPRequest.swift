@@ -1,0 +1,97 @@
+/// One request as the FastCGI server hands it to a responder: the CGI params, the headers, the body.
+/// A plain value, so responders are testable without libfcgi.
+public struct HTTPRequest: Sendable {
+    /// The FastCGI role the web server asked for.
+    public enum Role: String, Sendable { case responder = "RESPONDER", authorizer = "AUTHORIZER" }
+
+    /// Every FastCGI param as received (`REQUEST_METHOD`, `HTTP_COOKIE`, …).
+    public let params: [String: String]
+    /// The request body (empty for authorizers and for auth subrequests).
+    public let body: [UInt8]
+
+    public init(params: [String: String], body: [UInt8] = []) {
+        self.params = params
+        self.body = body
+    }
+
+    /// The FastCGI role (`FCGI_ROLE`); RESPONDER when absent.
+    public var role: Role { params["FCGI_ROLE"].flatMap(Role.init(rawValue:)) ?? .responder }
+    /// `REQUEST_METHOD`, upper-case; GET when absent.
+    public var method: String { (params["REQUEST_METHOD"] ?? "GET").uppercased() }
+    /// The path and query as the client sent them (`REQUEST_URI`, or `SCRIPT_NAME`+`PATH_INFO`+`?QUERY_STRING`).
+    public var requestURI: String {
+        if let uri = params["REQUEST_URI"], !uri.isEmpty { return uri }
+        let path = (params["SCRIPT_NAME"] ?? "") + (params["PATH_INFO"] ?? "")
+        let query = params["QUERY_STRING"] ?? ""
+        return (path.isEmpty ? "/" : path) + (query.isEmpty ? "" : "?" + query)
+    }
+    /// The path part of `requestURI`, still percent-encoded.
+    public var path: String {
+        let uri = requestURI
+        if let q = uri.firstIndex(of: "?") { return String(uri[..<q]) }
+        return uri
+    }
+    /// The raw query string (without `?`).
+    public var queryString: String {
+        let uri = requestURI
+        if let q = uri.firstIndex(of: "?") { return String(uri[uri.index(after: q)...]) }
+        return params["QUERY_STRING"] ?? ""
+    }
+    /// Decoded query parameters (first value wins in `query[name]`).
+    public var query: FormFields { FormFields(parsing: queryString) }
+
+    /// A request header by case-insensitive name, from the `HTTP_*` params.
+    public func header(_ name: String) -> String? {
+        var key = "HTTP_"
+        for c in name.utf8 {
+            if c == UInt8(ascii: "-") { key.append("_") } else { key.append(Character(Unicode.Scalar(c)).uppercased()) }
+        }
+        if let value = params[key] { return value }
+        if name.lowercased() == "content-type" { return params["CONTENT_TYPE"] }
+        if name.lowercased() == "content-length" { return params["CONTENT_LENGTH"] }
+        return nil
+    }
+
+    /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and length.
+    public var headers: [(name: String, value: String)] {
+        var out: [(String, String)] = []
+        for (key, value) in params where key.hasPrefix("HTTP_") {
+            out.append((String(key.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-"), value))
+        }
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { out.append(("content-type", type)) }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { out.append(("content-length", length)) }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    /// Cookies from the `Cookie` header.
+    public var cookies: [String: String] { Cookies.parse(header("Cookie") ?? "") }
+
+    /// True when the client came over TLS (`HTTPS=on` or `REQUEST_SCHEME=https`).
+    public var isHTTPS: Bool {
+        (params["HTTPS"].map { $0.lowercased() == "on" || $0 == "1" } ?? false) || params["REQUEST_SCHEME"] == "https"
+    }
+
+    /// The client address (`REMOTE_ADDR`), for throttling and logs.
+    public var remoteAddress: String { params["REMOTE_ADDR"] ?? "" }
+
+    /// The public origin of this request: `SSO_ORIGIN` when the web server sets it, else scheme and `Host`.
+    public var origin: Origin? {
+        if let configured = params["SSO_ORIGIN"], !configured.isEmpty { return Origin(parsing: configured) }
+        guard let host = header("Host"), !host.isEmpty else { return nil }
+        return Origin(parsing: (isHTTPS ? "https://" : "http://") + host)
+    }
+
+    /// The full URL of this request at its public origin.
+    public var url: String? { origin.map { $0.serialized + requestURI } }
+
+    /// True for API and XHR calls, which get a 401 with JSON instead of a redirect to a sign-in page:
+    /// `Accept` prefers JSON, `X-Requested-With` is set, or `Sec-Fetch-Mode` is present and not `navigate`.
+    public var isAPIRequest: Bool {
+        if header("X-Requested-With") != nil { return true }
+        if let mode = header("Sec-Fetch-Mode"), !mode.isEmpty, mode != "navigate" { return true }
+        if let accept = header("Accept")?.lowercased() {
+            if accept.contains("application/json") && !accept.contains("text/html") { return true }
+        }
+        return false
+    }
+}

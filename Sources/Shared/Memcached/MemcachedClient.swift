@@ -1,0 +1,101 @@
+import CMemcached
+import Glibc
+
+/// The one owner of a libmemcached handle (`memcached_st`). One per worker thread; frees the handle in `deinit`.
+public final class MemcachedClient: KeyValueStore {
+    private let handle: UnsafeMutablePointer<memcached_st>
+
+    /// Creates a handle for `options`; throws when a server entry is not `host:port` or a socket path.
+    public init(_ options: MemcachedOptions) throws(MemcachedError) {
+        guard let handle = memcached_create(nil) else { throw MemcachedError("create", "out of memory") }
+        self.handle = handle
+        for server in options.servers {
+            let rc: memcached_return_t
+            if server.hasPrefix("/") {
+                rc = memcached_server_add_unix_socket(handle, server)
+            } else {
+                guard let colon = server.lastIndex(of: ":"), let port = UInt16(server[server.index(after: colon)...]) else {
+                    memcached_free(handle)
+                    throw MemcachedError("add server", "\"\(server)\" is not host:port")
+                }
+                rc = memcached_server_add(handle, String(server[..<colon]), in_port_t(port))
+            }
+            guard rc == MEMCACHED_SUCCESS else {
+                let message = String(cString: memcached_strerror(handle, rc))
+                memcached_free(handle)
+                throw MemcachedError("add server \(server)", message)
+            }
+        }
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION, UInt64(MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA.rawValue))
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1)
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, UInt64(options.connectTimeoutMS))
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, UInt64(options.pollTimeoutMS))
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, UInt64(options.pollTimeoutMS * 1000))
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_SND_TIMEOUT, UInt64(options.pollTimeoutMS * 1000))
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, UInt64(options.retryTimeoutSeconds))
+        if options.replicas > 0 {
+            memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS, UInt64(options.replicas))
+        }
+    }
+
+    deinit { memcached_free(handle) }
+
+    private func failure(_ operation: String, _ rc: memcached_return_t) -> StoreError {
+        StoreError("memcached \(operation): \(String(cString: memcached_strerror(handle, rc)))")
+    }
+
+    private func checkKey(_ key: String) throws(StoreError) {
+        guard !key.isEmpty, key.utf8.count <= 250, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw StoreError("memcached: key is not a valid memcached key")
+        }
+    }
+
+    public func get(_ key: String) throws(StoreError) -> [UInt8]? {
+        try checkKey(key)
+        var length = 0
+        var flags: UInt32 = 0
+        var rc = MEMCACHED_SUCCESS
+        let value = memcached_get(handle, key, key.utf8.count, &length, &flags, &rc)
+        defer { free(value) }
+        if rc == MEMCACHED_NOTFOUND { return nil }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("get", rc) }
+        guard let value else { return [] }
+        return value.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
+        try checkKey(key)
+        let rc = value.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { memcached_set(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+        }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("set", rc) }
+    }
+
+    public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
+        try checkKey(key)
+        let rc = value.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { memcached_add(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+        }
+        if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS { return false }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("add", rc) }
+        return true
+    }
+
+    public func delete(_ key: String) throws(StoreError) -> Bool {
+        try checkKey(key)
+        let rc = memcached_delete(handle, key, key.utf8.count, 0)
+        if rc == MEMCACHED_NOTFOUND { return false }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("delete", rc) }
+        return true
+    }
+
+    public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
+        try checkKey(key)
+        // The text protocol has no increment-with-initial: create the counter if absent, then increment it.
+        _ = try add(key, Array("0".utf8), ttl: ttl)
+        var value: UInt64 = 0
+        let rc = memcached_increment(handle, key, key.utf8.count, UInt32(truncatingIfNeeded: delta), &value)
+        guard rc == MEMCACHED_SUCCESS else { throw failure("increment", rc) }
+        return value
+    }
+}
