@@ -1,1 +1,0 @@
-import Shared; _probe()
