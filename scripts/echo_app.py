@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""The demo app behind infusion and dextor: answers every request with JSON saying exactly what reached it.
+
+{"method", "uri" (path and query as received), "headers" (lower-case name -> value), "body" (text), "body_sha256"}
+
+Usage: echo_app.py PORT [NAME]   (listens on 127.0.0.1 only)
+"""
+import hashlib
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sso-echo-app"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
+        payload = {
+            "app": self.server.app_name,
+            "method": self.command,
+            "uri": self.path,
+            "headers": headers,
+            "body": body.decode("utf-8", errors="replace"),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+        }
+        out = json.dumps(payload, indent=1, ensure_ascii=False).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def main():
+    port = int(sys.argv[1])
+    server = ThreadingHTTPServer(("127.0.0.1", port), Echo)
+    server.app_name = sys.argv[2] if len(sys.argv) > 2 else "app"
+    server.daemon_threads = True
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
