@@ -110,7 +110,7 @@ public enum ConfigLoader {
             if !range.contains(v) { p.add(key, String(v), expected: "seconds, \(range.lowerBound) to \(range.upperBound)") }
             return v
         }
-        let lifetime = seconds(raw.sessions?.lifetime, key: "sessions.lifetime", default: 43_200, range: 60...(86_400 * 90))
+        let lifetime = seconds(raw.sessions?.lifetime, key: "sessions.lifetime", default: 43_200, range: 5...(86_400 * 90))
         let interval = seconds(raw.sessions?.last_access_interval, key: "sessions.last_access_interval", default: 60, range: 0...3600)
         let ttl = seconds(raw.sessions?.request_id_ttl, key: "sessions.request_id_ttl", default: 60, range: 1...600)
         let defaultIdle = seconds(raw.sessions?.default_idle_timeout, key: "sessions.default_idle_timeout", default: 900, range: 1...86_400)

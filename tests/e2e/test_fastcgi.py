@@ -1,0 +1,153 @@
+"""The FastCGI runtime itself: keep-alive from nginx, several requests on one connection, SIGTERM drains requests in
+flight and exits 0, malformed input is refused without a crash, the AUTHORIZER role."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import fcgi_client as fc
+from conftest import BIN, Browser
+
+
+def env(stack, host="infusion.iqueue.test", uri="/", **extra):
+    base = {"REQUEST_METHOD": "GET", "REQUEST_URI": uri, "HTTP_HOST": f"{host}:{stack.https_port}", "HTTPS": "on",
+            "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-test", "REMOTE_ADDR": "127.0.0.1"}
+    base.update(extra)
+    return base
+
+
+@pytest.fixture
+def appauth(stack, tmp_path):
+    """A separate AppAuthFCGI on its own unix socket, sharing the stack's config and memcached."""
+    sock = tmp_path / "own.sock"
+    proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"unix:{sock}", "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while not sock.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert sock.exists()
+    yield proc, str(sock)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def connected_entries(path):
+    return [line for line in open("/proc/net/unix") if line.rstrip().endswith(str(path)) and line.split()[5] == "03"]
+
+
+def test_nginx_reuses_kept_alive_fastcgi_connections(stack):
+    """Responder traffic (accounts, the sign-in path) runs over kept-alive FastCGI connections. nginx itself closes the
+    connection after an auth_request subrequest (header-only: it finalises before reading FCGI_END_REQUEST), so the
+    auth check gets a fresh unix-socket connection per request; see docs/nginx.md."""
+    b = Browser(stack)
+    for _ in range(30):
+        assert b.get(stack.accounts + "/healthz").status_code == 200
+    entries = connected_entries(stack.accounts_socket)
+    # 30 requests, yet only the connections nginx keeps (keepalive 2 per nginx worker) are open, idle.
+    assert 1 <= len(entries) <= 4, len(entries)
+    for _ in range(10):
+        assert b.get(stack.infusion + "/k").status_code == 302  # auth_request (401) then @sso_signin
+    assert 1 <= len(connected_entries(stack.appauth_socket)) <= 8
+
+
+def test_several_requests_on_one_kept_alive_connection(stack, appauth):
+    _, sock = appauth
+    with fc.connect(sock) as s:
+        for i in range(3):
+            s.sendall(fc.begin(keep_conn=True) + fc.params(env(stack, uri=f"/n{i}")) + fc.stdin(b""))
+            status, headers, _ = fc.read_response(s)
+            assert status == 302 and f"%2Fn{i}" in headers["location"][0]
+
+
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(stack, appauth):
+    proc, sock = appauth
+    s = fc.connect(sock)
+    body = b"0123456789"
+    s.sendall(fc.begin() + fc.params(env(stack, REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(body)))) + fc.stdin(body[:5], end=False))
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert proc.poll() is None, "exited with a request in flight"
+    with pytest.raises(OSError):
+        fc.connect(sock).close()  # no longer accepting
+    s.sendall(fc.stdin(body[5:]))
+    status, headers, _ = fc.read_response(s)
+    s.close()
+    assert status == 302 and "noCookie" in headers["location"][0]
+    assert proc.wait(10) == 0
+    log = proc.stdout.read().decode()
+    assert "stopping" in log and "stopped" in log
+
+
+def test_malformed_input_is_refused_and_the_server_keeps_serving(stack, appauth):
+    proc, sock = appauth
+    attacks = [
+        b"\x00" * 50,                                             # garbage records
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",                     # not FastCGI at all
+        fc.begin() + fc.record(fc.PARAMS, b"\x7f\x05abc"),        # a params pair that claims more bytes than it has
+        fc.begin() + fc.record(fc.PARAMS, b"\xff\xff\xff\xff"),   # a huge 4-byte length
+        fc.begin()[:5],                                           # a truncated header
+    ]
+    for attack in attacks:
+        with fc.connect(sock) as s:
+            s.sendall(attack)
+            s.shutdown(socket.SHUT_WR)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+        assert proc.poll() is None, attack
+    # Non-UTF-8 bytes in params, an oversized params block, an oversized body, a cookie full of junk.
+    odd = env(stack, uri="/caf\udce9")
+    odd_bytes = fc.begin() + fc.record(fc.PARAMS, fc.pair(b"REQUEST_URI", b"/caf\xe9\xff") + fc.pair(b"HTTP_HOST", f"infusion.iqueue.test:{stack.https_port}".encode()) + fc.pair(b"HTTPS", b"on")) + fc.record(fc.PARAMS) + fc.stdin(b"")
+    with fc.connect(sock) as s:
+        s.sendall(odd_bytes)
+        status, _, _ = fc.read_response(s)
+        assert status in (302, 400)
+    status, _, _ = fc.request(sock, env(stack, HTTP_X_FILLER="x" * 70000))
+    assert status == 431
+    status, _, _ = fc.request(sock, env(stack, REQUEST_METHOD="POST", CONTENT_LENGTH=str(5 << 20)), body=b"")
+    assert status == 413
+    status, _, _ = fc.request(sock, env(stack, HTTP_COOKIE="__Host-sso=%%%; ;;=;a==b; __Host-sso=\xff"))
+    assert status == 302
+    status, _, _ = fc.request(sock, env(stack, host="unknown.example"))
+    assert status == 403
+    assert proc.poll() is None
+    # Still serving.
+    status, headers, _ = fc.request(sock, env(stack, uri="/fine"))
+    assert status == 302 and "%2Ffine" in headers["location"][0]
+
+
+def test_authorizer_role(stack, appauth):
+    _, sock = appauth
+    status, headers, _ = fc.request(sock, env(stack, uri="/a"), role="AUTHORIZER")
+    assert status == 302 and "/noCookie?redirectURL=" in headers["location"][0]
+    b = Browser(stack, user_agent="fcgi-test")
+    b.sign_in(stack.infusion + "/")
+    token = b.cookie("infusion.iqueue.test").value
+    status, headers, _ = fc.request(sock, env(stack, uri="/a", HTTP_COOKIE=f"__Host-sso={token}"), role="AUTHORIZER")
+    assert status == 200
+    assert headers["variable-sso_user"] == ["alice"]
+    assert headers["variable-sso_email"] == ["alice@iqueue.test"]
+
+
+def test_check_config_reports_problems(tmp_path, stack):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("accounts_url: http://x\nmemcached: {servers: [nope]}\nservices:\n  - name: a\n    origins: [ftp://a]\n    idle_timeout: -1\ntypo_key: 1\n")
+    for binary in ("AccountsFCGI", "AppAuthFCGI"):
+        r = subprocess.run([BIN / binary, "--config", bad, "--check-config"], capture_output=True, text=True)
+        assert r.returncode != 0
+        assert "typo_key" in r.stderr
+    bad.write_text("accounts_url: http://x\nmemcached: {servers: [nope]}\nservices:\n  - name: a\n    origins: [ftp://a]\n    idle_timeout: -1\n")
+    r = subprocess.run([BIN / "AppAuthFCGI", "--config", bad, "--check-config"], capture_output=True, text=True)
+    assert r.returncode != 0
+    for expected in ("accounts_url", "memcached.servers[0]", "services[0].origins[0]", "services[0].idle_timeout", "keys.list", "users_file"):
+        assert expected in r.stderr, (expected, r.stderr)
+    for binary in ("AccountsFCGI", "AppAuthFCGI"):
+        r = subprocess.run([BIN / binary, "--config", stack.config_path, "--check-config"], capture_output=True, text=True)
+        assert r.returncode == 0 and "OK" in r.stdout, r.stderr

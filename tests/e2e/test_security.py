@@ -1,0 +1,208 @@
+"""Attacks on the flow: hostile redirectURLs, forged and tampered tokens, requestID misuse, cookie replay."""
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from conftest import Browser
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hostile_redirects(stack):
+    port = stack.https_port
+    good = stack.infusion
+    return [
+        "//evil.example/",
+        "///evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "https:evil.example",
+        "https:/evil.example/",
+        "https://evil.example/",
+        f"https://evil.example:{port}/",
+        f"https://user@infusion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.test:{port}@evil.example/",
+        f"https://infusion.iqueue.test:{port}%40evil.example/",
+        f"https://infusion.iqueue.test:{port}\\@evil.example/",
+        f"https://infusion.iqueue.test:{port + 1 if port < 65535 else port - 1}/",
+        "https://infusion.iqueue.test/",
+        f"http://infusion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.test.evil.example:{port}/",
+        f"https://evilinfusion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.test:{port}.evil.example/",
+        f"https://xinfusion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.tes:{port}/",
+        f"https://infusion.iqueue.test:{port}//evil.example/",
+        f"\thttps://infusion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.test:{port}/\r\nSet-Cookie: x=1",
+        f"https://infus\tion.iqueue.test:{port}/",
+        f"https://infusion.iqueue.test:{port}/\x00",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(document.domain)//" + good,
+        "data:text/html,<script>alert(1)</script>",
+        f"ftp://infusion.iqueue.test:{port}/",
+        f" https://infusion.iqueue.test:{port}/",
+        f"https://INFUSION.iqueue.test:{port}\u3002evil.example/",
+        f"https://[::1]:{port}/",
+        f"https://127.0.0.1:{port}/",
+        "",
+        "/relative/path",
+    ]
+
+
+def test_at_least_20_hostile_redirect_urls_are_refused(stack):
+    b = Browser(stack)
+    values = hostile_redirects(stack)
+    assert len(values) >= 20
+    for value in values:
+        for path in ("/noCookie", "/copyCookie", "/login"):
+            r = b.get(stack.accounts + path + "?redirectURL=" + quote(value, safe=""))
+            if path == "/login" and value == "":
+                assert r.status_code == 200  # the plain sign-in page
+                continue
+            assert r.status_code == 400, (path, value, r.status_code, r.headers.get("Location"))
+            assert "Location" not in r.headers
+            assert "This link cannot be used" in r.text
+
+
+def test_hostile_redirect_in_login_post_is_refused(stack):
+    b = Browser(stack)
+    form, _ = b.follow(stack.infusion + "/")
+    fields = {k: v for k, v in __import__("conftest").form_fields(form.text).items()}
+    fields.update(username="alice", password="wonderland", redirectURL="https://evil.example/")
+    r = b.post(stack.accounts + "/login", data=fields)
+    assert r.status_code == 400 and "Location" not in r.headers
+
+
+def test_good_redirect_keeps_path_and_query(stack):
+    b = Browser(stack)
+    target = stack.dextor + "/a/b?c=d&e=%2F#frag"
+    r = b.get(stack.accounts + "/noCookie?redirectURL=" + quote(target, safe=""))
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/copyCookie?redirectURL=" + quote(target, safe="")
+
+
+def signed_in_token(stack):
+    b = Browser(stack)
+    b.sign_in(stack.infusion + "/")
+    return b, b.cookie("infusion.iqueue.test").value
+
+
+def with_cookie(stack, host, token, user_agent=None):
+    b = Browser(stack) if user_agent is None else Browser(stack, user_agent=user_agent)
+    b.session.cookies.set("__Host-sso", token, domain=host, path="/")
+    return b
+
+
+def assert_refused(stack, token, host="infusion.iqueue.test"):
+    r = with_cookie(stack, host, token).get(stack.origin(host) + "/")
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], r.status_code
+
+
+def test_tampered_tokens_are_refused(stack):
+    _, token = signed_in_token(stack)
+    header, payload, signature = token.split(".")
+    claims = json.loads(unb64(payload))
+    # The payload changed, the signature kept.
+    forged = dict(claims, sub="bob")
+    assert_refused(stack, header + "." + b64(json.dumps(forged).encode()) + "." + signature)
+    # A flipped signature byte.
+    sig = bytearray(unb64(signature))
+    sig[0] ^= 1
+    assert_refused(stack, header + "." + payload + "." + b64(bytes(sig)))
+    # Non-canonical base64url (padding) and garbage.
+    assert_refused(stack, token + "=")
+    assert_refused(stack, "not.a.jwt")
+    assert_refused(stack, "a" * 7000 + "." + "b" * 100 + ".c")
+    # Larger than the web server's header buffers: refused before it reaches the check.
+    r = with_cookie(stack, "infusion.iqueue.test", "a" * 20000).get(stack.infusion + "/")
+    assert r.status_code in (302, 400, 431, 494)
+    assert_refused(stack, "....")
+
+
+def test_alg_none_and_algorithm_confusion_are_refused(stack):
+    _, token = signed_in_token(stack)
+    header, payload, _ = token.split(".")
+    kid = json.loads(unb64(header))["kid"]
+    for alg in ("none", "None", "NONE", ""):
+        h = b64(json.dumps({"alg": alg, "kid": kid, "typ": "JWT"}).encode())
+        assert_refused(stack, h + "." + payload + ".")
+        assert_refused(stack, h + "." + payload)
+    # HS256 keyed with the public key's PEM (the classic confusion attack).
+    public_pem = (Path(stack.state) / "keys" / "ed25519.pub.pem").read_bytes()
+    h = b64(json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}).encode())
+    mac = hmac.new(public_pem, (h + "." + payload).encode(), hashlib.sha256).digest()
+    assert_refused(stack, h + "." + payload + "." + b64(mac))
+    # ES256 header on the EdDSA key, and an unknown kid.
+    h = b64(json.dumps({"alg": "ES256", "kid": kid}).encode())
+    assert_refused(stack, h + "." + payload + "." + token.split(".")[2])
+    h = b64(json.dumps({"alg": "EdDSA", "kid": "other"}).encode())
+    assert_refused(stack, h + "." + payload + "." + token.split(".")[2])
+
+
+def test_fingerprint_mismatch_is_refused(stack):
+    _, token = signed_in_token(stack)
+    same = with_cookie(stack, "infusion.iqueue.test", token)
+    assert same.get(stack.infusion + "/").status_code == 200
+    other = with_cookie(stack, "infusion.iqueue.test", token, user_agent="curl/8.0 (stolen cookie)")
+    r = other.get(stack.infusion + "/")
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
+
+
+def request_id_for(stack, browser, app):
+    """Walks to copyCookie for `app` and returns the redirect carrying a fresh requestID (not followed)."""
+    r = browser.get(stack.accounts + "/copyCookie?redirectURL=" + quote(app + "/x", safe=""))
+    assert r.status_code == 302 and "requestID=" in r.headers["Location"]
+    return r.headers["Location"]
+
+
+def test_request_id_is_single_use(stack, browser):
+    browser.sign_in(stack.infusion + "/")
+    location = request_id_for(stack, browser, stack.dextor)
+    fresh = Browser(stack)
+    r = fresh.get(location)
+    assert r.status_code == 302 and r.headers["Location"] == stack.dextor + "/x"
+    assert fresh.cookie("dextor.leantaas.test") is not None
+    again = Browser(stack)
+    r = again.get(location)
+    assert r.status_code == 302 and "/noCookie?redirectURL=" + quote(stack.dextor + "/x", safe="") in r.headers["Location"]
+    assert again.cookie("dextor.leantaas.test") is None
+
+
+def test_request_id_at_the_wrong_origin_is_refused_and_burned(stack, browser):
+    browser.sign_in(stack.infusion + "/")
+    location = request_id_for(stack, browser, stack.infusion)
+    request_id = parse_qs(urlsplit(location).query)["requestID"][0]
+    thief = Browser(stack)
+    r = thief.get(stack.dextor + "/x?requestID=" + request_id)
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
+    assert "requestID" not in r.headers["Location"]
+    assert thief.cookie("dextor.leantaas.test") is None
+    r = Browser(stack).get(location)
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
+
+
+@pytest.mark.parametrize("garbage", ["", "x", "not-a-uuid", "../../etc/passwd", "%00", "a" * 300, "😀", "a b", "%ZZ"])
+def test_garbage_request_ids_start_a_fresh_sign_in(stack, garbage):
+    r = Browser(stack).get(stack.infusion + "/p?requestID=" + garbage)
+    assert r.status_code in (302, 400), r.status_code
+    if r.status_code == 302:
+        assert r.headers["Location"].startswith(stack.accounts + "/noCookie?redirectURL=")
+        assert "requestID" not in r.headers["Location"]
+
+
+def test_request_id_with_a_valid_cookie_just_drops_the_parameter(stack, browser):
+    browser.sign_in(stack.infusion + "/")
+    r = browser.get(stack.infusion + "/p?a=1&requestID=00000000-0000-4000-8000-000000000000")
+    assert r.status_code == 302 and r.headers["Location"] == stack.infusion + "/p?a=1"
