@@ -35,5 +35,6 @@ let package = Package(
             dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(name: "FlowTests", dependencies: ["Shared", "AccountsFCGI", "AppAuthFCGI"]),
     ]
 )

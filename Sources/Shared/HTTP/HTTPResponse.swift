@@ -24,9 +24,11 @@ public struct HTTPResponse: Sendable, Equatable {
         headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
-    /// Adds a header; values containing CR or LF are refused (response splitting) by dropping the header.
+    /// Adds a header; a name or value containing CR, LF or NUL is refused (response splitting) by dropping the header.
+    /// Scalars, not Characters: "\r\n" is one Character in Swift.
     public mutating func add(_ name: String, _ value: String) {
-        guard !value.contains(where: { $0 == "\r" || $0 == "\n" }) else { return }
+        let unsafe: (Unicode.Scalar) -> Bool = { $0 == "\r" || $0 == "\n" || $0 == "\0" }
+        guard !name.unicodeScalars.contains(where: unsafe), !value.unicodeScalars.contains(where: unsafe) else { return }
         headers.append((name, value))
     }
 
