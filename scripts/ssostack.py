@@ -62,7 +62,8 @@ class Stack:
         self.bin = Path(bin_dir).resolve()
         self.server = server
         self.https_port = https_port or free_port()
-        self.memcached_port = free_port()
+        # The demo's memcached is on 11211 when free, so a user's own config (scripts/demo --config) can name it.
+        self.memcached_port = 11211 if (https_port == 8443 and not port_in_use(11211)) else free_port()
         self.app_ports = {"infusion": free_port(), "dextor": free_port()}
         self.user_config = Path(config_file).resolve() if config_file else None
         self.overrides = overrides or {}

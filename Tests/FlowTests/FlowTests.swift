@@ -26,7 +26,7 @@ final class World: @unchecked Sendable {
     let config: SSOConfig
     let accounts: AccountsResponder
     let appAuth: AppAuthResponder
-    var logger = Logger(label: "test")
+    var logger: Logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
 
     init(lastAccessInterval: Int = 60) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString)")

@@ -180,6 +180,8 @@ def test_accounts_landing_and_unknown_paths(stack, browser):
 
 
 def test_unknown_host_is_refused(stack):
+    import urllib3
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the certificate has no IP name, on purpose
     b = Browser(stack)
     r = b.session.get(f"https://127.0.0.1:{stack.https_port}/", verify=False, timeout=5, allow_redirects=False)
     assert r.status_code == 421
