@@ -294,7 +294,7 @@ http {{
             self.start_fcgi()
             self.start_apps()
             if self.server == "apache":
-                from apache_stack import start_apache  # noqa: E402 (only with --server apache)
+                from apache_stack import start_apache
                 start_apache(self)
             else:
                 self.start_nginx()

@@ -21,7 +21,10 @@ def env(stack, host="infusion.iqueue.test", uri="/", **extra):
 
 @pytest.fixture
 def appauth(stack, tmp_path):
-    """A separate AppAuthFCGI on its own unix socket, sharing the stack's config and memcached."""
+    """A separate AppAuthFCGI on its own unix socket, sharing the stack's config and memcached. These tests talk to the
+    program directly, so the web server in front plays no part: they run once, with the nginx stack."""
+    if stack.server != "nginx":
+        pytest.skip("talks to AppAuthFCGI directly, not through the web server: covered once under nginx")
     sock = tmp_path / "own.sock"
     proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"unix:{sock}", "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -43,6 +46,9 @@ def test_nginx_reuses_kept_alive_fastcgi_connections(stack):
     """Responder traffic (accounts, the sign-in path) runs over kept-alive FastCGI connections. nginx itself closes the
     connection after an auth_request subrequest (header-only: it finalises before reading FCGI_END_REQUEST), so the
     auth check gets a fresh unix-socket connection per request; see docs/nginx.md."""
+    if stack.server != "nginx":
+        pytest.skip("nginx upstream keepalive over unix sockets; Apache's mod_authnz_fcgi has no connection reuse and "
+                    "the Apache site uses TCP (mod_authnz_fcgi speaks nothing else): see docs/apache.md")
     b = Browser(stack)
     for _ in range(30):
         assert b.get(stack.accounts + "/healthz").status_code == 200
@@ -137,6 +143,8 @@ def test_authorizer_role(stack, appauth):
 
 
 def test_check_config_reports_problems(tmp_path, stack):
+    if stack.server != "nginx":
+        pytest.skip("runs the executables alone; no web server involved: covered once under nginx")
     bad = tmp_path / "bad.yaml"
     bad.write_text("accounts_url: http://x\nmemcached: {servers: [nope]}\nservices:\n  - name: a\n    origins: [ftp://a]\n    idle_timeout: -1\ntypo_key: 1\n")
     for binary in ("AccountsFCGI", "AppAuthFCGI"):
