@@ -4,7 +4,7 @@ import os
 import subprocess
 from pathlib import Path
 
-MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime", "env", "alias", "headers", "setenvif",
+MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime", "env", "alias", "rewrite", "headers", "setenvif",
            "socache_shmcb", "ssl", "proxy", "proxy_http", "proxy_fcgi", "authnz_fcgi"]
 MODULE_DIR = Path("/usr/lib/apache2/modules")
 

@@ -180,6 +180,9 @@ services:
     origins: ["{self.dextor}"]
     idle_timeout: {idle['dextor']}
 users_file: users.yaml
+request_cache:
+  max_body_bytes: {o.get('cache_max_body', 1048576)}
+  ttl: {o.get('cache_ttl', 600)}
 branding:
   product_name: "iQueue Accounts"
   accent_color: "#2f5bea"

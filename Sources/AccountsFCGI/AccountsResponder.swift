@@ -17,6 +17,9 @@ struct AccountsResponder: Responder {
 
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {
         let store = SessionStore(kv: context.store, prefix: config.keyPrefix)
+        if request.bodyOmitted {
+            return page.message(status: 413, title: "Too much data", text: "The form sent more data than sign-in accepts.")
+        }
         do {
             switch (request.method, request.path) {
             case ("GET", "/noCookie"), ("HEAD", "/noCookie"):

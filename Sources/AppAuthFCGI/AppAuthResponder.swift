@@ -3,8 +3,9 @@ import Shared
 /// Beside every protected app host: the `auth_request` check, the sign-in path (requestID redemption, redirect to accounts,
 /// 401 for API calls), and Apache's FastCGI authorizer role, which is both in one answer.
 struct AppAuthResponder: Responder {
-    /// What the web server asked for, from the `SSO_ACTION` param (nginx) or the FastCGI role (Apache).
-    enum Action { case check, signin, authorize }
+    /// What the web server asked for, from the `SSO_ACTION` param (nginx, and Apache's replay rule), the path
+    /// (Apache's `/_sso/capture`) or the FastCGI role (Apache's authorizer).
+    enum Action { case check, signin, authorize, replay, capture }
 
     let config: SSOConfig
     let check: SessionCheck
@@ -19,7 +20,11 @@ struct AppAuthResponder: Responder {
 
     func action(_ request: HTTPRequest) -> Action {
         if request.role == .authorizer { return .authorize }
-        return request.params["SSO_ACTION"] == "check" ? .check : .signin
+        switch request.params["SSO_ACTION"] {
+        case "check": return .check
+        case "replay": return .replay
+        default: return request.path == "/_sso/capture" ? .capture : .signin
+        }
     }
 
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {
@@ -31,11 +36,19 @@ struct AppAuthResponder: Responder {
         }
         switch action(request) {
         case .check:
-            return authCheck(request, service: service, context: context, store: store)
+            return authCheck(request, service: service, context: context, store: store, signalReplay: true)
         case .signin:
             return signIn(request, origin: origin, service: service, context: context, store: store)
+        case .replay, .capture:
+            do {
+                if action(request) == .capture { return try captureEndpoint(request, origin: origin, context: context) }
+                return try replay(request, origin: origin, service: service, context: context, sessions: store)
+            } catch {
+                context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+                return unavailable(request, service: service, retryURL: origin.serialized + request.requestURI)
+            }
         case .authorize:
-            let answer = authCheck(request, service: service, context: context, store: store)
+            let answer = authCheck(request, service: service, context: context, store: store, signalReplay: false)
             guard answer.status == 200 else { return signIn(request, origin: origin, service: service, context: context, store: store) }
             var out = HTTPResponse(status: 200)
             out.add("Variable-SSO_USER", answer.header("X-Remote-User") ?? "")
@@ -46,13 +59,17 @@ struct AppAuthResponder: Responder {
     }
 
     /// The `auth_request` oracle: 200 with the identity headers, or 401. Empty bodies; one store read on the common path.
-    func authCheck(_ request: HTTPRequest, service: Service, context: RequestContext, store: SessionStore) -> HTTPResponse {
+    /// With `signalReplay` (nginx), a signed-in request carrying the replay cookie answers 403, which nginx routes to
+    /// `@sso_replay`.
+    func authCheck(_ request: HTTPRequest, service: Service, context: RequestContext, store: SessionStore,
+                   signalReplay: Bool) -> HTTPResponse {
         // A requestID in the URL always goes through the sign-in path, which redeems it and removes it from the address.
         if request.query["requestID"] != nil { return .empty(401) }
         do {
             switch try check.check(token: request.cookies[config.cookieName], fingerprint: Fingerprint.of(request),
                                    service: service.name, now: context.now, store: store) {
             case .valid(let identity):
+                if signalReplay && cache.enabled && request.cookies[cache.cookieName] != nil { return .empty(403) }
                 return HTTPResponse(status: 200)
                     .adding("X-Remote-User", identity.claims.sub)
                     .adding("X-Remote-Email", identity.claims.email)
@@ -89,17 +106,32 @@ struct AppAuthResponder: Responder {
                 default: break
                 }
             }
+            if shouldCapture(request) {
+                if request.role == .authorizer {
+                    // The authorizer never sees the body: the browser re-sends it (307 keeps method and body) to the capture endpoint.
+                    return HTTPResponse(status: 307).adding("Location", origin.serialized + "/_sso/capture?to=" + PercentEncoding.encode(cleanURI))
+                        .adding("Cache-Control", "no-store")
+                }
+                let cookie = try capture(request, uri: cleanURI, origin: origin, context: context,
+                                         store: RequestCacheStore(kv: context.store, prefix: config.keyPrefix))
+                return startSignIn(request, cleanURL: cleanURL, status: 303).adding("Set-Cookie", cookie)
+            }
             return startSignIn(request, cleanURL: cleanURL)
         } catch {
             context.logger.error("store unavailable", metadata: ["error": "\(error)"])
-            if request.isAPIRequest {
-                return .jsonError(503, code: "unavailable", message: "Sign-in is temporarily unavailable.").adding("Retry-After", "30")
-            }
-            return page.message(status: 503, title: "Sign-in is unavailable",
-                                text: "Your sign-in cannot be checked right now, so \(service.title) cannot be opened. Please try again in a minute.",
-                                link: ("Try again", cleanURL))
-                .adding("Retry-After", "30")
+            return unavailable(request, service: service, retryURL: cleanURL)
         }
+    }
+
+    /// The fail-closed answer when the store cannot be reached: 503 JSON for API calls, a 503 page for people.
+    func unavailable(_ request: HTTPRequest, service: Service, retryURL: String) -> HTTPResponse {
+        if request.isAPIRequest {
+            return .jsonError(503, code: "unavailable", message: "Sign-in is temporarily unavailable.").adding("Retry-After", "30")
+        }
+        return page.message(status: 503, title: "Sign-in is unavailable",
+                            text: "Your sign-in cannot be checked right now, so \(service.title) cannot be opened. Please try again in a minute.",
+                            link: ("Try again", retryURL))
+            .adding("Retry-After", "30")
     }
 
     /// Step 6: a requestID issued for this origin, not used, not expired, becomes this host's JWT cookie. Nil: not valid.
@@ -127,12 +159,15 @@ struct AppAuthResponder: Responder {
         }
     }
 
-    func startSignIn(_ request: HTTPRequest, cleanURL: String) -> HTTPResponse {
+    /// To accounts (302, or 303 after a kept submission), or 401 JSON for API calls.
+    func startSignIn(_ request: HTTPRequest, cleanURL: String, status: Int = 302) -> HTTPResponse {
         let noCookie = config.accountsURL.serialized + "/noCookie?redirectURL=" + PercentEncoding.encode(cleanURL)
         if request.isAPIRequest {
             return .jsonError(401, code: "unauthenticated", message: "Sign-in required.", extra: [("login_url", noCookie)])
         }
-        return .redirect(to: noCookie)
+        var response = HTTPResponse.redirect(to: noCookie)
+        response.status = status
+        return response
     }
 
     func noAccess(_ service: Service) -> HTTPResponse {

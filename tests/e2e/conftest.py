@@ -54,7 +54,7 @@ def stack(request, tmp_root):
 def short_stack(request, tmp_root):
     """Short clocks: idle timeout 3 s on both services, absolute lifetime 8 s, requestID TTL 2 s, access written every 1 s."""
     s = make_stack(tmp_root, request.param, idle={"infusion": 3, "dextor": 3}, lifetime=8, request_id_ttl=2,
-                   last_access_interval=1)
+                   last_access_interval=1, cache_ttl=2)
     s.start()
     yield s
     s.stop()
@@ -85,6 +85,19 @@ class Browser:
             url = requests.compat.urljoin(url, r.headers["Location"])
             hops.append(url)
             r = self.get(url)
+        return r, hops
+
+    def navigate(self, method, url, body=b"", headers=None, limit=15):
+        """Sends a request and follows redirects as a browser does: 307/308 re-send the same method and body, other
+        redirects become a GET. Returns (final response, [(method, url)] visited)."""
+        hops = [(method, url)]
+        r = self.session.request(method, url, data=body, headers=headers or {}, allow_redirects=False, timeout=15)
+        while r.status_code in (301, 302, 303, 307, 308) and len(hops) < limit:
+            url = requests.compat.urljoin(url, r.headers["Location"])
+            if r.status_code not in (307, 308):
+                method, body, headers = "GET", b"", {}
+            hops.append((method, url))
+            r = self.session.request(method, url, data=body, headers=headers, allow_redirects=False, timeout=15)
         return r, hops
 
     def submit_login(self, form_response, username, password):

@@ -134,6 +134,25 @@ public enum ConfigLoader {
             p.add("branding.logo_url", logo, expected: "a path on the accounts host (/logo.svg) or a data:image/ URL")
         }
 
+        let rc = raw.request_cache
+        let cacheBody = rc?.max_body_bytes ?? 1_048_576
+        if cacheBody < 1 || cacheBody > maxBody {
+            p.add("request_cache.max_body_bytes", String(cacheBody), expected: "bytes, 1 to limits.max_body_bytes (\(maxBody))")
+        }
+        let cacheEntry = rc?.max_entry_bytes ?? max(1_572_864, cacheBody + 65_536)
+        if cacheEntry < cacheBody || cacheEntry > 64 << 20 {
+            p.add("request_cache.max_entry_bytes", String(cacheEntry), expected: "bytes, at least request_cache.max_body_bytes, at most 67108864")
+        }
+        let cacheTTL = seconds(rc?.ttl, key: "request_cache.ttl", default: 600, range: 1...86_400)
+        let cacheCookie = rc?.cookie_name ?? "__Host-sso_replay"
+        if !isToken(cacheCookie) { p.add("request_cache.cookie_name", cacheCookie, expected: "a cookie name of letters, digits and -_") }
+        let backendTimeout = seconds(rc?.backend_timeout, key: "request_cache.backend_timeout", default: 60, range: 1...3600)
+        let maxResponse = rc?.max_response_bytes ?? 16 << 20
+        if maxResponse < 1024 || maxResponse > 1 << 30 { p.add("request_cache.max_response_bytes", String(maxResponse), expected: "bytes, 1024 to 1073741824") }
+        let requestCache = SSOConfig.RequestCache(
+            enabled: rc?.enabled ?? true, maxBodyBytes: cacheBody, maxEntryBytes: cacheEntry, ttl: cacheTTL, cookieName: cacheCookie,
+            backendTimeout: backendTimeout, maxResponseBytes: maxResponse)
+
         guard p.problems.isEmpty, let accountsURL else { throw ConfigError(file: file, problems: p.problems) }
         return SSOConfig(
             file: file, accountsURL: accountsURL, audience: raw.audience ?? "sso", accounts: accounts, appAuth: appAuth,
@@ -142,7 +161,8 @@ public enum ConfigLoader {
             usersFile: resolve(usersFile, relativeTo: file), requestIDTTL: ttl, sessionLifetime: Int64(lifetime),
             lastAccessInterval: Int64(interval), defaultIdleTimeout: Int64(defaultIdle), maxLoginFailures: maxFailures,
             loginFailureWindow: window, maxBodyBytes: maxBody, logLevel: logLevel,
-            branding: .init(productName: raw.branding?.product_name ?? "Single Sign-On", accentColor: accent, logoURL: logo))
+            branding: .init(productName: raw.branding?.product_name ?? "Single Sign-On", accentColor: accent, logoURL: logo),
+            requestCache: requestCache)
     }
 
     static func isToken(_ s: String) -> Bool {

@@ -15,6 +15,10 @@ struct RawConfig: Decodable {
     struct Limits: Decodable { var max_body_bytes: Int? }
     struct ServiceEntry: Decodable { var name: String?; var title: String?; var origins: [String]?; var idle_timeout: Int? }
     struct Branding: Decodable { var product_name: String?; var accent_color: String?; var logo_url: String? }
+    struct RequestCache: Decodable {
+        var enabled: Bool?; var max_body_bytes: Int?; var max_entry_bytes: Int?; var ttl: Int?; var cookie_name: String?
+        var backend_timeout: Int?; var max_response_bytes: Int?
+    }
 
     var accounts_url: String?
     var audience: String?
@@ -30,11 +34,13 @@ struct RawConfig: Decodable {
     var users_file: String?
     var log_level: String?
     var branding: Branding?
+    var request_cache: RequestCache?
 
     /// Every key the file may hold, by mapping path; anything else is reported as unknown (a typo would otherwise be ignored).
     static let schema: [String: Set<String>] = [
         "": ["accounts_url", "audience", "accounts", "app_auth", "memcached", "keys", "cookie", "sessions", "login",
-             "limits", "services", "users_file", "log_level", "branding"],
+             "limits", "services", "users_file", "log_level", "branding", "request_cache"],
+        "request_cache": ["enabled", "max_body_bytes", "max_entry_bytes", "ttl", "cookie_name", "backend_timeout", "max_response_bytes"],
         "accounts": ["listen", "workers", "socket_mode"],
         "app_auth": ["listen", "workers", "socket_mode"],
         "memcached": ["servers", "prefix", "replicas", "connect_timeout_ms", "poll_timeout_ms", "retry_timeout"],

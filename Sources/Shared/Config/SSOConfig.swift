@@ -31,6 +31,24 @@ public struct SSOConfig: Sendable {
         public var logoURL: String
     }
 
+    /// Server-side request caching across re-authentication (a POST whose session expired is kept and replayed once).
+    public struct RequestCache: Sendable {
+        /// Keep and replay requests at all. Default: true.
+        public var enabled: Bool
+        /// Largest body kept. Default: 1,048,576; larger submissions get the "not kept" page after sign-in.
+        public var maxBodyBytes: Int
+        /// Largest whole entry (body, headers, URL). Default: 1,572,864.
+        public var maxEntryBytes: Int
+        /// How long a kept request waits for the user to sign in again. Default: 600.
+        public var ttl: Int
+        /// The HttpOnly cookie that binds a kept request to the browser. Default: `__Host-sso_replay`.
+        public var cookieName: String
+        /// Seconds to wait for the app when replaying. Default: 60.
+        public var backendTimeout: Int
+        /// Largest app response relayed after a replay. Default: 16,777,216.
+        public var maxResponseBytes: Int
+    }
+
     /// Path of the file this came from.
     public var file: String
     /// The accounts server's public base URL; also the JWT issuer.
@@ -72,4 +90,5 @@ public struct SSOConfig: Sendable {
     /// Log level: trace, debug, info, notice, warning, error, critical. Default: info.
     public var logLevel: String
     public var branding: Branding
+    public var requestCache: RequestCache
 }

@@ -4,6 +4,8 @@ import CFastCGI
 enum FastCGIExchange {
     /// Largest total size of the params, in bytes. Default: 65,536; more gets 431.
     static let maxParamBytes = 65_536
+    /// Most bytes of an over-limit body read and discarded. Default: 256 MiB; beyond it the connection is given up.
+    static let maxDrainBytes = 256 << 20
 
     enum ReadOutcome {
         case request(HTTPRequest)
@@ -27,21 +29,28 @@ enum FastCGIExchange {
             }
         }
         let declared = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
-        if declared > maxBodyBytes {
-            return .refuse(HTTPResponse(status: 413, body: Array("Request body too large\n".utf8)).adding("Content-Type", "text/plain"))
-        }
         var body: [UInt8] = []
+        var omitted = declared > maxBodyBytes
         if declared > 0 || params["HTTP_TRANSFER_ENCODING"] != nil {
             var chunk = [CChar](repeating: 0, count: 16_384)
+            var drained = 0
             while true {
                 let n = FCGX_GetStr(&chunk, Int32(chunk.count), request.pointee.in)
                 if n <= 0 { break }
+                if omitted {
+                    // Read and discard, so a kept-alive connection stays in step; bounded by the web server's own limit.
+                    drained += Int(n)
+                    if drained > maxDrainBytes { break }
+                    continue
+                }
                 body.append(contentsOf: chunk[0..<Int(n)].map { UInt8(bitPattern: $0) })
                 if body.count > maxBodyBytes {
-                    return .refuse(HTTPResponse(status: 413, body: Array("Request body too large\n".utf8)).adding("Content-Type", "text/plain"))
+                    omitted = true
+                    body = []
                 }
             }
         }
+        if omitted { return .request(HTTPRequest(params: params, body: [], bodyOmitted: true)) }
         return .request(HTTPRequest(params: params, body: body))
     }
 

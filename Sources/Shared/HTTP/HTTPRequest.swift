@@ -8,10 +8,13 @@ public struct HTTPRequest: Sendable {
     public let params: [String: String]
     /// The request body (empty for authorizers and for auth subrequests).
     public let body: [UInt8]
+    /// True when the body was larger than the configured maximum and was read and discarded, not kept.
+    public let bodyOmitted: Bool
 
-    public init(params: [String: String], body: [UInt8] = []) {
+    public init(params: [String: String], body: [UInt8] = [], bodyOmitted: Bool = false) {
         self.params = params
         self.body = body
+        self.bodyOmitted = bodyOmitted
     }
 
     /// The FastCGI role (`FCGI_ROLE`); RESPONDER when absent.
@@ -52,10 +55,13 @@ public struct HTTPRequest: Sendable {
         return nil
     }
 
-    /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and length.
+    /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and
+    /// length, each once (nginx sends both `CONTENT_TYPE` and `HTTP_CONTENT_TYPE`; the CGI one wins).
     public var headers: [(name: String, value: String)] {
         var out: [(String, String)] = []
         for (key, value) in params where key.hasPrefix("HTTP_") {
+            if (key == "HTTP_CONTENT_TYPE" && params["CONTENT_TYPE"]?.isEmpty == false)
+                || (key == "HTTP_CONTENT_LENGTH" && params["CONTENT_LENGTH"]?.isEmpty == false) { continue }
             out.append((String(key.dropFirst(5)).lowercased().replacingOccurrences(of: "_", with: "-"), value))
         }
         if let type = params["CONTENT_TYPE"], !type.isEmpty { out.append(("content-type", type)) }

@@ -41,6 +41,14 @@ public struct JWTCodec: Sendable {
 
     /// Verifies `token` at `now` (seconds since 1970) and returns its claims, or throws `JWTError`.
     public func verify(_ token: String, now: Int64) throws -> JWTClaims {
+        let claims = try verifySignature(token)
+        try check(claims, now: now)
+        return claims
+    }
+
+    /// Signature, header, issuer and audience only, whatever the time: who an expired token belonged to
+    /// (request caching binds a kept request to that user). Never a reason to let anyone in.
+    public func verifySignature(_ token: String) throws -> JWTClaims {
         let bytes = Array(token.utf8)
         guard bytes.count <= Self.maxTokenLength else { throw JWTError(.malformed("too long")) }
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
@@ -63,7 +71,8 @@ public struct JWTCodec: Sendable {
         guard let claims = try? JSONDecoder().decode(JWTClaims.self, from: Data(payloadBytes)) else {
             throw JWTError(.malformed("bad claims"))
         }
-        try check(claims, now: now)
+        guard claims.iss == issuer else { throw JWTError(.wrongIssuer) }
+        guard claims.aud == audience else { throw JWTError(.wrongAudience) }
         return claims
     }
 

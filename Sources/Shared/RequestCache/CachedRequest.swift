@@ -1,0 +1,36 @@
+/// A request kept across re-authentication (the WebSEAL seed): everything needed to rebuild it, bound to the browser and
+/// user that made it. The body is stored beside it in parts.
+public struct CachedRequest: Codable, Equatable, Sendable {
+    /// `POST`, `PUT`, `PATCH` or `DELETE`.
+    public var method: String
+    /// Path and query exactly as the client sent them.
+    public var uri: String
+    /// The origin it was sent to, serialized.
+    public var origin: String
+    /// Original headers as [lower-case name, value] pairs, in order (hop-by-hop and identity headers left out).
+    public var headers: [[String]]
+    /// Body length in bytes.
+    public var bodyLength: Int
+    /// Lower-case hex SHA-256 of the body, checked when the parts are read back.
+    public var bodySHA256: String
+    /// The user of the expired session (from a JWT whose signature is valid); only that user can receive it.
+    public var user: String?
+    /// FINGERPRINT of the browser that sent it.
+    public var fingerprint: String
+    /// When it was kept, seconds since 1970.
+    public var created: Int64
+    /// Why the submission itself was not kept (too large, a type that cannot be replayed…); nil when it was.
+    public var dropped: String?
+    /// How many body parts are stored.
+    public var parts: Int
+
+    public init(method: String, uri: String, origin: String, headers: [[String]], bodyLength: Int, bodySHA256: String,
+                user: String?, fingerprint: String, created: Int64, dropped: String?, parts: Int) {
+        self.method = method; self.uri = uri; self.origin = origin; self.headers = headers
+        self.bodyLength = bodyLength; self.bodySHA256 = bodySHA256; self.user = user; self.fingerprint = fingerprint
+        self.created = created; self.dropped = dropped; self.parts = parts
+    }
+
+    /// The first value of a kept header.
+    public func header(_ name: String) -> String? { headers.first { $0.first == name }.flatMap { $0.count > 1 ? $0[1] : nil } }
+}

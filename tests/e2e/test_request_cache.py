@@ -1,0 +1,170 @@
+"""Request caching across re-authentication (the WebSEAL seed): a form sent after the session ended reaches the app,
+rebuilt byte for byte, after one sign-in; exactly once; never to another browser or user; and what cannot be kept is
+said on a page, never silently dropped. Runs through nginx and Apache."""
+import hashlib
+import json
+import time
+
+import pytest
+import requests
+
+from conftest import Browser, make_stack
+
+FORM = "/forms/submit?draft=7&lang=fr"
+
+
+@pytest.fixture(scope="module", params=__import__("conftest").SERVERS)
+def cstack(request, tmp_root):
+    """A stack that keeps bodies up to 256 KiB (so the over-limit case stays small)."""
+    s = make_stack(tmp_root, request.param, cache_max_body=256 * 1024)
+    s.start()
+    yield s
+    s.stop()
+
+
+def same_origin(stack, content_type, extra=None):
+    headers = {"Content-Type": content_type, "Origin": stack.infusion, "Sec-Fetch-Site": "same-origin",
+               "Sec-Fetch-Mode": "navigate", "Referer": stack.infusion + "/forms/new", "X-Draft-Note": "kept header"}
+    headers.update(extra or {})
+    return headers
+
+
+def expired_browser(stack, user="alice", password="wonderland", user_agent=None):
+    """Signed in to infusion, then signed out at accounts: the infusion cookie is still there, its session is gone."""
+    b = Browser(stack) if user_agent is None else Browser(stack, user_agent=user_agent)
+    assert b.sign_in(stack.infusion + "/forms/new", user, password).status_code == 200
+    assert b.get(stack.accounts + "/logout").status_code == 200
+    r = b.get(stack.infusion + "/forms/new")
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
+    return b
+
+
+def submit_then_sign_in(stack, b, body, content_type, user="alice", password="wonderland", extra=None):
+    """Sends the form with the session ended, signs in on the page it lands on, returns the final response."""
+    form, hops = b.navigate("POST", stack.infusion + FORM, body, same_origin(stack, content_type, extra))
+    assert form.status_code == 200 and 'name="password"' in form.text, (form.status_code, hops)
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is not None
+    r = b.submit_login(form, user, password)
+    assert r.status_code == 302
+    final, hops = b.navigate("GET", requests.compat.urljoin(stack.accounts, r.headers["Location"]))
+    return final
+
+
+def assert_delivered(stack, final, body, content_type):
+    assert final.status_code == 200, final.text[:400]
+    echo = final.json()
+    assert echo["method"] == "POST"
+    assert echo["uri"] == FORM
+    assert echo["headers"]["content-type"] == content_type
+    assert echo["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert int(echo["headers"]["content-length"]) == len(body)
+    assert echo["headers"]["x-remote-user"] == "alice"
+    assert echo["headers"]["x-draft-note"] == "kept header"
+    assert echo["headers"]["origin"] == stack.infusion
+    assert echo["headers"]["referer"] == stack.infusion + "/forms/new"
+    assert "__Host-sso_replay" not in echo["headers"].get("cookie", "")
+    return echo
+
+
+def test_urlencoded_form_with_non_ascii_and_repeated_keys(cstack):
+    body = "name=Zo%C3%AB+Saldana&tag=a&tag=b&tag=a&note=caf%C3%A9+cr%C3%A8me+br%C3%BBl%C3%A9e&emoji=%F0%9F%98%80&empty=".encode()
+    b = expired_browser(cstack)
+    final = submit_then_sign_in(cstack, b, body, "application/x-www-form-urlencoded")
+    echo = assert_delivered(cstack, final, body, "application/x-www-form-urlencoded")
+    assert echo["body"] == body.decode()
+    # Exactly once: the replay cookie is gone and a reload is an ordinary GET.
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+    again = b.get(cstack.infusion + FORM)
+    assert again.status_code == 200 and again.json()["method"] == "GET" and again.json()["body"] == ""
+
+
+def test_pretty_printed_json_body(cstack):
+    body = json.dumps({"title": "Résumé", "lines": ["a", "b\nc"], "n": 7, "ok": True}, indent=2, ensure_ascii=False).encode()
+    assert b"\n" in body
+    final = submit_then_sign_in(cstack, expired_browser(cstack), body, "application/json; charset=utf-8")
+    assert_delivered(cstack, final, body, "application/json; charset=utf-8")
+
+
+def test_multipart_form_with_a_small_binary_file(cstack):
+    boundary = "----sso-test-boundary-7MA4YWxkTrZu0gW"
+    file_bytes = bytes(range(256)) * 8 + b"\r\n--not-the-boundary\r\n\x00\xff"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nQuarterly r\u00e9sum\u00e9\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"data.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + file_bytes + f"\r\n--{boundary}--\r\n".encode()
+    content_type = f"multipart/form-data; boundary={boundary}"
+    final = submit_then_sign_in(cstack, expired_browser(cstack), body, content_type)
+    assert_delivered(cstack, final, body, content_type)
+
+
+def test_body_over_the_limit_gets_the_page_and_no_delivery(cstack):
+    body = b"big=" + b"x" * (300 * 1024)
+    final = submit_then_sign_in(cstack, expired_browser(cstack), body, "application/x-www-form-urlencoded")
+    assert final.status_code == 200
+    assert "application/json" not in final.headers.get("Content-Type", "")
+    assert "Your submission was not kept" in final.text and "256 KiB" in final.text
+    assert "Nothing was sent to Infusion" in final.text
+
+
+def test_another_user_signing_in_never_receives_it(cstack):
+    b = expired_browser(cstack)  # alice's session ended
+    final = submit_then_sign_in(cstack, b, b"secret=alice-only", "application/x-www-form-urlencoded", user="bob", password="builder")
+    assert final.status_code == 200 and "another sign-in" in final.text
+    assert "alice-only" not in final.text
+    r = b.get(cstack.infusion + FORM)
+    assert r.json()["method"] == "GET" and r.json()["headers"]["x-remote-user"] == "bob"
+
+
+def test_another_browser_never_receives_it(cstack):
+    a = expired_browser(cstack)
+    form, _ = a.navigate("POST", cstack.infusion + FORM, b"secret=from-a", same_origin(cstack, "application/x-www-form-urlencoded"))
+    stolen = a.cookie("infusion.iqueue.test", "__Host-sso_replay").value
+    # A second browser of the same user, with the replay cookie's value copied in: the fingerprint does not match.
+    other = Browser(cstack, user_agent="Another Browser/1.0")
+    other.sign_in(cstack.infusion + "/", "alice", "wonderland")
+    other.session.cookies.set("__Host-sso_replay", stolen, domain="infusion.iqueue.test", path="/")
+    r, _ = other.navigate("GET", cstack.infusion + FORM)
+    assert r.status_code == 200 and "another sign-in" in r.text and "from-a" not in r.text
+    # And a third browser without the cookie just gets the page it asked for.
+    third = Browser(cstack, user_agent="Third/1.0")
+    echo = third.sign_in(cstack.infusion + FORM).json()
+    assert echo["method"] == "GET"
+
+
+def test_cross_site_post_is_never_replayed(cstack):
+    b = expired_browser(cstack)
+    headers = same_origin(cstack, "application/x-www-form-urlencoded", {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    form, _ = b.navigate("POST", cstack.infusion + FORM, b"transfer=all", headers)
+    r = b.submit_login(form, "alice", "wonderland")
+    final, _ = b.navigate("GET", requests.compat.urljoin(cstack.accounts, r.headers["Location"]))
+    assert final.status_code == 200 and "not sent from a page of this site" in final.text
+
+
+def test_post_without_any_earlier_sign_in_is_not_replayed(cstack):
+    b = Browser(cstack)
+    form, _ = b.navigate("POST", cstack.infusion + FORM, b"a=1", same_origin(cstack, "application/x-www-form-urlencoded"))
+    r = b.submit_login(form, "alice", "wonderland")
+    final, _ = b.navigate("GET", requests.compat.urljoin(cstack.accounts, r.headers["Location"]))
+    assert final.status_code == 200 and "could not be tied to your earlier sign-in" in final.text
+
+
+def test_api_requests_keep_their_401_and_are_not_cached(cstack):
+    b = expired_browser(cstack)
+    r = b.session.post(cstack.infusion + "/api/items", data=b'{"a":1}', allow_redirects=False, timeout=10,
+                       headers={"Content-Type": "application/json", "Accept": "application/json", "Origin": cstack.infusion})
+    assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+
+
+def test_a_type_that_cannot_be_replayed_gets_the_page(cstack):
+    final = submit_then_sign_in(cstack, expired_browser(cstack), b"\x00\x01binary", "application/octet-stream")
+    assert final.status_code == 200 and "cannot be kept" in final.text and "application/octet-stream" in final.text
+
+
+def test_an_entry_past_its_ttl_gets_the_page_and_no_delivery(short_stack):
+    b = expired_browser(short_stack)
+    form, _ = b.navigate("POST", short_stack.infusion + FORM, b"late=1", same_origin(short_stack, "application/x-www-form-urlencoded"))
+    time.sleep(3.2)  # the short stack keeps requests for 2 s
+    r = b.submit_login(form, "alice", "wonderland")
+    final, _ = b.navigate("GET", requests.compat.urljoin(short_stack.accounts, r.headers["Location"]))
+    assert final.status_code == 200 and "time ran out" in final.text
+    assert b.get(short_stack.infusion + FORM).json()["method"] == "GET"
