@@ -1,0 +1,51 @@
+"""Helpers for reading what the browser shows."""
+import json
+import struct
+import zlib
+from urllib.parse import urlsplit
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def wait_host(driver, host, timeout=15):
+    WebDriverWait(driver, timeout).until(lambda d: urlsplit(d.current_url).hostname == host)
+
+
+def wait_text(driver, text, timeout=15):
+    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+
+
+def echo(driver, timeout=15):
+    """The echo app's JSON as the browser shows it."""
+    WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.TAG_NAME, "pre")))
+    return json.loads(driver.execute_script("return document.querySelector('pre').textContent"))
+
+
+def sign_in_with_keyboard(driver, username, password):
+    """Types into the focused field (the user name has autofocus), tabs to the password, presses Enter."""
+    from selenium.webdriver.common.keys import Keys
+    WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "username")))
+    active = driver.switch_to.active_element
+    assert active.get_attribute("id") == "username", "the user name field should have focus"
+    active.send_keys(username)
+    active.send_keys(Keys.TAB)
+    assert driver.switch_to.active_element.get_attribute("id") == "password"
+    driver.switch_to.active_element.send_keys(password + Keys.ENTER)
+
+
+def png_distinct_bytes(png):
+    """How many distinct byte values the decompressed image rows hold: a blank page has only a handful."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    i, idat = 8, b""
+    while i < len(png):
+        length, kind = struct.unpack(">I4s", png[i:i + 8])
+        if kind == b"IDAT":
+            idat += png[i + 8:i + 8 + length]
+        i += 12 + length
+    return len(set(zlib.decompress(idat)))
+
+
+def csp_errors(driver):
+    return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
