@@ -34,6 +34,10 @@ let package = Package(
             name: "AppAuthFCGI",
             dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(
+            name: "SSOBench",
+            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(name: "FlowTests", dependencies: ["Shared", "AccountsFCGI", "AppAuthFCGI"]),
     ]

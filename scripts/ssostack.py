@@ -57,7 +57,7 @@ class Stack:
     """One running stack. `overrides` tweak the generated config (short timeouts for tests)."""
 
     def __init__(self, state_dir, bin_dir, https_port=None, server="nginx", config_file=None, overrides=None,
-                 log_level="info"):
+                 log_level="info", extra_http=""):
         self.state = Path(state_dir).resolve()
         self.bin = Path(bin_dir).resolve()
         self.server = server
@@ -68,6 +68,7 @@ class Stack:
         self.user_config = Path(config_file).resolve() if config_file else None
         self.overrides = overrides or {}
         self.log_level = log_level
+        self.extra_http = extra_http  # more nginx config for the http block (scripts/bench adds its server there)
         self.procs = {}
         for sub in ("pki", "keys", "run", "logs", "web"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
@@ -149,7 +150,7 @@ accounts:
   socket_mode: "0666"
 app_auth:
   listen: "unix:{self.appauth_socket}"
-  workers: 4
+  workers: {o.get('appauth_workers', 4)}
   socket_mode: "0666"
 memcached:
   servers: ["127.0.0.1:{self.memcached_port}"]
@@ -271,6 +272,7 @@ http {{
     sendfile on;
     keepalive_timeout 30;
     include {web}/sso/example-site.conf;
+{self.extra_http}
 }}
 """)
         return conf

@@ -96,7 +96,7 @@ struct AccountsResponder: Responder {
         let username = fields["username"] ?? ""
         let password = fields["password"] ?? ""
 
-        let csrfCookie = request.cookies[config.csrfCookieName] ?? ""
+        let csrfCookie = request.cookie(config.csrfCookieName) ?? ""
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
@@ -143,7 +143,7 @@ struct AccountsResponder: Responder {
 
     /// Deletes the session from the store, so every host's cookie fails at its next check, on every domain.
     func logout(_ request: HTTPRequest, context: RequestContext, store: SessionStore) throws -> HTTPResponse {
-        if let token = request.cookies[config.cookieName],
+        if let token = request.cookie(config.cookieName),
            let claims = try? check.codec.verify(token, now: context.now) {
             try store.deleteSession(claims.jti)
             context.logger.info("signed out", metadata: ["user": "\(claims.sub)"])
@@ -180,7 +180,7 @@ struct AccountsResponder: Responder {
     // MARK: - Helpers
 
     func sessionOutcome(_ request: HTTPRequest, context: RequestContext, store: SessionStore) throws -> SessionCheck.Outcome {
-        try check.check(token: request.cookies[config.cookieName], fingerprint: Fingerprint.of(request), service: nil,
+        try check.check(token: request.cookie(config.cookieName), fingerprint: Fingerprint.of(request), service: nil,
                         now: context.now, store: store)
     }
 

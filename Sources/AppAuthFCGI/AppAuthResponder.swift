@@ -64,12 +64,13 @@ struct AppAuthResponder: Responder {
     func authCheck(_ request: HTTPRequest, service: Service, context: RequestContext, store: SessionStore,
                    signalReplay: Bool) -> HTTPResponse {
         // A requestID in the URL always goes through the sign-in path, which redeems it and removes it from the address.
-        if request.query["requestID"] != nil { return .empty(401) }
+        let query = request.queryString
+        if query.utf8.count >= 9 && query.contains("requestID") && request.query["requestID"] != nil { return .empty(401) }
         do {
-            switch try check.check(token: request.cookies[config.cookieName], fingerprint: Fingerprint.of(request),
+            switch try check.check(token: request.cookie(config.cookieName), fingerprint: Fingerprint.of(request),
                                    service: service.name, now: context.now, store: store) {
             case .valid(let identity):
-                if signalReplay && cache.enabled && request.cookies[cache.cookieName] != nil { return .empty(403) }
+                if signalReplay && cache.enabled && request.cookie(cache.cookieName) != nil { return .empty(403) }
                 return HTTPResponse(status: 200)
                     .adding("X-Remote-User", identity.claims.sub)
                     .adding("X-Remote-Email", identity.claims.email)
@@ -96,7 +97,7 @@ struct AppAuthResponder: Responder {
                     return answer
                 }
             }
-            let token = request.cookies[config.cookieName]
+            let token = request.cookie(config.cookieName)
             if token != nil {
                 let outcome = try check.check(token: token, fingerprint: Fingerprint.of(request), service: service.name,
                                               now: context.now, store: store)

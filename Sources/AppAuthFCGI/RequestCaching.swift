@@ -18,7 +18,7 @@ extension AppAuthResponder {
     func capture(_ request: HTTPRequest, uri: String, origin: Origin, context: RequestContext,
                  store: RequestCacheStore) throws -> String {
         let contentType = request.header("Content-Type")
-        let user = request.cookies[config.cookieName].flatMap { try? check.codec.verifySignature($0) }?.sub
+        let user = request.cookie(config.cookieName).flatMap { try? check.codec.verifySignature($0) }?.sub
         var dropped: String? = nil
         if !ReplayPolicy.isSameOrigin(request, origin: origin) {
             dropped = "it was not sent from a page of this site"
@@ -65,7 +65,7 @@ extension AppAuthResponder {
     /// The rebuilt request: the user is signed in again and a kept request waits behind the replay cookie.
     func replay(_ request: HTTPRequest, origin: Origin, service: Service, context: RequestContext,
                 sessions: SessionStore) throws -> HTTPResponse {
-        let outcome = try check.check(token: request.cookies[config.cookieName], fingerprint: Fingerprint.of(request),
+        let outcome = try check.check(token: request.cookie(config.cookieName), fingerprint: Fingerprint.of(request),
                                       service: service.name, now: context.now, store: sessions)
         guard case .valid(let identity) = outcome else {
             if case .refused(.notRegistered) = outcome { return noAccess(service) }
@@ -80,8 +80,8 @@ extension AppAuthResponder {
         let store = RequestCacheStore(kv: context.store, prefix: config.keyPrefix)
         let clear = Cookies.setCookie(name: cache.cookieName, value: "", maxAge: 0)
         let continueURL = origin.serialized + request.requestURI
-        guard let id = request.cookies[cache.cookieName], let peeked = try store.peek(id) else {
-            if request.cookies[cache.cookieName] == nil {
+        guard let id = request.cookie(cache.cookieName), let peeked = try store.peek(id) else {
+            if request.cookie(cache.cookieName) == nil {
                 return try forward(request, identity: identity, client: client, context: context)
             }
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])

@@ -134,3 +134,25 @@ enum TestPEM {
     -----END PUBLIC KEY-----
     """
 }
+
+/// The verified-signature cache must never turn a forged or expired token into a valid one.
+@Suite struct VerifiedTokenCacheTests {
+    @Test func cachedTokensStillExpireAndForgeriesMiss() throws {
+        let now: Int64 = 1_000_000
+        let codec = TestKeys.verifier()
+        let check = SessionCheck(codec: codec, lastAccessInterval: 60)
+        let token = try TestKeys.signer().sign(TestKeys.claims(now: now, lifetime: 100))
+        #expect(check.claims(of: token, now: now) != nil)
+        #expect(check.verified?.count == 1)
+        #expect(check.claims(of: token, now: now + 100 + JWTCodec.defaultLeeway) == nil)  // expiry still checked on a hit
+        let parts = token.split(separator: ".").map(String.init)
+        var forged = TestKeys.claims(now: now, lifetime: 100)
+        forged.sub = "mallory"
+        let forgedToken = parts[0] + "." + Base64URL.encode(Array(try JSONEncoder().encode(forged))) + "." + parts[2]
+        #expect(check.claims(of: forgedToken, now: now) == nil)  // same signature, other payload: verified, refused
+        #expect(check.verified?.count == 1)                       // failures are not kept
+        let small = VerifiedTokenCache(capacity: 2)
+        for i in 0..<5 { small.insert("t\(i)", TestKeys.claims(now: now)) }
+        #expect(small.count <= 2)
+    }
+}

@@ -1,4 +1,5 @@
 import CFastCGI
+import Glibc
 
 /// Reads one accepted libfcgi request into an `HTTPRequest` and writes an `HTTPResponse` back.
 enum FastCGIExchange {
@@ -17,13 +18,17 @@ enum FastCGIExchange {
         var total = 0
         if var cursor = request.pointee.envp {
             while let entry = cursor.pointee {
-                let text = String(cString: entry)
-                total += text.utf8.count
+                let length = strlen(entry)
+                total += length
                 if total > maxParamBytes {
                     return .refuse(HTTPResponse(status: 431, body: Array("Request headers too large\n".utf8)).adding("Content-Type", "text/plain"))
                 }
-                if let eq = text.firstIndex(of: "=") {
-                    params[String(text[..<eq])] = String(text[text.index(after: eq)...])
+                entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                    let all = UnsafeBufferPointer(start: bytes, count: length)
+                    guard let eq = all.firstIndex(of: UInt8(ascii: "=")) else { return }
+                    // Invalid UTF-8 becomes U+FFFD: outside data never traps.
+                    params[String(decoding: UnsafeBufferPointer(rebasing: all[..<eq]), as: UTF8.self)] =
+                        String(decoding: UnsafeBufferPointer(rebasing: all[(eq + 1)...]), as: UTF8.self)
                 }
                 cursor += 1
             }

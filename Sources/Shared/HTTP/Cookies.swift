@@ -4,18 +4,57 @@ public enum Cookies {
     public static let maxHeaderLength = 16_384
 
     /// Parses `a=1; b=2`. The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are removed.
+    /// Works on UTF-8 bytes: a Cookie header holds a long JWT, and Character-by-Character parsing was the auth check's
+    /// largest cost.
     public static func parse(_ header: String) -> [String: String] {
-        guard header.utf8.count <= maxHeaderLength else { return [:] }
         var out: [String: String] = [:]
-        for part in header.split(separator: ";") {
-            guard let eq = part.firstIndex(of: "=") else { continue }
-            let name = part[..<eq].trimmingSpaces
-            var value = part[part.index(after: eq)...].trimmingSpaces
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-            guard !name.isEmpty, out[name] == nil else { continue }
-            out[name] = value
+        forEachPair(in: header) { name, value in
+            if out[name] == nil { out[name] = value }
+            return true
         }
         return out
+    }
+
+    /// The value of the first cookie called `name`, without building a dictionary (the auth check's hot path).
+    public static func value(named name: String, in header: String) -> String? {
+        var found: String? = nil
+        forEachPair(in: header) { n, v in
+            if n == name { found = v; return false }
+            return true
+        }
+        return found
+    }
+
+    /// Calls `body(name, value)` for each well-formed pair until it returns false.
+    static func forEachPair(in header: String, _ body: (String, String) -> Bool) {
+        var header = header
+        header.withUTF8 { bytes in
+            guard bytes.count <= maxHeaderLength else { return }
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                var end = i
+                while end < n && bytes[end] != 0x3B { end += 1 }       // ';'
+                var a = i, b = end
+                while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
+                while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }
+                var eq = a
+                while eq < b && bytes[eq] != 0x3D { eq += 1 }          // '='
+                if eq < b {
+                    var ne = eq
+                    while ne > a && (bytes[ne - 1] == 0x20 || bytes[ne - 1] == 0x09) { ne -= 1 }
+                    var vs = eq + 1, ve = b
+                    while vs < ve && (bytes[vs] == 0x20 || bytes[vs] == 0x09) { vs += 1 }
+                    if ve - vs >= 2 && bytes[vs] == 0x22 && bytes[ve - 1] == 0x22 { vs += 1; ve -= 1 }
+                    if ne > a {
+                        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<ne]), as: UTF8.self)
+                        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self)
+                        if !body(name, value) { return }
+                    }
+                }
+                i = end + 1
+            }
+        }
     }
 
     /// A host-only `Set-Cookie` value: `Path=/`, `Secure`, `HttpOnly`, `SameSite` (default Lax), no `Domain`.

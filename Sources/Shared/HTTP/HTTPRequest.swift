@@ -45,14 +45,26 @@ public struct HTTPRequest: Sendable {
 
     /// A request header by case-insensitive name, from the `HTTP_*` params.
     public func header(_ name: String) -> String? {
-        var key = "HTTP_"
+        var key: [UInt8] = Array("HTTP_".utf8)
+        key.reserveCapacity(5 + name.utf8.count)
         for c in name.utf8 {
-            if c == UInt8(ascii: "-") { key.append("_") } else { key.append(Character(Unicode.Scalar(c)).uppercased()) }
+            switch c {
+            case UInt8(ascii: "-"): key.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): key.append(c - 32)
+            default: key.append(c)
+            }
         }
-        if let value = params[key] { return value }
-        if name.lowercased() == "content-type" { return params["CONTENT_TYPE"] }
-        if name.lowercased() == "content-length" { return params["CONTENT_LENGTH"] }
+        let paramName = String(decoding: key, as: UTF8.self)
+        if let value = params[paramName] { return value }
+        if paramName == "HTTP_CONTENT_TYPE" { return params["CONTENT_TYPE"] }
+        if paramName == "HTTP_CONTENT_LENGTH" { return params["CONTENT_LENGTH"] }
         return nil
+    }
+
+    /// One cookie by name, without parsing the others (the auth check's hot path).
+    public func cookie(_ name: String) -> String? {
+        guard let header = params["HTTP_COOKIE"] else { return nil }
+        return Cookies.value(named: name, in: header)
     }
 
     /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and

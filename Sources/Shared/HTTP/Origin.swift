@@ -16,25 +16,39 @@ public struct Origin: Hashable, Sendable, CustomStringConvertible {
         self.init(scheme: scheme, authority: rest)
     }
 
-    /// From a scheme and an authority (`host[:port]`), strictly.
+    /// From a scheme and an authority (`host[:port]`), strictly; works on UTF-8 bytes (it runs on every check).
     init?(scheme: String, authority: Substring) {
-        guard !authority.isEmpty else { return nil }
-        var hostPart = authority
+        var host: [UInt8] = []
         var port = scheme == "https" ? 443 : 80
-        if let colon = authority.lastIndex(of: ":") {
-            hostPart = authority[..<colon]
-            let portText = authority[authority.index(after: colon)...]
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let p = Int(portText), p > 0, p < 65536 else { return nil }
-            port = p
+        var ok = true
+        var authority = authority
+        authority.withUTF8 { bytes in
+            guard !bytes.isEmpty else { ok = false; return }
+            var end = bytes.count
+            if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+                let digits = bytes[(colon + 1)...]
+                guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { ok = false; return }
+                let p = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                guard p > 0, p < 65536 else { ok = false; return }
+                port = p
+                end = colon
+            }
+            guard end > 0, end <= 253 else { ok = false; return }
+            host.reserveCapacity(end)
+            var previous: UInt8 = 0x2E
+            for i in 0..<end {
+                var c = bytes[i]
+                if c >= 0x41 && c <= 0x5A { c += 32 }
+                let allowed = (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2E
+                guard allowed, !(c == 0x2E && previous == 0x2E) else { ok = false; return }
+                host.append(c)
+                previous = c
+            }
+            if previous == 0x2E { ok = false }
         }
-        let host = hostPart.lowercased()
-        guard !host.isEmpty, host.count <= 253,
-              host.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-" }),
-              !host.hasPrefix("."), !host.hasSuffix("."), !host.contains("..")
-        else { return nil }
+        guard ok else { return nil }
         self.scheme = scheme
-        self.host = host
+        self.host = String(decoding: host, as: UTF8.self)
         self.port = port
     }
 

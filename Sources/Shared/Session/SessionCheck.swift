@@ -4,10 +4,24 @@ public struct SessionCheck: Sendable {
     public let codec: JWTCodec
     /// Seconds between LAST_ACCESSED_TIME writes; 0 writes on every check.
     public let lastAccessInterval: Int64
+    /// Verified signatures, shared by every worker (nil: verify every time).
+    public let verified: VerifiedTokenCache?
 
-    public init(codec: JWTCodec, lastAccessInterval: Int64) {
+    public init(codec: JWTCodec, lastAccessInterval: Int64, verified: VerifiedTokenCache? = VerifiedTokenCache()) {
         self.codec = codec
         self.lastAccessInterval = lastAccessInterval
+        self.verified = verified
+    }
+
+    /// The token's claims: signature from the cache or verified now, times checked at `now` either way.
+    func claims(of token: String, now: Int64) -> JWTClaims? {
+        if let cached = verified?.claims(for: token, codec: codec) {
+            return (try? codec.check(cached, now: now)) == nil ? nil : cached
+        }
+        guard let claims = try? codec.verifySignature(token) else { return nil }
+        guard (try? codec.check(claims, now: now)) != nil else { return nil }
+        verified?.insert(token, claims)
+        return claims
     }
 
     /// Who is signed in, after a passing check.
@@ -32,7 +46,7 @@ public struct SessionCheck: Sendable {
     public func check(token: String?, fingerprint: String, service: String?, now: Int64,
                       store: SessionStore) throws(StoreError) -> Outcome {
         guard let token, !token.isEmpty else { return .refused(.noToken) }
-        guard let claims = try? codec.verify(token, now: now) else { return .refused(.badToken) }
+        guard let claims = claims(of: token, now: now) else { return .refused(.badToken) }
         if let service, !claims.svc.contains(service) { return .refused(.notRegistered) }
         guard var session = try store.session(claims.jti) else { return .refused(.noSession) }
         guard session.user == claims.sub else { return .refused(.wrongUser) }

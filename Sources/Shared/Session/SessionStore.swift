@@ -18,13 +18,13 @@ public struct SessionStore {
     /// The session under `tokenID`; nil when absent or unreadable (an unreadable item is treated as no session).
     public func session(_ tokenID: String) throws(StoreError) -> JWTSession? {
         guard Self.isSafeKeyPart(tokenID), let bytes = try kv.get(sessionKey(tokenID)) else { return nil }
-        return try? JSONDecoder().decode(JWTSession.self, from: Data(bytes))
+        return JWTSession(record: bytes)
     }
 
     /// Writes `session` under `tokenID` with a TTL that follows the idle timeout.
     public func put(_ session: JWTSession, tokenID: String, now: Int64) throws(StoreError) {
-        guard let bytes = try? JSONEncoder().encode(session) else { throw StoreError("cannot encode session") }
-        try kv.set(sessionKey(tokenID), Array(bytes), ttl: session.storeTTL(now: now))
+        guard !session.user.utf8.contains(0x09), !session.fingerprint.utf8.contains(0x09) else { throw StoreError("cannot encode session") }
+        try kv.set(sessionKey(tokenID), session.record, ttl: session.storeTTL(now: now))
     }
 
     /// Deletes the session (logout): every host's cookie for it stops working at its next check.

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""scripts/bench: the auth_request path measured side by side with wrk, in one run, interleaved, same nginx.
+
+  (a) a small static file, no auth
+  (c) the same file behind auth_request to an internal location that returns 204 (the mechanism's ceiling)
+  (b) the same file behind auth_request to AppAuthFCGI, one valid session
+  (d) as (b) with 10,000 distinct signed-in sessions spread over the requests (wrk Lua script)
+
+at 16 and 64 connections, three rounds each. Prints req/s, p50, p99, the ratios b/c and d/c, AppAuthFCGI's RSS, and
+memcached operations per checked request; then times the first-access redirect chain and the SSO hop server-side.
+"""
+import argparse
+import http.client
+import os
+import re
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ssostack import ROOT, Stack, free_port  # noqa: E402
+
+UA = "sso-bench/1.0"
+VARIANTS = ["a", "c", "b", "d"]
+LABELS = {"a": "(a) static, no auth", "c": "(c) auth_request -> nginx 204", "b": "(b) auth_request -> AppAuthFCGI, 1 session",
+          "d": "(d) as (b), 10,000 sessions"}
+
+
+def bench_server(stack, port, static_dir):
+    web = stack.state / "web"
+    return f"""
+    # scripts/bench: one plain-HTTP server, four variants of the same static file.
+    server {{
+        listen 127.0.0.1:{port};
+        server_name bench;
+        access_log off;
+        root {static_dir};
+        location = /a.txt {{ }}
+        location = /c.txt {{ auth_request /_bench_204; }}
+        location = /_bench_204 {{ internal; return 204; }}
+        location = /b.txt {{
+            auth_request /_sso/auth;
+            auth_request_set $sso_user $upstream_http_x_remote_user;
+            add_header X-Remote-User $sso_user;
+        }}
+        location = /_sso/auth {{
+            internal;
+            client_max_body_size 0;
+            include {web}/sso/sso-fastcgi.conf;
+            fastcgi_param SSO_ACTION check;
+            fastcgi_param SSO_ORIGIN {stack.infusion};
+            fastcgi_pass_request_body off;
+            fastcgi_param CONTENT_LENGTH "";
+            fastcgi_param CONTENT_TYPE "";
+            fastcgi_pass sso_appauth;
+        }}
+    }}
+"""
+
+
+def memcached_stats(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            data += s.recv(65536)
+    out = {}
+    for line in data.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "STAT":
+            out[parts[1]] = parts[2]
+    return out
+
+
+def memcached_ops(stats):
+    return sum(int(stats.get(k, 0)) for k in ("cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses", "incr_hits",
+                                               "incr_misses", "decr_hits", "decr_misses", "cas_hits", "cas_misses", "cas_badval"))
+
+
+def rss_kb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(port, variant, connections, seconds, token, lua):
+    path = {"a": "/a.txt", "c": "/c.txt", "b": "/b.txt", "d": "/b.txt"}[variant]
+    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
+    if variant == "b":
+        cmd += ["-H", f"Cookie: __Host-sso={token}"]
+    if variant == "d":
+        cmd += ["-s", str(lua)]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": rps, "p50": p50, "p99": p99, "total": total, "non2xx": non2xx, "errors": errors}
+
+
+def chain_timing(stack, iterations):
+    """The first-access chain and the SSO hop, hop by hop over kept-alive HTTPS connections; the user's hash is
+    bcrypt cost 4, so the password hash is not what is measured."""
+    ctx = ssl.create_default_context(cafile=str(stack.ca))
+    conns = {}
+
+    def request(method, url, cookies, body=None):
+        u = urlsplit(url)
+        if u.hostname not in conns:
+            sock = socket.create_connection(("127.0.0.1", u.port))
+            c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx)
+            c.sock = ctx.wrap_socket(sock, server_hostname=u.hostname)
+            conns[u.hostname] = c
+        c = conns[u.hostname]
+        headers = {"User-Agent": UA, "Accept": "text/html"}
+        jar = cookies.setdefault(u.hostname, {})
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        start = time.perf_counter()
+        c.request(method, u.path + (("?" + u.query) if u.query else ""), body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        elapsed = (time.perf_counter() - start) * 1000
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                name, _, rest = v.partition("=")
+                jar[name] = rest.split(";")[0]
+        loc = r.getheader("Location")
+        return r.status, (requests_join(url, loc) if loc else None), data, elapsed
+
+    def requests_join(base, loc):
+        from urllib.parse import urljoin
+        return urljoin(base, loc)
+
+    first, sso = [], []
+    for _ in range(iterations):
+        cookies = {}
+        hops = []
+        status, loc, _, t = request("GET", stack.infusion + "/x", cookies); hops.append(("app -> 302 noCookie", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("noCookie -> 302 copyCookie", t))
+        status, _, page, t = request("GET", loc, cookies); hops.append(("copyCookie -> sign-in form", t))
+        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+        target = re.search(rb'name="redirectURL" value="([^"]+)"', page).group(1).decode().replace("&amp;", "&")
+        from urllib.parse import urlencode
+        # bytes, not str: http.client then sends headers and body in one write (no Nagle + delayed-ACK 40 ms stall).
+        body = urlencode({"csrf": csrf, "redirectURL": target, "username": "alice", "password": "wonderland"}).encode()
+        status, loc, _, t = request("POST", stack.accounts + "/login", cookies, body); hops.append(("login POST -> 302", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("copyCookie -> 302 requestID", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("requestID redemption -> 302", t))
+        status, _, _, t = request("GET", loc, cookies); hops.append(("app (checked) -> 200", t))
+        assert status == 200, status
+        first.append(hops)
+        hops = []
+        status, loc, _, t = request("GET", stack.dextor + "/y", cookies); hops.append(("app -> 302 noCookie", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("noCookie -> 302 copyCookie", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("copyCookie -> 302 requestID", t))
+        status, loc, _, t = request("GET", loc, cookies); hops.append(("requestID redemption -> 302", t))
+        status, _, _, t = request("GET", loc, cookies); hops.append(("app (checked) -> 200", t))
+        assert status == 200, status
+        sso.append(hops)
+    for c in conns.values():
+        c.close()
+    return first, sso
+
+
+def median_hops(runs):
+    names = [h[0] for h in runs[0]]
+    return [(n, statistics.median(r[i][1] for r in runs)) for i, n in enumerate(names)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=8, help="AppAuthFCGI worker threads (default 8)")
+    parser.add_argument("--soak", type=int, default=1_000_000, help="checked requests before the last RSS reading")
+    args = parser.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="sso-bench-"))
+    static = state / "static"
+    static.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (static / name).write_text("The same small static file, 100 bytes long, for every variant of the benchmark!!!!!!!!!!!!!!!!\n")
+    port = free_port()
+    # alice with a bcrypt cost-4 hash: the chain timing measures the SSO, not the password hash.
+    hashed = subprocess.run(["htpasswd", "-nbB", "-C", "4", "alice", "wonderland"], capture_output=True, text=True).stdout
+    (state / "users.yaml").write_text("users:\n  - username: alice\n    password_hash: '" + hashed.strip().split(":", 1)[1] +
+                                      "'\n    name: Alice\n    email: alice@iqueue.test\n    services: [infusion, dextor]\n")
+    stack = Stack(state, args.bin, overrides={"appauth_workers": args.workers, "max_failures": 1000}, log_level="warning")
+    stack.extra_http = bench_server(stack, port, static)
+    stack.start()
+    try:
+        mint = [str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--user-agent", UA]
+        one = subprocess.run(mint + ["--count", "1"], capture_output=True, text=True, check=True).stdout.strip()
+        many = state / "tokens.txt"
+        many.write_text(subprocess.run(mint + ["--count", str(args.sessions)], capture_output=True, text=True, check=True).stdout)
+        lua = state / "sessions.lua"
+        lua.write_text(f"""
+local tokens = {{}}
+local i = 0
+init = function(args)
+  for line in io.lines("{many}") do tokens[#tokens + 1] = line end
+  i = math.random(#tokens)
+end
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/b.txt", {{["Cookie"] = "__Host-sso=" .. tokens[i], ["User-Agent"] = "{UA}"}})
+end
+""")
+        pid = stack.procs["appauth"].pid
+        rss_start = rss_kb(pid)
+        print(f"AppAuthFCGI workers: {args.workers}; nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
+              f"{args.rounds} rounds; {os.cpu_count()} cores")
+        print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
+        results = {}
+        checked = 0
+        ops_checked = 0
+        for rnd in range(1, args.rounds + 1):
+            for conns in (16, 64):
+                for v in VARIANTS:
+                    before = memcached_ops(memcached_stats(stack.memcached_port))
+                    r = wrk(port, v, conns, args.seconds, one, lua)
+                    after = memcached_ops(memcached_stats(stack.memcached_port))
+                    r["mc_ops"] = after - before
+                    results.setdefault((conns, v), []).append(r)
+                    if v in "bd":
+                        checked += r["total"]
+                        ops_checked += r["mc_ops"]
+                    print(f"round {rnd} c={conns:>2} {LABELS[v]:<42} {r['rps']:>9.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                          f"p99 {r['p99']:6.2f} ms  non-2xx {r['non2xx']}  errors {r['errors']}"
+                          + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bd" else ""), flush=True)
+        rss_mid = rss_kb(pid)
+        while checked < args.soak:
+            r = wrk(port, "d", 64, 10, one, lua)
+            checked += r["total"]
+        rss_end = rss_kb(pid)
+
+        print("\nSummary (median of rounds)")
+        print(f"{'':>4} {'variant':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
+        summary = {}
+        for conns in (16, 64):
+            for v in VARIANTS:
+                rs = results[(conns, v)]
+                s = {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99")}
+                s["non2xx"] = sum(x["non2xx"] for x in rs)
+                s["errors"] = sum(x["errors"] for x in rs)
+                summary[(conns, v)] = s
+                print(f"c={conns:>2} {LABELS[v]:<42} {s['rps']:>9.0f} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['non2xx']:>8} {s['errors']:>7}")
+            c = summary[(conns, "c")]["rps"]
+            print(f"c={conns:>2} ratios: b/c = {summary[(conns, 'b')]['rps'] / c:.2f}   d/c = {summary[(conns, 'd')]['rps'] / c:.2f}"
+                  f"   (target b/c >= 0.5, d/c >= 0.4)")
+        print(f"\nmemcached operations per checked request (b and d, all rounds): {ops_checked / max(1, checked):.3f}"
+              f"   (target <= 1; last-access writes every {60} s)")
+        print(f"AppAuthFCGI RSS: start {rss_start / 1024:.1f} MB, after the rounds {rss_mid / 1024:.1f} MB, "
+              f"after {checked:,} checked requests {rss_end / 1024:.1f} MB   (target <= 20 MB, flat within 10%)")
+
+        first, sso = chain_timing(stack, 20)
+        print("\nFirst access, hop by hop (median of 20, ms, kept-alive HTTPS, bcrypt cost 4 for the password):")
+        total = 0
+        for name, ms in median_hops(first):
+            total += ms
+            print(f"  {name:<32} {ms:6.2f}")
+        print(f"  {'whole chain':<32} {total:6.2f}")
+        print("SSO hop into the second domain (no password):")
+        total = 0
+        for name, ms in median_hops(sso):
+            total += ms
+            print(f"  {name:<32} {ms:6.2f}")
+        print(f"  {'whole hop':<32} {total:6.2f}")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
