@@ -187,6 +187,15 @@ def median_hops(runs):
     return [(n, statistics.median(r[i][1] for r in runs)) for i, n in enumerate(names)]
 
 
+def print_hops(title, runs, total_label):
+    print(("\n" if "First" in title else "") + title)
+    total = 0
+    for name, ms in median_hops(runs):
+        total += ms
+        print(f"  {name:<32} {ms:6.2f}")
+    print(f"  {total_label:<32} {total:6.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
@@ -282,18 +291,8 @@ end
               f"after {checked:,} checked requests {rss_end / 1024:.1f} MB   (target <= 20 MB, flat within 10%)")
 
         first, sso = chain_timing(stack, 20)
-        print("\nFirst access, hop by hop (median of 20, ms, kept-alive HTTPS, bcrypt cost 4 for the password):")
-        total = 0
-        for name, ms in median_hops(first):
-            total += ms
-            print(f"  {name:<32} {ms:6.2f}")
-        print(f"  {'whole chain':<32} {total:6.2f}")
-        print("SSO hop into the second domain (no password):")
-        total = 0
-        for name, ms in median_hops(sso):
-            total += ms
-            print(f"  {name:<32} {ms:6.2f}")
-        print(f"  {'whole hop':<32} {total:6.2f}")
+        print_hops("First access, hop by hop (median of 20, ms, kept-alive HTTPS, bcrypt cost 4 for the password):", first, "whole chain")
+        print_hops("SSO hop into the second domain (no password):", sso, "whole hop")
     finally:
         stack.stop()
 

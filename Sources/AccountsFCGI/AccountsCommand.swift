@@ -24,11 +24,7 @@ struct Serve: ParsableCommand {
         var cfg = ServerCommand.loadConfig(config)
         let keys = ServerCommand.orExit { try KeyLoader.load(cfg, side: .accounts) }
         let users = ServerCommand.orExit { try UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry) }
-        if let listen {
-            guard let address = ListenAddress(parsing: listen) else { throw ValidationError("--listen: expected unix:/path, host:port or fd:0") }
-            cfg.accounts.listen = address
-        }
-        if let workers { cfg.accounts.workers = max(1, workers) }
+        cfg.accounts = ServerCommand.overriding(cfg.accounts, listen: listen, workers: workers)
         if checkConfig {
             print("\(config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, accounts on \(cfg.accounts.listen))")
             return

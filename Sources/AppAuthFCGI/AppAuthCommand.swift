@@ -16,11 +16,7 @@ struct AppAuthCommand: ParsableCommand {
     func run() throws {
         var cfg = ServerCommand.loadConfig(config)
         let keys = ServerCommand.orExit { try KeyLoader.load(cfg, side: .appHost) }
-        if let listen {
-            guard let address = ListenAddress(parsing: listen) else { throw ValidationError("--listen: expected unix:/path, host:port or fd:0") }
-            cfg.appAuth.listen = address
-        }
-        if let workers { cfg.appAuth.workers = max(1, workers) }
+        cfg.appAuth = ServerCommand.overriding(cfg.appAuth, listen: listen, workers: workers)
         if checkConfig {
             print("\(config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, app auth on \(cfg.appAuth.listen))")
             return

@@ -35,6 +35,14 @@ def sign_in_with_keyboard(driver, username, password):
     driver.switch_to.active_element.send_keys(password + Keys.ENTER)
 
 
+def open_and_sign_in(driver, url, accounts_host, username="alice", password="wonderland"):
+    """Opens `url`, signs in on the accounts page it lands on, and waits to be back on `url`'s host."""
+    driver.get(url)
+    wait_host(driver, accounts_host)
+    sign_in_with_keyboard(driver, username, password)
+    wait_host(driver, urlsplit(url).hostname)
+
+
 def png_distinct_bytes(png):
     """How many distinct byte values the decompressed image rows hold: a blank page has only a handful."""
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

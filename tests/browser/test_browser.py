@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from selenium.webdriver.common.by import By
 
 from conftest import ARTIFACTS
-from pages import csp_errors, echo, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
+from pages import csp_errors, echo, open_and_sign_in, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
 
 
 def screenshot(driver, stack, name):
@@ -81,10 +81,7 @@ def test_bad_redirect_is_a_clear_error(stack, driver):
 
 
 def test_bob_sees_a_clear_no_access_page(stack, driver):
-    driver.get(stack.infusion + "/")
-    wait_host(driver, "accounts.iqueue.test")
-    sign_in_with_keyboard(driver, "bob", "builder")
-    wait_host(driver, "infusion.iqueue.test")
+    open_and_sign_in(driver, stack.infusion + "/", "accounts.iqueue.test", "bob", "builder")
     driver.get(stack.dextor + "/")
     wait_text(driver, "No access to Dextor")
     assert "bob" not in driver.current_url
@@ -92,10 +89,7 @@ def test_bob_sees_a_clear_no_access_page(stack, driver):
 
 
 def test_form_sent_after_sign_out_in_another_tab_reaches_the_app(stack, driver):
-    driver.get(stack.infusion + "/forms/new")
-    wait_host(driver, "accounts.iqueue.test")
-    sign_in_with_keyboard(driver, "alice", "wonderland")
-    wait_host(driver, "infusion.iqueue.test")
+    open_and_sign_in(driver, stack.infusion + "/forms/new", "accounts.iqueue.test")
     form_tab = driver.current_window_handle
     # The session ends in another tab while the form is open.
     driver.switch_to.new_window("tab")
@@ -141,10 +135,7 @@ def test_sign_in_page_fits_a_phone(stack, driver):
 
 
 def test_submission_that_cannot_be_kept_is_explained(stack, driver):
-    driver.get(stack.infusion + "/forms/new")
-    wait_host(driver, "accounts.iqueue.test")
-    sign_in_with_keyboard(driver, "alice", "wonderland")
-    wait_host(driver, "infusion.iqueue.test")
+    open_and_sign_in(driver, stack.infusion + "/forms/new", "accounts.iqueue.test")
     driver.switch_to.new_window("tab")
     driver.get(stack.accounts + "/logout")
     driver.close()
@@ -166,10 +157,7 @@ def test_submission_that_cannot_be_kept_is_explained(stack, driver):
 
 def test_store_down_page(stack, driver):
     """Last in this module: it stops memcached."""
-    driver.get(stack.infusion + "/")
-    wait_host(driver, "accounts.iqueue.test")
-    sign_in_with_keyboard(driver, "alice", "wonderland")
-    wait_host(driver, "infusion.iqueue.test")
+    open_and_sign_in(driver, stack.infusion + "/", "accounts.iqueue.test")
     stack.stop_memcached()
     try:
         driver.get(stack.infusion + "/during")

@@ -23,6 +23,20 @@ public enum ServerCommand {
         }
     }
 
+    /// `server` with the command line's `--listen` and `--workers` applied; exits 2 on an unreadable `--listen`.
+    public static func overriding(_ server: SSOConfig.Server, listen: String?, workers: Int?) -> SSOConfig.Server {
+        var out = server
+        if let listen {
+            guard let address = ListenAddress(parsing: listen) else {
+                FileHandle.standardError.write(Data("--listen \(listen): expected unix:/path, host:port or fd:0\n".utf8))
+                exit(2)
+            }
+            out.listen = address
+        }
+        if let workers { out.workers = max(1, workers) }
+        return out
+    }
+
     /// Bootstraps swift-log once, writing to stderr at `level`.
     public static func bootstrapLogging(level: String, label: String) -> Logger {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
