@@ -21,13 +21,18 @@ ensure_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq
         export SSO_APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Package scripts may start the distribution's own services; the project starts its own on loopback ports.
-    for svc in nginx apache2 memcached; do
-        if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-            systemctl stop "$svc" >/dev/null 2>&1 || true
-        fi
-    done
+    # The packages' own services (nginx and Apache both want port 80) must not start during the install: a failed
+    # start would fail the install. policy-rc.d answering 101 is Debian's way to say so; the project starts its own
+    # servers on loopback ports.
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        policy=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    [ -n "$policy" ] && rm -f "$policy"
+    [ "$rc" -eq 0 ] || { echo "apt-get install failed ($rc)" >&2; exit "$rc"; }
 }
 
 # Build dependencies (C libraries and tools) shared by every script.
