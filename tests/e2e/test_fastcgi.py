@@ -165,3 +165,25 @@ def test_check_config_reports_problems(tmp_path, stack):
     for binary in ("AccountsFCGI", "AppAuthFCGI"):
         r = subprocess.run([BIN / binary, "--config", stack.config_path, "--check-config"], capture_output=True, text=True)
         assert r.returncode == 0 and "OK" in r.stdout, r.stderr
+
+
+def test_listens_on_an_inherited_socket_as_fd_0(stack, tmp_path):
+    """spawn-fcgi and systemd socket activation hand the program a listening socket as fd 0."""
+    if stack.server != "nginx":
+        pytest.skip("runs the executable alone; no web server involved: covered once under nginx")
+    path = str(tmp_path / "inherited.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", "fd:0", "--workers", "1"],
+                            stdin=listener.fileno(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    listener.close()
+    try:
+        status, headers, _ = fc.request(path, env(stack, uri="/via-fd0"))
+        assert status == 302 and "%2Fvia-fd0" in headers["location"][0]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
