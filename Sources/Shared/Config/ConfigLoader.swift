@@ -31,7 +31,9 @@ public enum ConfigLoader {
             if workers < 1 || workers > 1024 { p.add("\(key).workers", String(workers), expected: "1 to 1024") }
             let modeText = raw?.socket_mode ?? "0660"
             let mode = Int(modeText, radix: 8)
-            if mode == nil || mode! < 0 || mode! > 0o777 { p.add("\(key).socket_mode", modeText, expected: "octal permission bits like 0660") }
+            if !(mode.map { (0...0o777).contains($0) } ?? false) {
+                p.add("\(key).socket_mode", modeText, expected: "octal permission bits like 0660")
+            }
             return .init(listen: listen ?? .inherited, workers: workers, socketMode: mode ?? 0o660)
         }
         let accounts = server(raw.accounts, key: "accounts", defaultListen: "unix:/run/sso/accounts.sock")

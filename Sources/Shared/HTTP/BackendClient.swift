@@ -110,7 +110,10 @@ public struct BackendClient: Sendable {
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(BackendError) {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { raw in Glibc.send(fd, raw.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.send(fd, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw BackendError(message: "send failed", beforeSending: false) }
             sent += n
