@@ -67,10 +67,12 @@ struct AppAuthResponder: Responder {
         let query = request.queryString
         if query.utf8.count >= 9 && query.contains("requestID") && request.query["requestID"] != nil { return .empty(401) }
         do {
-            switch try check.check(token: request.cookie(config.cookieName), fingerprint: Fingerprint.of(request),
+            // The session cookie and the replay cookie, read in one pass over the Cookie header.
+            let (token, replay) = request.cookies(config.cookieName, cache.cookieName)
+            switch try check.check(token: token, fingerprint: Fingerprint.of(request),
                                    service: service.name, now: context.now, store: store) {
             case .valid(let identity):
-                if signalReplay && cache.enabled && request.cookie(cache.cookieName) != nil { return .empty(403) }
+                if signalReplay && cache.enabled && replay != nil { return .empty(403) }
                 return HTTPResponse(status: 200)
                     .adding("X-Remote-User", identity.claims.sub)
                     .adding("X-Remote-Email", identity.claims.email)

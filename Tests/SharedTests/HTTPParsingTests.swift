@@ -90,3 +90,12 @@ import Testing
         #expect(JSONString.quote("a\"<\n\u{01}") == "\"a\\\"\\u003c\\n\\u0001\"")
     }
 }
+
+@Suite struct CookiePairTests {
+    @Test func twoCookiesInOnePass() {
+        #expect(Cookies.values(named: "a", "b", in: "x=1; b=2; a=3; a=4") == ("3", "2"))
+        #expect(Cookies.values(named: "a", "b", in: "a=1") == ("1", nil))
+        #expect(Cookies.values(named: "a", "b", in: "") == (nil, nil))
+        #expect(HTTPRequest(params: ["HTTP_COOKIE": "b=2; a=1"]).cookies("a", "b") == ("1", "2"))
+    }
+}

@@ -25,6 +25,17 @@ public enum Cookies {
         return found
     }
 
+    /// The values of the first cookies called `first` and `second`, in one pass over the header.
+    public static func values(named first: String, _ second: String, in header: String) -> (String?, String?) {
+        var a: String? = nil
+        var b: String? = nil
+        forEachPair(in: header) { n, v in
+            if a == nil && n == first { a = v } else if b == nil && n == second { b = v }
+            return a == nil || b == nil
+        }
+        return (a, b)
+    }
+
     /// Calls `body(name, value)` for each well-formed pair until it returns false.
     static func forEachPair(in header: String, _ body: (String, String) -> Bool) {
         var header = header

@@ -67,6 +67,12 @@ public struct HTTPRequest: Sendable {
         return Cookies.value(named: name, in: header)
     }
 
+    /// Two cookies by name in one pass over the header.
+    public func cookies(_ first: String, _ second: String) -> (String?, String?) {
+        guard let header = params["HTTP_COOKIE"] else { return (nil, nil) }
+        return Cookies.values(named: first, second, in: header)
+    }
+
     /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and
     /// length, each once (nginx sends both `CONTENT_TYPE` and `HTTP_CONTENT_TYPE`; the CGI one wins).
     public var headers: [(name: String, value: String)] {
