@@ -105,9 +105,6 @@ public struct HTTPRequest: Sendable {
         return Origin(parsing: (isHTTPS ? "https://" : "http://") + host)
     }
 
-    /// The full URL of this request at its public origin.
-    public var url: String? { origin.map { $0.serialized + requestURI } }
-
     /// True for API and XHR calls, which get a 401 with JSON instead of a redirect to a sign-in page:
     /// `Accept` prefers JSON, `X-Requested-With` is set, or `Sec-Fetch-Mode` is present and not `navigate`.
     public var isAPIRequest: Bool {

@@ -30,7 +30,4 @@ public struct CachedRequest: Codable, Equatable, Sendable {
         self.bodyLength = bodyLength; self.bodySHA256 = bodySHA256; self.user = user; self.fingerprint = fingerprint
         self.created = created; self.dropped = dropped; self.parts = parts
     }
-
-    /// The first value of a kept header.
-    public func header(_ name: String) -> String? { headers.first { $0.first == name }.flatMap { $0.count > 1 ? $0[1] : nil } }
 }
