@@ -4,6 +4,7 @@ import struct
 import zlib
 from urllib.parse import urlsplit
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,13 +14,20 @@ def wait_host(driver, host, timeout=15):
     WebDriverWait(driver, timeout).until(lambda d: urlsplit(d.current_url).hostname == host)
 
 
+# While the browser is still following redirects, the <body> found in one poll can be gone by the time its text is
+# read; that is a page in transit, not a failure, so the wait polls again.
+IN_TRANSIT = (NoSuchElementException, StaleElementReferenceException)
+
+
 def wait_text(driver, text, timeout=15):
-    WebDriverWait(driver, timeout).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(driver, timeout, ignored_exceptions=IN_TRANSIT).until(
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text)
 
 
 def echo(driver, timeout=15):
     """The echo app's JSON as the browser shows it."""
-    WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.TAG_NAME, "pre")))
+    WebDriverWait(driver, timeout, ignored_exceptions=IN_TRANSIT).until(
+        EC.presence_of_element_located((By.TAG_NAME, "pre")))
     return json.loads(driver.execute_script("return document.querySelector('pre').textContent"))
 
 
