@@ -31,6 +31,9 @@ struct AppAuthResponder: Responder {
         let store = SessionStore(kv: context.store, prefix: config.keyPrefix)
         guard let origin = request.origin, let service = config.registry.service(at: origin) else {
             context.logger.error("origin not in the service registry", metadata: ["origin": "\(request.origin?.serialized ?? "(none)")"])
+            // The auth check's answers have empty bodies (nginx discards them); nginx sends its 403 on to @sso_replay,
+            // whose answer is this page.
+            if action(request) == .check { return .empty(403) }
             return page.message(status: 403, title: "Sign-in is not set up for this site",
                                 text: "This address is not registered with the single sign-on. Contact the administrator of this site.")
         }

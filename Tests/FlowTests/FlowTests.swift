@@ -164,6 +164,17 @@ final class World: @unchecked Sendable {
         #expect(w.signin("dextor.leantaas.test", "/", cookies: ["__Host-sso": jwt]).status == 403)
     }
 
+    @Test func anUnregisteredSiteIsRefusedWithAPageOnlyWhereSomeoneReadsIt() throws {
+        let w = try World()
+        // The auth check's 403 has no body (nginx discards it and asks @sso_replay, which answers with the page).
+        let check = w.check("unknown.iqueue.test", "/", cookies: [:])
+        #expect(check.status == 403 && check.body.isEmpty)
+        for action in ["signin", "replay"] {
+            let page = w.signin("unknown.iqueue.test", "/", extra: ["SSO_ACTION": action])
+            #expect(page.status == 403 && String(decoding: page.body, as: UTF8.self).contains("not set up for this site"))
+        }
+    }
+
     @Test func fingerprintAndLogout() throws {
         let w = try World()
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
