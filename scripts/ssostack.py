@@ -78,6 +78,8 @@ class Stack:
         self.appauth_socket = self.state / "run" / "appauth.sock"
         self.appauth_tcp = free_port()
         self.accounts_tcp = free_port()
+        # overrides["memcached_unix"]: memcached on a unix socket instead of TCP (scripts/bench --memcached unix).
+        self.memcached_socket = self.state / "run" / "memcached.sock" if self.overrides.get("memcached_unix") else None
 
     # ---- URLs
 
@@ -153,7 +155,7 @@ app_auth:
   workers: {o.get('appauth_workers', 4)}
   socket_mode: "0666"
 memcached:
-  servers: ["127.0.0.1:{self.memcached_port}"]
+  servers: ["{self.memcached_socket or f'127.0.0.1:{self.memcached_port}'}"]
   prefix: "sso:"
 keys:
   signing_kid: "{o.get('signing_kid', 'ed-1')}"
@@ -203,11 +205,14 @@ branding:
         return self.state / "logs" / f"{name}.log"
 
     def start_memcached(self):
-        cmd = ["memcached", "-l", "127.0.0.1", "-p", str(self.memcached_port), "-U", "0", "-m", "64", "-t", "2"]
+        where = ["-s", str(self.memcached_socket), "-a", "0600"] if self.memcached_socket else \
+            ["-l", "127.0.0.1", "-p", str(self.memcached_port)]
+        cmd = ["memcached", *where, "-U", "0", "-m", "64", "-t", "2"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]
         proc = self.spawn("memcached", cmd)
-        wait_for(lambda: port_in_use(self.memcached_port), "memcached", proc=proc, log=self.log_path("memcached"))
+        up = self.memcached_socket.exists if self.memcached_socket else (lambda: port_in_use(self.memcached_port))
+        wait_for(up, "memcached", proc=proc, log=self.log_path("memcached"))
 
     def stop_memcached(self):
         self.terminate("memcached")

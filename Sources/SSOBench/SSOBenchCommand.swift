@@ -25,9 +25,12 @@ struct SSOBenchCommand: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         let timeout = cfg.registry.sessionTimeout(for: u.services, fallback: cfg.defaultIdleTimeout)
         var out = ""
-        for _ in 0..<count {
+        for i in 0..<count {
             let tokenID = try SecureRandom.token()
-            let session = JWTSession(user: u.username, lastAccessedTime: now, sessionTimeout: timeout, fingerprint: fingerprint,
+            // Last accesses spread evenly over the past last-access interval, as real users' are: minted all at once,
+            // every session's throttled LAST_ACCESSED_TIME write would fall due in the same second.
+            let lastAccess = now - Int64(i) * cfg.lastAccessInterval / Int64(max(1, count))
+            let session = JWTSession(user: u.username, lastAccessedTime: lastAccess, sessionTimeout: timeout, fingerprint: fingerprint,
                                      created: now, expiresAt: now + cfg.sessionLifetime)
             try store.put(session, tokenID: tokenID, now: now)
             out += try codec.sign(JWTClaims(iss: cfg.accountsURL.serialized, aud: cfg.audience, sub: u.username, jti: tokenID,
