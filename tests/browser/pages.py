@@ -4,7 +4,7 @@ import struct
 import zlib
 from urllib.parse import urlsplit
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import JavascriptException, NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -15,8 +15,9 @@ def wait_host(driver, host, timeout=15):
 
 
 # While the browser is still following redirects, the <body> found in one poll can be gone by the time its text is
-# read; that is a page in transit, not a failure, so the wait polls again.
-IN_TRANSIT = (NoSuchElementException, StaleElementReferenceException)
+# read (or a script runs as the document is replaced); that is a page in transit, not a failure, so the wait polls
+# again.
+IN_TRANSIT = (NoSuchElementException, StaleElementReferenceException, JavascriptException)
 
 
 def wait_text(driver, text, timeout=15):
@@ -26,9 +27,10 @@ def wait_text(driver, text, timeout=15):
 
 def echo(driver, timeout=15):
     """The echo app's JSON as the browser shows it."""
-    WebDriverWait(driver, timeout, ignored_exceptions=IN_TRANSIT).until(
-        EC.presence_of_element_located((By.TAG_NAME, "pre")))
-    return json.loads(driver.execute_script("return document.querySelector('pre').textContent"))
+    # Found and read in one script, so a page replaced between finding the <pre> and reading it is just polled again.
+    text = WebDriverWait(driver, timeout, ignored_exceptions=IN_TRANSIT).until(
+        lambda d: d.execute_script("const p = document.querySelector('pre'); return p ? p.textContent : null"))
+    return json.loads(text)
 
 
 def sign_in_with_keyboard(driver, username, password):
