@@ -107,4 +107,21 @@ import Testing
         #expect(back, "the client did not reconnect within 10 s")
         #expect(try store.redeemHandoff("before") == nil)  // a restarted memcached is empty
     }
+
+    @Test func aConnectionOpenedBeforeARestartIsNotAFailedRequest() throws {
+        // A worker that served nothing while memcached restarted still holds a socket to the old process: its next
+        // request must not fail on it (the user would be sent round the sign-in chain, or see the 503 page).
+        let server = try MemcachedServer()
+        let client = try MemcachedClient(MemcachedOptions(servers: [server.address], retryTimeoutSeconds: 1))
+        try client.set("k", Array("v".utf8), ttl: 60)
+        #expect(try client.get("k") == Array("v".utf8))
+        server.stop()
+        try server.restart()
+        #expect(try client.get("k") == nil)  // a restarted memcached is empty, and the stale socket is not an error
+        try client.set("k", Array("w".utf8), ttl: 60)
+        server.stop()
+        try server.restart()
+        try client.set("k2", Array("x".utf8), ttl: 60)
+        #expect(try client.get("k2") == Array("x".utf8))
+    }
 }

@@ -44,6 +44,30 @@ public final class MemcachedClient: KeyValueStore {
         StoreError("memcached \(operation): \(String(cString: memcached_strerror(handle, rc)))")
     }
 
+    /// Whether the last operation reached the server. A connection that worked can still be a socket to a memcached
+    /// that has since restarted (a worker idle through the restart holds one): its next operation fails once on it.
+    private var connectionTrusted = false
+
+    /// Runs `operation`; when it fails on a connection that last worked, closes the connections and runs it once more
+    /// on a new one. During an outage the connection is not trusted, so a request still fails at once (fail closed,
+    /// no doubled wait). A retried `delete` or `add` whose first reply was lost answers "not found"/"not stored", which
+    /// callers already treat as losing the race: the safe side.
+    private func reconnectingOnce(_ operation: () -> memcached_return_t) -> memcached_return_t {
+        var rc = operation()
+        if connectionTrusted && Self.brokenConnection(rc) {
+            memcached_quit(handle)
+            rc = operation()
+        }
+        connectionTrusted = !Self.brokenConnection(rc) && rc != MEMCACHED_TIMEOUT
+            && rc != MEMCACHED_SERVER_TEMPORARILY_DISABLED && rc != MEMCACHED_SERVER_MARKED_DEAD
+        return rc
+    }
+
+    private static func brokenConnection(_ rc: memcached_return_t) -> Bool {
+        rc == MEMCACHED_CONNECTION_FAILURE || rc == MEMCACHED_WRITE_FAILURE || rc == MEMCACHED_READ_FAILURE
+            || rc == MEMCACHED_UNKNOWN_READ_FAILURE || rc == MEMCACHED_ERRNO
+    }
+
     private func checkKey(_ key: String) throws(StoreError) {
         guard !key.isEmpty, key.utf8.count <= 250, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw StoreError("memcached: key is not a valid memcached key")
@@ -54,8 +78,13 @@ public final class MemcachedClient: KeyValueStore {
         try checkKey(key)
         var length = 0
         var flags: UInt32 = 0
-        var rc = MEMCACHED_SUCCESS
-        let value = memcached_get(handle, key, key.utf8.count, &length, &flags, &rc)
+        var value: UnsafeMutablePointer<CChar>? = nil
+        let rc = reconnectingOnce {
+            free(value)
+            var rc = MEMCACHED_SUCCESS
+            value = memcached_get(handle, key, key.utf8.count, &length, &flags, &rc)
+            return rc
+        }
         defer { free(value) }
         if rc == MEMCACHED_NOTFOUND { return nil }
         guard rc == MEMCACHED_SUCCESS else { throw failure("get", rc) }
@@ -65,16 +94,20 @@ public final class MemcachedClient: KeyValueStore {
 
     public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
         try checkKey(key)
-        let rc = value.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { memcached_set(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+        let rc = reconnectingOnce {
+            value.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { memcached_set(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+            }
         }
         guard rc == MEMCACHED_SUCCESS else { throw failure("set", rc) }
     }
 
     public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
         try checkKey(key)
-        let rc = value.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { memcached_add(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+        let rc = reconnectingOnce {
+            value.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { memcached_add(handle, key, key.utf8.count, $0.baseAddress, $0.count, time_t(ttl), 0) }
+            }
         }
         if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS { return false }
         guard rc == MEMCACHED_SUCCESS else { throw failure("add", rc) }
@@ -83,7 +116,7 @@ public final class MemcachedClient: KeyValueStore {
 
     public func delete(_ key: String) throws(StoreError) -> Bool {
         try checkKey(key)
-        let rc = memcached_delete(handle, key, key.utf8.count, 0)
+        let rc = reconnectingOnce { memcached_delete(handle, key, key.utf8.count, 0) }
         if rc == MEMCACHED_NOTFOUND { return false }
         guard rc == MEMCACHED_SUCCESS else { throw failure("delete", rc) }
         return true
@@ -94,7 +127,7 @@ public final class MemcachedClient: KeyValueStore {
         // The text protocol has no increment-with-initial: create the counter if absent, then increment it.
         _ = try add(key, Array("0".utf8), ttl: ttl)
         var value: UInt64 = 0
-        let rc = memcached_increment(handle, key, key.utf8.count, UInt32(truncatingIfNeeded: delta), &value)
+        let rc = reconnectingOnce { memcached_increment(handle, key, key.utf8.count, UInt32(truncatingIfNeeded: delta), &value) }
         guard rc == MEMCACHED_SUCCESS else { throw failure("increment", rc) }
         return value
     }
