@@ -5,11 +5,12 @@
   (c) the same file behind auth_request to an internal location that returns 204 (the mechanism's ceiling)
   (b) the same file behind auth_request to AppAuthFCGI, one valid session
   (d) as (b) with 10,000 distinct signed-in sessions spread over the requests (wrk Lua script)
-  (e) auth_request to AppAuthFCGI answering at once (an origin outside the registry: 403 before any JWT or memcached
-      work): the cost of the nginx -> FastCGI hop itself, the ceiling of any check behind it
+  (e) auth_request to AppAuthFCGI answering at once (an origin outside the registry: an empty 403 before any JWT or
+      memcached work): the cost of the nginx -> FastCGI hop itself, the ceiling of any check behind it
 
-at 16 and 64 connections, three rounds each. Prints req/s, p50, p99, the ratios b/c and d/c, AppAuthFCGI's RSS, and
-memcached operations per checked request; then times the first-access redirect chain and the SSO hop server-side.
+at 16 and 64 connections, three rounds each. Prints req/s, p50, p99, the ratios b/c and d/c, the CPU time per request
+of nginx, AppAuthFCGI and memcached, AppAuthFCGI's RSS, and memcached operations per checked request; then times the
+first-access redirect chain and the SSO hop server-side.
 """
 import argparse
 import http.client
@@ -130,13 +131,6 @@ def memory_kb(pid):
             "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
 
 
-def rss_kb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def to_ms(text):
     """wrk prints times with us, ms, s, m or h."""
     m = re.match(r"([\d.]+)(us|ms|s|m|h)$", text)
@@ -146,7 +140,8 @@ def to_ms(text):
 
 
 def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
-    """One wrk run, with memcached's operation count over that same run in "mc_ops"; an unreadable result is shown
+    """One wrk run, with what memcached did ("mc_ops", "mc_gets", "mc_sets") and the CPU microseconds per request of
+    each server process ("us_nginx", "us_appauth", "us_memcached") over that same run; an unreadable result is shown
     and run again once."""
     pids = server_pids(stack)
     for attempt in range(attempts):
@@ -328,7 +323,7 @@ request = function()
 end
 """)
         pid = stack.procs["appauth"].pid
-        rss_start = rss_kb(pid)
+        rss_start = memory_kb(pid)["rss"]
         print(f"AppAuthFCGI workers: {args.workers}; nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
@@ -357,12 +352,12 @@ end
                           + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bd" else "")
                           + f"  CPU us/req nginx {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
                             f"memcached {r['us_memcached']:.1f}", flush=True)
-        rss_mid = rss_kb(pid)
+        rss_mid = memory_kb(pid)["rss"]
         while checked < args.soak:
             r = wrk(stack, port, "d", 64, 10, one, lua)
             checked += r["total"]
-        rss_end = rss_kb(pid)
         memory_end = memory_kb(pid)
+        rss_end = memory_end["rss"]
 
         print("\nSummary (median of rounds)")
         print(f"{'':>4} {'variant':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
