@@ -36,9 +36,8 @@ LABELS = {"a": "(a) static, no auth", "c": "(c) auth_request -> nginx 204", "b":
 
 
 def bench_server(stack, port, static_dir):
-    web = stack.state / "web"
     return f"""
-    # scripts/bench: one plain-HTTP server, four variants of the same static file.
+    # scripts/bench: one plain-HTTP server, the same static file behind each variant.
     server {{
         listen 127.0.0.1:{port};
         server_name bench;
@@ -53,28 +52,21 @@ def bench_server(stack, port, static_dir):
             add_header X-Remote-User $sso_user;
         }}
         location = /e.txt {{ auth_request /_bench_hop; }}
-        location = /_bench_hop {{
-            internal;
-            include {web}/sso/sso-fastcgi.conf;
-            fastcgi_param SSO_ACTION check;
-            fastcgi_param SSO_ORIGIN https://not-registered.invalid;
-            fastcgi_pass_request_body off;
-            fastcgi_param CONTENT_LENGTH "";
-            fastcgi_pass sso_appauth;
-        }}
-        location = /_sso/auth {{
-            internal;
-            client_max_body_size 0;
-            include {web}/sso/sso-fastcgi.conf;
-            fastcgi_param SSO_ACTION check;
-            fastcgi_param SSO_ORIGIN {stack.infusion};
-            fastcgi_pass_request_body off;
-            fastcgi_param CONTENT_LENGTH "";
-            fastcgi_param CONTENT_TYPE "";
-            fastcgi_pass sso_appauth;
-        }}
+{shipped_auth_location(stack, "/_bench_hop", "https://not-registered.invalid")}
+{shipped_auth_location(stack, "/_sso/auth", stack.infusion)}
     }}
 """
+
+
+def shipped_auth_location(stack, name, origin):
+    """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it (rendered for this stack),
+    renamed to `name` and with the origin fixed: the bench server is plain HTTP on 127.0.0.1, which is no registered
+    origin, so (b) and (d) say infusion's and (e) one that is not in the registry."""
+    text = stack.render((ROOT / "nginx" / "sso-auth-location.conf").read_text())
+    start = text.index("location = /_sso/auth {")
+    end = text.index("\n}", start)
+    block = text[start:end].replace("location = /_sso/auth {", f"location = {name} {{", 1)
+    return "\n".join("        " + line for line in block.splitlines()) + f"\n            fastcgi_param SSO_ORIGIN {origin};\n        }}"
 
 
 def memcached_stats(stack):
