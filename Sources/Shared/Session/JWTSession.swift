@@ -53,9 +53,12 @@ public struct JWTSession: Codable, Equatable, Sendable {
         return value
     }
 
-    /// Seconds the memcached item should live after a write at `now`: the idle timeout, capped by the absolute expiry.
+    /// Seconds the memcached item should live after a write at `now`: the idle timeout, capped by the absolute expiry,
+    /// plus one second. memcached counts time on a clock that ticks once a second, so an item set for N seconds can be gone
+    /// after N - 1; the extra second keeps memcached from ending a session before `isExpired` would. `isExpired` stays
+    /// the authority on both timeouts.
     public func storeTTL(now: Int64) -> Int {
-        Int(max(1, min(sessionTimeout, expiresAt - now)))
+        Int(max(1, min(sessionTimeout, expiresAt - now)) + 1)
     }
 }
 
