@@ -1,16 +1,25 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Targets and their arrows (docs/architecture.md): only the three wrapper targets import a C module.
+//
+//   SSOCrypto (OpenSSL, libxcrypt)  <-  SSOJWT
+//   FastCGI   (libfcgi, sockets)           knows no session or config
+//   SSOStore  (libmemcached)               the key-value protocol and memcached
+//   SSOCore   <- all of the above: config, sessions, hand-offs, request cache, users, pages, the runtime adapter
+//   SSOCommand <- SSOCore: what every executable's command line shares
+//   SSOTesting <- SSOCore: test doubles, never linked into a program
 let package = Package(
     name: "SSO",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "AccountsFCGI", targets: ["AccountsFCGI"]),
         .executable(name: "AppAuthFCGI", targets: ["AppAuthFCGI"]),
+        .executable(name: "ssoctl", targets: ["ssoctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -18,27 +27,46 @@ let package = Package(
         .systemLibrary(name: "CMemcached", pkgConfig: "libmemcached", providers: [.apt(["libmemcached-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+
+        .target(name: "SSOCrypto", dependencies: ["COpenSSL", "CXCrypt"]),
+        .target(name: "SSOJWT", dependencies: ["SSOCrypto"]),
         .target(
-            name: "Shared",
-            dependencies: [
-                "CFastCGI", "CMemcached", "COpenSSL", "CXCrypt",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ]
+            name: "FastCGI",
+            dependencies: ["CFastCGI", .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
-        .executableTarget(
-            name: "AccountsFCGI",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        .target(name: "SSOStore", dependencies: ["CMemcached"]),
+        .target(
+            name: "SSOCore",
+            dependencies: ["SSOCrypto", "SSOJWT", "FastCGI", "SSOStore",
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
         ),
-        .executableTarget(
-            name: "AppAuthFCGI",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        .target(
+            name: "SSOCommand",
+            dependencies: ["SSOCore", "FastCGI", "SSOStore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(
+            name: "SSOTesting",
+            dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .executableTarget(name: "AccountsFCGI", dependencies: ["SSOCommand", "SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore"]),
+        .executableTarget(name: "AppAuthFCGI", dependencies: ["SSOCommand", "SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore"]),
+        .executableTarget(name: "ssoctl", dependencies: ["SSOCommand", "SSOCore", "SSOStore"]),
         .executableTarget(
             name: "SSOBench",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
-        .testTarget(name: "FlowTests", dependencies: ["Shared", "AccountsFCGI", "AppAuthFCGI"]),
+
+        .testTarget(name: "CryptoTests", dependencies: ["SSOCrypto", "SSOJWT"]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
+        .testTarget(name: "CoreTests", dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]),
+        .testTarget(
+            name: "FlowTests",
+            dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting", "AccountsFCGI", "AppAuthFCGI"]
+        ),
     ]
 )

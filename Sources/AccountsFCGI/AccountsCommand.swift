@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
-import Shared
+import SSOCommand
+import SSOCore
+import SSOCrypto
 
 @main
 struct AccountsCommand: ParsableCommand {
@@ -14,23 +15,19 @@ struct AccountsCommand: ParsableCommand {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve FastCGI requests (the default).")
 
-    @Option(help: "The config file.") var config = "/etc/sso/sso.yaml"
-    @Flag(help: "Check the config, keys and users file, print every problem, and exit (non-zero on problems).")
-    var checkConfig = false
-    @Option(help: "Override accounts.listen: unix:/path, host:port or fd:0.") var listen: String?
-    @Option(help: "Override accounts.workers.") var workers: Int?
+    @OptionGroup var options: ServerOptions
 
     func run() throws {
-        var cfg = ServerCommand.loadConfig(config)
-        let keys = ServerCommand.orExit { try KeyLoader.load(cfg, side: .accounts) }
-        let users = ServerCommand.orExit { try UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry) }
-        cfg.accounts = ServerCommand.overriding(cfg.accounts, listen: listen, workers: workers)
-        if checkConfig {
-            print("\(config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, accounts on \(cfg.accounts.listen))")
+        var cfg = try ServerCommand.loadConfig(options.config)
+        let keys = try ServerCommand.orExit { try KeyLoader.load(cfg, side: .accounts) }
+        let users = try ServerCommand.orExit { try UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry) }
+        cfg.accounts = try ServerCommand.overriding(cfg.accounts, with: options)
+        if options.checkConfig {
+            print("\(options.config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, accounts on \(cfg.accounts.listen))")
             return
         }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "accounts")
-        ServerCommand.serve(AccountsResponder(config: cfg, keys: keys, users: users), server: cfg.accounts, config: cfg, logger: logger)
+        try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users), server: cfg.accounts, config: cfg, logger: logger)
     }
 }
 

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Shared
+import FastCGI
+import SSOCore
+import SSOCrypto
+import SSOJWT
+import SSOStore
 
 /// A tool for scripts/bench: mints signed-in sessions straight into memcached (no password-hash cost, no HTTP), so the
 /// auth check can be measured with many distinct sessions. It needs the accounts signing key: never ship it to app hosts.

@@ -3,20 +3,11 @@ import Logging
 import Testing
 @testable import AccountsFCGI
 @testable import AppAuthFCGI
-@testable import Shared
-
-/// A `KeyValueStore` that counts round trips, around the in-memory store.
-final class CountingStore: KeyValueStore, @unchecked Sendable {
-    let inner: InMemoryStore
-    var gets = 0, sets = 0, deletes = 0, others = 0
-    init(_ inner: InMemoryStore) { self.inner = inner }
-    func reset() { gets = 0; sets = 0; deletes = 0; others = 0 }
-    func get(_ key: String) throws(StoreError) -> [UInt8]? { gets += 1; return try inner.get(key) }
-    func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) { sets += 1; try inner.set(key, value, ttl: ttl) }
-    func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool { others += 1; return try inner.add(key, value, ttl: ttl) }
-    func delete(_ key: String) throws(StoreError) -> Bool { deletes += 1; return try inner.delete(key) }
-    func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 { others += 1; return try inner.increment(key, by: delta, ttl: ttl) }
-}
+@testable import FastCGI
+@testable import SSOCore
+@testable import SSOCrypto
+import SSOStore
+import SSOTesting
 
 /// The whole seed flow with both responders as pure functions: no libfcgi, no memcached, the clock in the test's hands.
 final class World: @unchecked Sendable {
@@ -24,11 +15,13 @@ final class World: @unchecked Sendable {
     lazy var memory = InMemoryStore(now: { [unowned self] in self.now })
     lazy var store = CountingStore(memory)
     let config: SSOConfig
-    let accounts: AccountsResponder
-    let appAuth: AppAuthResponder
+    let accounts: AccountsApp
+    let appAuth: AppAuthApp
+    /// The app behind the replay: records what it is sent, answers 200 with the body.
+    let backend = RecordingBackend()
     var logger: Logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
 
-    init(lastAccessInterval: Int = 60) throws {
+    init(lastAccessInterval: Int = 60, extraConfig: String = "") throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try "0123456789abcdef0123456789abcdef-secret".write(to: dir.appendingPathComponent("hs.key"), atomically: true, encoding: .utf8)
@@ -49,23 +42,29 @@ final class World: @unchecked Sendable {
           - {name: infusion, title: Infusion, origins: ["https://infusion.iqueue.test:8443"], idle_timeout: 900}
           - {name: dextor, title: Dextor, origins: ["https://dextor.leantaas.test:8443"], idle_timeout: 1800}
         users_file: users.yaml
+        \(extraConfig)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: path)
         let users = try UsersFileLoader.load(path: config.usersFile, registry: config.registry)
-        accounts = AccountsResponder(config: config, keys: try KeyLoader.load(config, side: .accounts), users: users)
-        appAuth = AppAuthResponder(config: config, keys: try KeyLoader.load(config, side: .appHost))
+        accounts = AccountsApp(config: config, keys: try KeyLoader.load(config, side: .accounts), users: users)
+        appAuth = AppAuthApp(config: config, keys: try KeyLoader.load(config, side: .appHost), backend: backend)
     }
 
     var context: RequestContext { RequestContext(now: now, store: store, logger: logger) }
 
     func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], body: String = "",
                  extra: [String: String] = [:]) -> HTTPRequest {
+        request(host, uri, method: method, cookies: cookies, bytes: Array(body.utf8), extra: extra)
+    }
+
+    func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], bytes: [UInt8],
+                 extra: [String: String] = [:]) -> HTTPRequest {
         var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "HTTPS": "on",
                       "HTTP_USER_AGENT": "unit-test-browser", "REMOTE_ADDR": "10.0.0.1"]
         if !cookies.isEmpty { params["HTTP_COOKIE"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
-        if !body.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(body.utf8.count) }
+        if !bytes.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(bytes.count) }
         params.merge(extra) { $1 }
-        return HTTPRequest(params: params, body: Array(body.utf8))
+        return HTTPRequest(params: params, body: bytes)
     }
 
     func accountsRequest(_ uri: String, method: String = "GET", cookies: [String: String] = [:], body: String = "") -> HTTPResponse {
@@ -81,7 +80,7 @@ final class World: @unchecked Sendable {
     }
 
     static func cookie(_ response: HTTPResponse, _ name: String) -> String? {
-        for value in response.headerValues("Set-Cookie") where value.hasPrefix(name + "=") {
+        for value in response.headerValues(.setCookie) where value.hasPrefix(name + "=") {
             return String(value.dropFirst(name.count + 1).prefix { $0 != ";" })
         }
         return nil
@@ -105,21 +104,21 @@ final class World: @unchecked Sendable {
         let w = try World()
         #expect(w.check("infusion.iqueue.test", "/x", cookies: [:]).status == 401)
         let first = w.signin("infusion.iqueue.test", "/x")
-        #expect(first.header("Location") == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"))
+        #expect(first.header(.location) == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"))
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/x")
         let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"), cookies: ["__Host-sso": jwt])
-        let location = try #require(copy.header("Location"))
+        let location = try #require(copy.header(.location))
         #expect(location.hasPrefix(infusion + "/x?requestID="))
         let uri = String(location.dropFirst(infusion.count))
         #expect(w.check("infusion.iqueue.test", uri, cookies: [:]).status == 401)
         let redeemed = w.signin("infusion.iqueue.test", uri)
-        #expect(redeemed.status == 302 && redeemed.header("Location") == infusion + "/x")
+        #expect(redeemed.status == 302 && redeemed.header(.location) == infusion + "/x")
         let appCookie = try #require(World.cookie(redeemed, "__Host-sso"))
         let ok = w.check("infusion.iqueue.test", "/x", cookies: ["__Host-sso": appCookie])
-        #expect(ok.status == 200 && ok.header("X-Remote-User") == "alice" && ok.header("X-Remote-Email") == "a@x.test")
+        #expect(ok.status == 200 && ok.header(.xRemoteUser) == "alice" && ok.header(.xRemoteEmail) == "a@x.test")
         #expect(ok.body.isEmpty)
         // Single use.
-        #expect(w.signin("infusion.iqueue.test", uri).header("Location")?.contains("/noCookie?") == true)
+        #expect(w.signin("infusion.iqueue.test", uri).header(.location)?.contains("/noCookie?") == true)
     }
 
     @Test func theCommonPathIsOneStoreRoundTrip() throws {
@@ -127,11 +126,11 @@ final class World: @unchecked Sendable {
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
         w.store.reset()
         for _ in 0..<10 { #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200) }
-        #expect(w.store.gets == 10 && w.store.sets == 0 && w.store.deletes == 0 && w.store.others == 0)
+        #expect(w.store.counts == CountingStore.Counts(gets: 10))
         w.now += 61
         w.store.reset()
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200)
-        #expect(w.store.gets == 1 && w.store.sets == 1)  // LAST_ACCESSED_TIME written once the interval has passed
+        #expect(w.store.counts == CountingStore.Counts(gets: 1, sets: 1))  // LAST_ACCESSED_TIME written once the interval has passed
     }
 
     @Test func idleTimeoutIsTheLeastOfTheUsersServices() throws {
@@ -190,9 +189,9 @@ final class World: @unchecked Sendable {
         w.memory.isDown = true
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 401)
         let page = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt])
-        #expect(page.status == 503 && page.header("Retry-After") == "30")
+        #expect(page.status == 503 && page.header(.retryAfter) == "30")
         let api = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt], extra: ["HTTP_ACCEPT": "application/json"])
-        #expect(api.status == 503 && api.header("Content-Type") == "application/json")
+        #expect(api.status == 503 && api.header(.contentType) == "application/json")
         #expect(w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/"), cookies: ["__Host-sso": jwt]).status == 503)
         w.memory.isDown = false
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200)
@@ -220,11 +219,10 @@ final class World: @unchecked Sendable {
     @Test func secretsNeverReachTheLog() throws {
         let w = try World()
         let sink = LogSink()
-        w.logger = Logger(label: "capture") { _ in CapturingHandler(sink: sink) }
-        w.logger.logLevel = .trace
+        w.logger = sink.logger()
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
         let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/"), cookies: ["__Host-sso": jwt])
-        let location = try #require(copy.header("Location"))
+        let location = try #require(copy.header(.location))
         let requestID = String(location.split(separator: "=").last ?? "")
         _ = w.signin("infusion.iqueue.test", String(location.dropFirst(infusion.count)))
         let form = w.accountsRequest("/login")
@@ -235,24 +233,5 @@ final class World: @unchecked Sendable {
         let text = sink.lines.joined(separator: "\n")
         #expect(!text.isEmpty)
         for secret in ["wonderland", "wrong-password-xyz", jwt, requestID] { #expect(!text.contains(secret)) }
-    }
-}
-
-final class LogSink: @unchecked Sendable {
-    let lock = NSLock()
-    var lines: [String] = []
-    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
-}
-
-struct CapturingHandler: LogHandler {
-    let sink: LogSink
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        sink.append("\(event.level) \(event.message) \(event.metadata ?? [:])")
     }
 }

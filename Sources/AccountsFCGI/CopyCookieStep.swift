@@ -1,0 +1,27 @@
+import FastCGI
+import SSOCore
+import SSOCrypto
+
+/// Steps 4–5: `copyCookie` gives a signed-in user registered for the target a requestID (a one-time hand-off of the
+/// JWT, bound to the target origin) and sends them back; anyone else gets the sign-in form or a 403 page.
+struct CopyCookieStep: AccountsStep {
+    let host: AccountsHost
+
+    func respond(to request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
+        guard let target = host.redirectTarget(request.query["redirectURL"]),
+              let service = host.config.registry.service(at: target.origin) else { return host.badRedirect() }
+        switch try host.session(request, context: context) {
+        case .valid(let identity):
+            guard identity.claims.svc.contains(service.name) else {
+                context.logger.notice("not registered", metadata: ["user": "\(identity.claims.sub)", "service": "\(service.name)"])
+                return host.noAccess(service: service, user: identity.claims.name)
+            }
+            let requestID = try SecureRandom.uuidV4()
+            try host.gate.store(context).putHandoff(RequestHandoff(jwt: identity.token, origin: target.origin.serialized),
+                                                   requestID: requestID, ttl: host.config.requestIDTTL)
+            return .redirect(to: target.appendingQuery("requestID", requestID))
+        case .refused:
+            return try host.form(target: target, service: service, status: .ok, message: nil)
+        }
+    }
+}

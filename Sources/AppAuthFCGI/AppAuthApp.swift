@@ -1,0 +1,44 @@
+import FastCGI
+import SSOCore
+import SSOJWT
+
+/// AppAuthFCGI's dispatcher: finds the site the request is for, decides the step once, and hands over to that step.
+struct AppAuthApp: Handler {
+    let host: AppHost
+    let check: AuthCheckStep
+    let signIn: SignInStep
+    let authorizer: AuthorizerStep
+    let capture: CaptureStep
+    let replay: ReplayStep
+
+    init(config: SSOConfig, keys: JWTKeySet, backend: (any BackendClient)? = nil) {
+        let host = AppHost(config: config, keys: keys, backend: backend ?? SocketBackendClient(
+            timeoutSeconds: config.requestCache.backendTimeout, maxResponseBytes: config.requestCache.maxResponseBytes))
+        self.host = host
+        self.check = AuthCheckStep(host: host)
+        self.capture = CaptureStep(host: host)
+        self.signIn = SignInStep(host: host, capture: capture)
+        self.authorizer = AuthorizerStep(host: host, signIn: signIn)
+        self.replay = ReplayStep(host: host)
+    }
+
+    func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {
+        let step = Step(request)
+        guard let origin = request.origin, let service = host.config.registry.service(at: origin) else {
+            context.logger.error("origin not in the service registry", metadata: ["origin": "\(request.origin?.serialized ?? "(none)")"])
+            // The auth check's answers have empty bodies (nginx discards them); nginx sends its 403 on to @sso_replay,
+            // whose answer is this page.
+            if step == .check { return .empty(.forbidden) }
+            return host.page.message(status: .forbidden, title: "Sign-in is not set up for this site",
+                                     text: "This address is not registered with the single sign-on. Contact the administrator of this site.")
+        }
+        let site = Site(origin: origin, service: service)
+        switch step {
+        case .check: return check.respond(to: request, at: site, context: context)
+        case .signIn: return signIn.respond(to: request, at: site, context: context)
+        case .authorize: return authorizer.respond(to: request, at: site, context: context)
+        case .capture: return capture.respond(to: request, at: site, context: context)
+        case .replay: return replay.respond(to: request, at: site, context: context)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import FastCGI
+import SSOCore
+import SSOCrypto
+
+/// Keeping a submission across re-authentication (the WebSEAL seed): a form sent after the session ended is kept in
+/// memcached, bound to this browser by the replay cookie and to the user of the expired session. nginx keeps it in
+/// `@sso_signin` (which has the body); Apache's authorizer answers 307 to `/_sso/capture`, where the browser re-sends
+/// the body and this step answers.
+struct CaptureStep: AppStep {
+    let host: AppHost
+
+    /// True when this request should be kept rather than lost on the way to sign-in.
+    func shouldCapture(_ request: HTTPRequest) -> Bool {
+        host.cache.enabled && ReplayPolicy.methods.contains(request.method) && !request.isAPIRequest
+    }
+
+    /// Apache's `/_sso/capture?to=<path>`: the browser re-sent its form here after the authorizer's 307.
+    func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
+        guard let to = request.query["to"], to.hasPrefix("/"), !to.hasPrefix("//"), !to.hasPrefix("/\\"),
+              to.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" }) else {
+            return host.page.message(status: .badRequest, title: "This link cannot be used", text: "The address to return to is not valid.")
+        }
+        guard shouldCapture(request) else { return .redirect(to: site.origin.serialized + to) }
+        do {
+            let cookie = try keep(request, uri: to, at: site, context: context)
+            return host.startSignIn(request, cleanURL: site.origin.serialized + to, status: .seeOther).adding(.setCookie, cookie)
+        } catch {
+            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            return host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI)
+        }
+    }
+
+    /// Keeps `request` (or, when it cannot be kept, a note saying why) and returns the replay cookie binding it to this
+    /// browser. `uri` is where the request was going.
+    func keep(_ request: HTTPRequest, uri: String, at site: Site, context: RequestContext) throws -> String {
+        let cache = host.cache
+        let contentType = request.header("Content-Type")
+        let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }?.sub
+        var dropped: String? = nil
+        if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
+            dropped = "it was not sent from a page of this site"
+        } else if user == nil {
+            dropped = "it could not be tied to your earlier sign-in"
+        } else if request.bodyOmitted || request.body.count > cache.maxBodyBytes {
+            dropped = "it was larger than the \(ReplayPolicy.size(cache.maxBodyBytes)) that can be kept"
+        } else if !ReplayPolicy.isReplayable(contentType: contentType, bodyLength: request.body.count) {
+            dropped = "its type (\(contentType ?? "none")) cannot be kept"
+        }
+        let headers = ReplayPolicy.keptHeaders(request)
+        let entrySize = request.body.count + uri.utf8.count + headers.reduce(0) { $0 + $1.joined().utf8.count }
+        if dropped == nil && entrySize > cache.maxEntryBytes {
+            dropped = "it was larger than the \(ReplayPolicy.size(cache.maxEntryBytes)) that can be kept"
+        }
+        let body = dropped == nil ? request.body : []
+        let entry = CachedRequest(method: request.method, uri: uri, origin: site.origin.serialized, headers: dropped == nil ? headers : [],
+                                  bodyLength: body.count, bodySHA256: Digest.sha256Hex(body), user: user,
+                                  fingerprint: Fingerprint.of(request), created: context.now, dropped: dropped, parts: 0)
+        let id = try SecureRandom.token()
+        try host.keptRequests(context).put(entry, body: body, id: id, ttl: cache.ttl)
+        if let dropped {
+            context.logger.notice("submission not kept", metadata: ["path": "\(request.path)", "reason": "\(dropped)"])
+        } else {
+            context.logger.info("submission kept for replay", metadata: ["path": "\(request.path)", "bytes": "\(body.count)",
+                                                                          "user": "\(user ?? "-")"])
+        }
+        // The cookie outlives the entry by an hour, so a user who signs in too late is told, not silently dropped.
+        return Cookies.setCookie(name: cache.cookieName, value: id, maxAge: cache.ttl + 3600)
+    }
+}

@@ -1,0 +1,117 @@
+import FastCGI
+import SSOCore
+
+/// The user is signed in again and a kept submission waits behind the replay cookie: rebuild it and deliver it to the
+/// app (`SSO_BACKEND`) exactly once, to the same browser and user only; or say on a page why it was not kept.
+struct ReplayStep: AppStep {
+    let host: AppHost
+
+    func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
+        do {
+            return try replay(request, at: site, context: context)
+        } catch {
+            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            return host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI)
+        }
+    }
+
+    private func replay(_ request: HTTPRequest, at site: Site, context: RequestContext) throws -> HTTPResponse {
+        let service = site.service
+        let outcome = try host.gate.outcome(of: request, service: service, context: context)
+        guard case .valid(let identity) = outcome else {
+            if case .refused(.notRegistered) = outcome { return host.noAccess(service) }
+            return host.startSignIn(request, cleanURL: site.origin.serialized + request.requestURI)
+        }
+        guard let backendText = request.params["SSO_BACKEND"], let backend = BackendAddress(parsing: backendText) else {
+            context.logger.error("replay needs SSO_BACKEND (http://host:port or unix:/path) from the web server")
+            return host.page.message(status: .badGateway, title: "Your submission could not be delivered",
+                                     text: "This site is not set up to deliver kept submissions. Contact its administrator.")
+        }
+        let store = host.keptRequests(context)
+        let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
+        let continueURL = site.origin.serialized + request.requestURI
+        guard let id = request.cookie(host.cache.cookieName), let peeked = try store.peek(id) else {
+            if request.cookie(host.cache.cookieName) == nil {
+                return forward(request, identity: identity, to: backend, context: context)
+            }
+            context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
+                .adding(.setCookie, clear)
+        }
+        // Another page of the site, while a submission waits for its own page: deliver this one as it is.
+        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else {
+            return forward(request, identity: identity, to: backend, context: context)
+        }
+        guard let (entry, body) = try store.take(id) else {
+            return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
+                .adding(.setCookie, clear)
+        }
+        if let dropped = entry.dropped {
+            return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
+        }
+        guard entry.fingerprint == Fingerprint.of(request), let user = entry.user, user == identity.claims.sub else {
+            context.logger.warning("kept submission refused: another browser or user", metadata: ["path": "\(request.path)",
+                                                                                                  "user": "\(identity.claims.sub)"])
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "it was made by another sign-in, so it was discarded").adding(.setCookie, clear)
+        }
+        var headers = entry.headers.compactMap { $0.count == 2 ? BackendRequest.HeaderPair($0[0], $0[1]) : nil }
+        headers += upstreamHeaders(request, identity: identity)
+        do {
+            let response = try host.backend.send(BackendRequest(method: entry.method, uri: entry.uri, headers: headers, body: body),
+                                                 to: backend)
+            context.logger.info("kept submission delivered", metadata: ["path": "\(request.path)", "status": "\(response.status.code)",
+                                                                         "user": "\(identity.claims.sub)"])
+            return response.adding(.setCookie, clear).adding(.cacheControl, "no-store")
+        } catch {
+            context.logger.error("replay failed", metadata: ["error": "\(error)"])
+            if error.beforeSending {
+                try store.put(entry, body: body, id: id, ttl: host.cache.ttl)
+                return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
+                                         text: "Your submission is still kept. Reload this page in a moment to deliver it.")
+            }
+            return host.page.message(status: .badGateway, title: "\(service.title) did not answer",
+                                     text: "Your submission was sent but no answer came back, so it may or may not have been received. "
+                                         + "Check in \(service.title) before sending it again.").adding(.setCookie, clear)
+        }
+    }
+
+    /// The request as it is (a GET of another page while a replay waits), relayed to the app with the identity headers.
+    private func forward(_ request: HTTPRequest, identity: SessionCheck.Identity, to backend: BackendAddress,
+                         context: RequestContext) -> HTTPResponse {
+        var headers = request.headers.filter { !["host", "cookie", "content-length", "connection", "x-remote-user",
+                                                  "x-remote-email", "x-remote-name"].contains($0.name) }
+            .map { BackendRequest.HeaderPair($0.name, $0.value) }
+        headers += upstreamHeaders(request, identity: identity)
+        do {
+            return try host.backend.send(BackendRequest(method: request.method, uri: request.requestURI, headers: headers, body: request.body),
+                                         to: backend)
+        } catch {
+            context.logger.error("forward failed", metadata: ["error": "\(error)"])
+            return host.page.message(status: .badGateway, title: "The application cannot be reached", text: "Please try again in a moment.")
+        }
+    }
+
+    /// What the web server's proxy would add: host, forwarding headers, the identity, the browser's current cookies
+    /// (without the replay cookie).
+    private func upstreamHeaders(_ request: HTTPRequest, identity: SessionCheck.Identity) -> [BackendRequest.HeaderPair] {
+        var out = [BackendRequest.HeaderPair("Host", request.header("Host") ?? "")]
+        if !request.remoteAddress.isEmpty { out.append(.init("X-Forwarded-For", request.remoteAddress)) }
+        out.append(.init("X-Forwarded-Proto", request.isHTTPS ? "https" : "http"))
+        out.append(.init("X-Remote-User", identity.claims.sub))
+        out.append(.init("X-Remote-Email", identity.claims.email))
+        out.append(.init("X-Remote-Name", identity.claims.name))
+        let cookies = (request.header("Cookie") ?? "").split(separator: ";").map { $0.trimmingSpaces }
+            .filter { !$0.hasPrefix(host.cache.cookieName + "=") && !$0.isEmpty }
+        if !cookies.isEmpty { out.append(.init("Cookie", cookies.joined(separator: "; "))) }
+        return out
+    }
+
+    private func notDelivered(service: Service, continueURL: String, reason: String) -> HTTPResponse {
+        host.page.message(status: .ok, title: "Your submission was not kept",
+                          text: "You are signed in again, but the form you sent to \(service.title) before signing in was not delivered: "
+                              + "\(reason). Nothing was sent to \(service.title). Please fill it in and send it again.",
+                          link: ("Continue to \(service.title)", continueURL))
+    }
+}

@@ -1,0 +1,25 @@
+import FastCGI
+
+/// What the web server asked for, decided once per request: from the FastCGI role (Apache's authorizer), the
+/// `SSO_ACTION` param (nginx's locations, Apache's replay rule), or the path (Apache's `/_sso/capture`).
+enum Step: Equatable {
+    /// nginx `auth_request`: the yes/no oracle.
+    case check
+    /// Where a 401 lands: redeem a requestID, keep a submission, or send the browser to sign in.
+    case signIn
+    /// Apache mod_authnz_fcgi: the check and the sign-in path in one answer.
+    case authorize
+    /// Apache: the browser re-sent a form here after the authorizer's 307.
+    case capture
+    /// A signed-in request for which a kept submission may wait.
+    case replay
+
+    init(_ request: HTTPRequest) {
+        if request.role == .authorizer { self = .authorize; return }
+        switch request.params["SSO_ACTION"] {
+        case "check": self = .check
+        case "replay": self = .replay
+        default: self = request.path == "/_sso/capture" ? .capture : .signIn
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Glibc
+import HTTPTypes
+
+/// A minimal HTTP/1.1 client (`Connection: close`) for one replayed request: writes the request, reads the whole
+/// response (Content-Length, chunked, or until close), bounded in time and size.
+public struct SocketBackendClient: BackendClient {
+    /// Seconds for connect, each send and each receive. Default in config: 60.
+    public let timeoutSeconds: Int
+    /// Largest response accepted, in bytes.
+    public let maxResponseBytes: Int
+
+    public init(timeoutSeconds: Int, maxResponseBytes: Int) {
+        self.timeoutSeconds = timeoutSeconds
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Sends the request (a `Content-Length` is added) and returns the app's response.
+    public func send(_ request: BackendRequest, to address: BackendAddress) throws(BackendError) -> HTTPResponse {
+        let fd = try connectSocket(address)
+        defer { close(fd) }
+        var head = "\(request.method) \(request.uri) HTTP/1.1\r\n"
+        for field in request.headers
+        where !field.name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" })
+            && !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            head += "\(field.name): \(field.value)\r\n"
+        }
+        head += "Content-Length: \(request.body.count)\r\nConnection: close\r\n\r\n"
+        try writeAll(fd, Array(head.utf8) + request.body)
+        return try parse(try readAll(fd))
+    }
+
+    private func connectSocket(_ address: BackendAddress) throws(BackendError) -> Int32 {
+        switch address {
+        case .unix(let path):
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw BackendError(message: "socket failed", beforeSending: true) }
+            setTimeouts(fd)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+                close(fd); throw BackendError(message: "socket path too long", beforeSending: true)
+            }
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            }
+            guard ok else { close(fd); throw BackendError(message: "cannot connect to unix:\(path)", beforeSending: true) }
+            return fd
+        case .tcp(let host, let port):
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>? = nil
+            guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
+                throw BackendError(message: "cannot resolve \(host)", beforeSending: true)
+            }
+            defer { freeaddrinfo(result) }
+            var cursor: UnsafeMutablePointer<addrinfo>? = first
+            while let info = cursor {
+                let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+                if fd >= 0 {
+                    setTimeouts(fd)
+                    if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
+                    close(fd)
+                }
+                cursor = info.pointee.ai_next
+            }
+            throw BackendError(message: "cannot connect to \(host):\(port)", beforeSending: true)
+        }
+    }
+
+    private func setTimeouts(_ fd: Int32) {
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(BackendError) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.send(fd, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw BackendError(message: "send failed", beforeSending: false) }
+            sent += n
+        }
+    }
+
+    private func readAll(_ fd: Int32) throws(BackendError) -> [UInt8] {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw BackendError(message: "no answer within \(timeoutSeconds) s", beforeSending: false) }
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+            if out.count > maxResponseBytes + 65_536 { throw BackendError(message: "response larger than \(maxResponseBytes) bytes", beforeSending: false) }
+        }
+        return out
+    }
+
+    /// Headers that describe the connection, not the message: not relayed.
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te",
+                                        "trailer", "upgrade"]
+
+    /// Parses a whole HTTP/1.x response as read from the socket.
+    func parse(_ raw: [UInt8]) throws(BackendError) -> HTTPResponse {
+        guard let end = find(raw, [13, 10, 13, 10]) else { throw BackendError(message: "malformed response head", beforeSending: false) }
+        var lines = raw[0..<end].split(separator: 10, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
+            line.last == 13 ? line.dropLast() : line
+        }
+        let statusLine = lines.isEmpty ? [] : lines.removeFirst().split(separator: 0x20)
+        guard statusLine.count >= 2, statusLine[0].starts(with: "HTTP/1.".utf8), let code = Self.int(statusLine[1]),
+              (100...599).contains(code) else {
+            throw BackendError(message: "malformed status line", beforeSending: false)
+        }
+        var headers = HTTPHeaders()
+        var chunked = false
+        var length: Int? = nil
+        for line in lines {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let nameText = String(decoding: Self.trimmed(line[..<colon]), as: UTF8.self)
+            let value = Self.trimmed(line[(colon + 1)...])
+            guard let name = HTTPHeaderName(nameText) else { continue }
+            let lower = name.canonicalName
+            if lower == "transfer-encoding" && String(decoding: value, as: UTF8.self).lowercased().contains("chunked") { chunked = true }
+            if lower == "content-length" { length = Self.int(value) }
+            if !Self.hopByHop.contains(lower) { headers.append(HTTPField(name: name, value: value)) }
+        }
+        var body = Array(raw[(end + 4)...])
+        if chunked {
+            body = try dechunk(body)
+        } else if let length {
+            guard body.count >= length else { throw BackendError(message: "response body cut short", beforeSending: false) }
+            body = Array(body.prefix(length))
+        }
+        guard body.count <= maxResponseBytes else { throw BackendError(message: "response larger than \(maxResponseBytes) bytes", beforeSending: false) }
+        let reason = statusLine.count > 2 ? String(decoding: Array(statusLine[2...].joined(separator: [0x20])), as: UTF8.self) : ""
+        return HTTPResponse(status: HTTPStatus(code: code, reasonPhrase: reason), headers: headers, body: body)
+    }
+
+    private func dechunk(_ data: [UInt8]) throws(BackendError) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = find(data, [13, 10], from: i) else { throw BackendError(message: "malformed chunk", beforeSending: false) }
+            let sizeField = data[i..<lineEnd].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? []
+            guard let size = Int(String(decoding: Self.trimmed(sizeField), as: UTF8.self), radix: 16), size >= 0 else {
+                throw BackendError(message: "malformed chunk size", beforeSending: false)
+            }
+            i = lineEnd + 2
+            if size == 0 { return out }
+            guard i + size <= data.count else { throw BackendError(message: "chunk cut short", beforeSending: false) }
+            out.append(contentsOf: data[i..<(i + size)])
+            i += size + 2
+        }
+    }
+
+    private func find(_ data: [UInt8], _ needle: [UInt8], from start: Int = 0) -> Int? {
+        guard data.count >= needle.count, start <= data.count - needle.count else { return nil }
+        var i = start
+        while i <= data.count - needle.count {
+            if data[i] == needle[0] && data[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var s = bytes
+        while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+        while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+        return s
+    }
+
+    private static func int(_ digits: ArraySlice<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
+}

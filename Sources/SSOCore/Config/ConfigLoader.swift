@@ -1,0 +1,159 @@
+import FastCGI
+import Foundation
+import SSOStore
+
+/// Loads and validates the config file; relative paths in it are resolved against the file's folder. Types, ranges and
+/// defaults come from `Settings`; what is checked here is what one key alone cannot say (an origin's form, a cookie
+/// name, limits that depend on each other).
+public enum ConfigLoader {
+    /// Reads `path` and returns a valid config, or throws `ConfigError` listing every problem found in the file.
+    public static func load(path: String) throws(ConfigError) -> SSOConfig {
+        let reader = ConfigReader(path: path, specs: Settings.all)
+        let config = build(reader.top)
+        guard reader.problems.problems.isEmpty, let config else { throw ConfigError(file: path, problems: reader.problems.problems) }
+        return config
+    }
+
+    static func resolve(_ path: String, relativeTo file: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let folder = (file as NSString).deletingLastPathComponent
+        return folder.isEmpty ? path : folder + "/" + path
+    }
+
+    /// Builds the config, adding a problem for every value that is well typed but still wrong. Nil when a value the
+    /// config cannot exist without is missing (the problem is already listed).
+    static func build(_ c: ConfigReader.Scope) -> SSOConfig? {
+        let file = c.reader.file
+        func problem(_ key: String, _ value: String?, _ expected: String) { c.reader.problems.add(key, value, expected: expected) }
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        let accountsText = c.text("accounts_url")
+        let accountsURL = Origin(parsing: accountsText)
+        if c.has("accounts_url") {
+            if accountsURL == nil { problem("accounts_url", accountsText, "an origin like https://accounts.example.com") }
+            else if accountsURL?.scheme != "https" { problem("accounts_url", accountsText, "an https:// origin") }
+        }
+
+        func server(_ name: String) -> SSOConfig.Server {
+            let listenText = c.text("\(name).listen")
+            let listen = ListenAddress(parsing: listenText)
+            if listen == nil { problem("\(name).listen", listenText, "unix:/path, host:port or fd:0") }
+            return .init(listen: listen ?? .inherited, workers: c.integer("\(name).workers", computedDefault: cores),
+                         socketMode: c.octal("\(name).socket_mode"))
+        }
+
+        let servers = c.textList("memcached.servers")
+        if c.has("memcached.servers") && servers.isEmpty { problem("memcached.servers", "[]", "at least one host:port or /path/to/socket") }
+        for (i, s) in servers.enumerated() where !s.hasPrefix("/") {
+            if ListenAddress(parsing: s).map({ if case .tcp = $0 { return true } else { return false } }) != true {
+                problem("memcached.servers[\(i)]", s, "host:port or /path/to/socket")
+            }
+        }
+        let memcached = MemcachedOptions(
+            servers: servers, replicas: c.integer("memcached.replicas"),
+            connectTimeoutMS: c.integer("memcached.connect_timeout_ms"), pollTimeoutMS: c.integer("memcached.poll_timeout_ms"),
+            retryTimeoutSeconds: c.integer("memcached.retry_timeout"))
+        if memcached.replicas > 0 && memcached.replicas >= servers.count {
+            problem("memcached.replicas", String(memcached.replicas), "0 to (number of servers - 1)")
+        }
+        let prefix = c.text("memcached.prefix")
+        if prefix.utf8.count > 64 || !prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            problem("memcached.prefix", prefix, "up to 64 printable ASCII characters without spaces")
+        }
+
+        var keys: [SSOConfig.KeyEntry] = []
+        for k in c.items("keys.list") {
+            let kid = k.text("kid")
+            guard !kid.isEmpty, kid.utf8.count <= 64 else {
+                if k.has("kid") { problem(k.key("kid"), kid, "a key id of 1 to 64 characters") }
+                continue
+            }
+            let privateFile = k.optionalText("private_key_file"), publicFile = k.optionalText("public_key_file")
+            let secretFile = k.optionalText("secret_file")
+            if secretFile == nil && publicFile == nil && privateFile == nil {
+                problem(k.key("kid"), kid, "public_key_file (and private_key_file on accounts), or secret_file")
+            }
+            if secretFile != nil && (publicFile != nil || privateFile != nil) {
+                problem(k.key("kid"), kid, "either secret_file or key files, not both")
+            }
+            keys.append(.init(kid: kid, privateKeyFile: privateFile.map { resolve($0, relativeTo: file) },
+                              publicKeyFile: publicFile.map { resolve($0, relativeTo: file) },
+                              secretFile: secretFile.map { resolve($0, relativeTo: file) }))
+        }
+        if c.has("keys.list") && keys.isEmpty { problem("keys.list", "[]", "at least one key") }
+        if Set(keys.map(\.kid)).count != keys.count { problem("keys.list", "duplicate kid", "unique kids") }
+        let signingKID = c.optionalText("keys.signing_kid")
+        if let signingKID, !keys.contains(where: { $0.kid == signingKID }) {
+            problem("keys.signing_kid", signingKID, "the kid of a listed key")
+        }
+
+        for name in ["cookie.name", "cookie.csrf_name", "request_cache.cookie_name"] where !isToken(c.text(name)) {
+            problem(name, c.text(name), "a cookie name of letters, digits and -_")
+        }
+
+        var services: [Service] = []
+        for s in c.items("services") {
+            let name = s.text("name")
+            guard isToken(name) else {
+                if s.has("name") { problem(s.key("name"), name, "a name of letters, digits and -_") }
+                continue
+            }
+            var origins: [Origin] = []
+            for (j, o) in s.textList("origins").enumerated() {
+                if let origin = Origin(parsing: o), origin.scheme == "https" { origins.append(origin) }
+                else { problem(s.key("origins[\(j)]"), o, "an https origin like https://app.example.com") }
+            }
+            if s.has("origins") && s.textList("origins").isEmpty { problem(s.key("origins"), "[]", "at least one https origin") }
+            let title = s.has("title") ? s.text("title") : name
+            services.append(Service(name: name, title: title, origins: origins, idleTimeout: Int64(s.integer("idle_timeout"))))
+        }
+        if c.has("services") && services.isEmpty { problem("services", "[]", "at least one service") }
+        if Set(services.map(\.name)).count != services.count { problem("services", "duplicate name", "unique names") }
+        let allOrigins = services.flatMap(\.origins)
+        if Set(allOrigins).count != allOrigins.count { problem("services", "an origin listed twice", "each origin in one service") }
+
+        let accent = c.text("branding.accent_color")
+        if !(accent.hasPrefix("#") && (accent.count == 4 || accent.count == 7) && accent.dropFirst().allSatisfy(\.isHexDigit)) {
+            problem("branding.accent_color", accent, "a CSS hex colour like #2f5bea")
+        }
+        let logo = c.text("branding.logo_url")
+        if !logo.isEmpty && !(logo.hasPrefix("/") || logo.hasPrefix("data:image/")) || logo.contains("\"") {
+            problem("branding.logo_url", logo, "a path on the accounts host (/logo.svg) or a data:image/ URL")
+        }
+
+        let maxBody = c.integer("limits.max_body_bytes")
+        let cacheBody = c.integer("request_cache.max_body_bytes")
+        if cacheBody > maxBody {
+            problem("request_cache.max_body_bytes", String(cacheBody), "bytes, 1 to limits.max_body_bytes (\(maxBody))")
+        }
+        let cacheEntry = c.integer("request_cache.max_entry_bytes", computedDefault: max(1_572_864, cacheBody + 65_536))
+        if cacheEntry < cacheBody {
+            problem("request_cache.max_entry_bytes", String(cacheEntry), "bytes, at least request_cache.max_body_bytes")
+        }
+        let requestCache = SSOConfig.RequestCache(
+            enabled: c.flag("request_cache.enabled"), maxBodyBytes: cacheBody, maxEntryBytes: cacheEntry,
+            ttl: c.integer("request_cache.ttl"), cookieName: c.text("request_cache.cookie_name"),
+            backendTimeout: c.integer("request_cache.backend_timeout"), maxResponseBytes: c.integer("request_cache.max_response_bytes"))
+
+        let config = SSOConfig(
+            file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
+            appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
+            cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), cookieSameSite: c.text("cookie.same_site"),
+            registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
+            requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
+            lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),
+            defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")), maxLoginFailures: c.integer("login.max_failures"),
+            loginFailureWindow: c.integer("login.failure_window"), maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
+            requestCache: requestCache)
+        // Every key has been read (so every missing one is listed) before deciding.
+        return accountsURL == nil ? nil : config
+    }
+
+    /// True for a cookie or service name: 1 to 64 of letters, digits, `-` and `_`.
+    static func isToken(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import SSOCrypto
+import SSOJWT
+
+/// Turns the key entries of a config into a `JWTKeySet`, reading the files.
+public enum KeyLoader {
+    /// Which half of the keys a program may hold.
+    public enum Side: Sendable {
+        /// The accounts host: the signing key's private half, and public keys of the rest.
+        case accounts
+        /// An app host: public keys (and HS256 secrets) only; private key files are never opened.
+        case appHost
+    }
+
+    /// Loads the keys for `side`; throws `ConfigError` naming the key and file that failed.
+    public static func load(_ config: SSOConfig, side: Side) throws -> JWTKeySet {
+        var keys: [JWTKey] = []
+        var p = ProblemList()
+        for (index, entry) in config.keys.enumerated() {
+            let key = "keys.list[\(index)]"
+            do {
+                if let secretFile = entry.secretFile {
+                    let bytes = try bytesOf(secretFile, key: key + ".secret_file")
+                    var secret = bytes
+                    while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
+                    keys.append(try JWTKey(kid: entry.kid, hmacSecret: secret))
+                } else if side == .accounts, entry.kid == config.signingKID, let privateFile = entry.privateKeyFile {
+                    keys.append(JWTKey(kid: entry.kid, key: try PKey.privateKey(pem: try bytesOf(privateFile, key: key + ".private_key_file"))))
+                } else if let publicFile = entry.publicKeyFile {
+                    keys.append(JWTKey(kid: entry.kid, key: try PKey.publicKey(pem: try bytesOf(publicFile, key: key + ".public_key_file"))))
+                } else {
+                    p.add(key + ".public_key_file", nil, expected: "a PEM public key file for verification")
+                }
+            } catch let error as CryptoError {
+                p.add(key, entry.secretFile ?? entry.privateKeyFile ?? entry.publicKeyFile, expected: "a readable key (\(error))")
+            } catch let error as ConfigError {
+                p.problems += error.problems
+            }
+        }
+        if side == .accounts && config.signingKID == nil {
+            p.add("keys.signing_kid", nil, expected: "the kid of the key the accounts server signs with")
+        }
+        guard p.problems.isEmpty else { throw ConfigError(file: config.file, problems: p.problems) }
+        do {
+            return try JWTKeySet(keys: keys, signingKID: side == .accounts ? config.signingKID : nil)
+        } catch {
+            throw ConfigError(file: config.file, problems: [.init(key: "keys.signing_kid", value: config.signingKID ?? "",
+                                                                  expected: "a kid with private_key_file or secret_file")])
+        }
+    }
+
+    /// The bytes of a key file; a problem names the config key that points at it.
+    static func bytesOf(_ path: String, key: String) throws(ConfigError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: "", problems: [.init(key: key, value: "\"\(path)\"", expected: "a readable file")])
+        }
+        return Array(data)
+    }
+}

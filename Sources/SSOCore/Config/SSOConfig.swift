@@ -1,0 +1,98 @@
+import FastCGI
+import SSOStore
+
+/// The validated configuration both executables run on. Durations are seconds, sizes bytes. Each field names the key it
+/// comes from; its type, range, unit, default and meaning are declared once, in `Settings`.
+public struct SSOConfig: Sendable {
+    /// One FastCGI program's socket and threads.
+    public struct Server: Sendable {
+        /// `accounts.listen` / `app_auth.listen`.
+        public var listen: ListenAddress
+        /// `accounts.workers` / `app_auth.workers`: worker threads.
+        public var workers: Int
+        /// `accounts.socket_mode` / `app_auth.socket_mode`.
+        public var socketMode: Int
+    }
+
+    /// A key as listed in the file (paths only; the bytes are read by `KeyLoader`).
+    public struct KeyEntry: Sendable {
+        public var kid: String
+        /// PEM private key: only on the accounts host.
+        public var privateKeyFile: String?
+        /// PEM public key: what app hosts verify with.
+        public var publicKeyFile: String?
+        /// HS256 shared secret (at least 32 bytes).
+        public var secretFile: String?
+    }
+
+    /// Page branding.
+    public struct Branding: Sendable {
+        /// `branding.product_name`.
+        public var productName: String
+        /// `branding.accent_color`.
+        public var accentColor: String
+        /// `branding.logo_url`.
+        public var logoURL: String
+    }
+
+    /// Server-side request caching across re-authentication (a POST whose session expired is kept and replayed once).
+    public struct RequestCache: Sendable {
+        /// `request_cache.enabled`.
+        public var enabled: Bool
+        /// `request_cache.max_body_bytes`.
+        public var maxBodyBytes: Int
+        /// `request_cache.max_entry_bytes`.
+        public var maxEntryBytes: Int
+        /// `request_cache.ttl`, seconds.
+        public var ttl: Int
+        /// `request_cache.cookie_name`.
+        public var cookieName: String
+        /// `request_cache.backend_timeout`, seconds.
+        public var backendTimeout: Int
+        /// `request_cache.max_response_bytes`.
+        public var maxResponseBytes: Int
+    }
+
+    /// Path of the file this came from.
+    public var file: String
+    /// `accounts_url`: also the JWT issuer.
+    public var accountsURL: Origin
+    /// `audience`.
+    public var audience: String
+    public var accounts: Server
+    public var appAuth: Server
+    public var memcached: MemcachedOptions
+    /// `memcached.prefix`.
+    public var keyPrefix: String
+    public var keys: [KeyEntry]
+    /// `keys.signing_kid`.
+    public var signingKID: String?
+    /// `cookie.name`.
+    public var cookieName: String
+    /// `cookie.csrf_name`.
+    public var csrfCookieName: String
+    /// `cookie.same_site`.
+    public var cookieSameSite: String
+    /// `services`.
+    public var registry: ServiceRegistry
+    /// `users_file`, resolved against the config file's folder.
+    public var usersFile: String
+    /// `sessions.request_id_ttl`, seconds.
+    public var requestIDTTL: Int
+    /// `sessions.lifetime`, seconds.
+    public var sessionLifetime: Int64
+    /// `sessions.last_access_interval`, seconds.
+    public var lastAccessInterval: Int64
+    /// `sessions.default_idle_timeout`, seconds.
+    public var defaultIdleTimeout: Int64
+    /// `login.max_failures`.
+    public var maxLoginFailures: Int
+    /// `login.failure_window`, seconds.
+    public var loginFailureWindow: Int
+    /// `limits.max_body_bytes`.
+    public var maxBodyBytes: Int
+    /// `log_level`.
+    public var logLevel: String
+    public var branding: Branding
+    public var requestCache: RequestCache
+}

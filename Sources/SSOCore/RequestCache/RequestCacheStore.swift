@@ -1,0 +1,56 @@
+import FoundationEssentials
+import SSOCrypto
+import SSOStore
+
+/// Kept requests in a `KeyValueStore`: a manifest under `<prefix>q:<id>` and the body in parts under `<prefix>q:<id>:<n>`,
+/// so a body larger than memcached's item limit (1 MiB by default) still fits. Taking an entry deletes its manifest
+/// first: only the caller whose delete wins gets it, so a request is delivered at most once.
+public struct RequestCacheStore {
+    /// Bytes per body part. Default: 262,144 (well under memcached's default 1 MiB item limit).
+    public static let partSize = 262_144
+
+    public let kv: KeyValueStore
+    public let prefix: String
+
+    public init(kv: KeyValueStore, prefix: String) {
+        self.kv = kv
+        self.prefix = prefix
+    }
+
+    func manifestKey(_ id: String) -> String { prefix + "q:" + id }
+    func partKey(_ id: String, _ n: Int) -> String { prefix + "q:" + id + ":" + String(n) }
+
+    /// Stores `entry` and `body` for `ttl` seconds; parts are written before the manifest that names them.
+    public func put(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
+        guard SessionStore.isSafeKeyPart(id) else { throw StoreError("request cache: unsafe id") }
+        var stored = entry
+        stored.parts = (body.count + Self.partSize - 1) / Self.partSize
+        for n in 0..<stored.parts {
+            let start = n * Self.partSize
+            try kv.set(partKey(id, n), Array(body[start..<min(body.count, start + Self.partSize)]), ttl: ttl + 30)
+        }
+        guard let manifest = try? JSONEncoder().encode(stored) else { throw StoreError("request cache: cannot encode entry") }
+        try kv.set(manifestKey(id), Array(manifest), ttl: ttl)
+    }
+
+    /// The manifest without taking it (nil when absent, expired or unreadable).
+    public func peek(_ id: String) throws(StoreError) -> CachedRequest? {
+        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(manifestKey(id)) else { return nil }
+        return try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes))
+    }
+
+    /// Takes the entry once. Nil when absent, already taken, or when its parts are missing or do not match the digest.
+    public func take(_ id: String) throws(StoreError) -> (entry: CachedRequest, body: [UInt8])? {
+        guard let entry = try peek(id) else { return nil }
+        guard try kv.delete(manifestKey(id)) else { return nil }
+        var body: [UInt8] = []
+        body.reserveCapacity(entry.bodyLength)
+        var complete = true
+        for n in 0..<entry.parts {
+            if let part = try kv.get(partKey(id, n)) { body += part } else { complete = false }
+            _ = try kv.delete(partKey(id, n))
+        }
+        guard complete, body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return nil }
+        return (entry, body)
+    }
+}

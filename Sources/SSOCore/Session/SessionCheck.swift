@@ -1,0 +1,64 @@
+import SSOCrypto
+import SSOJWT
+import SSOStore
+
+/// The one check every host runs on a JWT cookie: signature and claims, registration for the service, the session present
+/// in the store, not idle-expired, same browser fingerprint. Touches LAST_ACCESSED_TIME at most once per interval.
+public struct SessionCheck: Sendable {
+    public let codec: JWTCodec
+    /// Seconds between LAST_ACCESSED_TIME writes; 0 writes on every check.
+    public let lastAccessInterval: Int64
+    /// Verified signatures, shared by every worker (nil: verify every time).
+    public let verified: VerifiedTokenCache?
+
+    public init(codec: JWTCodec, lastAccessInterval: Int64, verified: VerifiedTokenCache? = VerifiedTokenCache()) {
+        self.codec = codec
+        self.lastAccessInterval = lastAccessInterval
+        self.verified = verified
+    }
+
+    /// The token's claims: signature from the cache or verified now, times checked at `now` either way.
+    func claims(of token: String, now: Int64) -> JWTClaims? {
+        codec.verifiedClaims(token, now: now, cache: verified)
+    }
+
+    /// Who is signed in, after a passing check.
+    public struct Identity: Sendable {
+        public let claims: JWTClaims
+        public let session: JWTSession
+        /// The token as presented, to hand on to another host.
+        public let token: String
+    }
+
+    /// Why a check did not pass. Only `notRegistered` is shown to a person as such; the rest mean "sign in".
+    public enum Refusal: String, Sendable {
+        case noToken, badToken, notRegistered, noSession, expired, wrongUser, fingerprint
+    }
+
+    public enum Outcome: Sendable {
+        case valid(Identity)
+        case refused(Refusal)
+    }
+
+    /// Runs the check. `service` nil skips the registration test (the accounts host). Throws only when the store cannot answer.
+    public func check(token: String?, fingerprint: String, service: String?, now: Int64,
+                      store: SessionStore) throws(StoreError) -> Outcome {
+        guard let token, !token.isEmpty else { return .refused(.noToken) }
+        guard let claims = claims(of: token, now: now) else { return .refused(.badToken) }
+        if let service, !claims.svc.contains(service) { return .refused(.notRegistered) }
+        guard var session = try store.session(claims.jti) else { return .refused(.noSession) }
+        guard session.user == claims.sub else { return .refused(.wrongUser) }
+        guard !session.isExpired(now: now) else {
+            _ = try? store.deleteSession(claims.jti)
+            return .refused(.expired)
+        }
+        guard Digest.constantTimeEqual(Array(session.fingerprint.utf8), Array(fingerprint.utf8)) else {
+            return .refused(.fingerprint)
+        }
+        if now - session.lastAccessedTime >= lastAccessInterval && now != session.lastAccessedTime {
+            session.lastAccessedTime = now
+            try store.put(session, tokenID: claims.jti, now: now)
+        }
+        return .valid(Identity(claims: claims, session: session, token: token))
+    }
+}

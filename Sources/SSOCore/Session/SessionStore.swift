@@ -1,0 +1,75 @@
+import FoundationEssentials
+import SSOCrypto
+import SSOStore
+
+/// Sessions, requestID hand-offs and throttle counters, kept in a `KeyValueStore` under a namespacing prefix.
+/// Key layout: `<prefix>s:<TokenID>`, `<prefix>r:<requestID>`, `<prefix>t:<scope>:<hash>`.
+public struct SessionStore {
+    public let kv: KeyValueStore
+    /// Prepended to every key, so several SSO realms can share one memcached. Default: `sso:`.
+    public let prefix: String
+
+    public init(kv: KeyValueStore, prefix: String) {
+        self.kv = kv
+        self.prefix = prefix
+    }
+
+    func sessionKey(_ tokenID: String) -> String { prefix + "s:" + tokenID }
+    func handoffKey(_ requestID: String) -> String { prefix + "r:" + requestID }
+
+    /// The session under `tokenID`; nil when absent or unreadable (an unreadable item is treated as no session).
+    public func session(_ tokenID: String) throws(StoreError) -> JWTSession? {
+        guard Self.isSafeKeyPart(tokenID), let bytes = try kv.get(sessionKey(tokenID)) else { return nil }
+        return JWTSession(record: bytes)
+    }
+
+    /// Writes `session` under `tokenID` with a TTL that follows the idle timeout.
+    public func put(_ session: JWTSession, tokenID: String, now: Int64) throws(StoreError) {
+        guard !session.user.utf8.contains(0x09), !session.fingerprint.utf8.contains(0x09) else { throw StoreError("cannot encode session") }
+        try kv.set(sessionKey(tokenID), session.record, ttl: session.storeTTL(now: now))
+    }
+
+    /// Deletes the session (logout): every host's cookie for it stops working at its next check.
+    public func deleteSession(_ tokenID: String) throws(StoreError) {
+        guard Self.isSafeKeyPart(tokenID) else { return }
+        _ = try kv.delete(sessionKey(tokenID))
+    }
+
+    /// Stores a hand-off for `ttl` seconds.
+    public func putHandoff(_ handoff: RequestHandoff, requestID: String, ttl: Int) throws(StoreError) {
+        guard let bytes = try? JSONEncoder().encode(handoff) else { throw StoreError("cannot encode hand-off") }
+        try kv.set(handoffKey(requestID), Array(bytes), ttl: ttl)
+    }
+
+    /// Redeems a requestID once: get, then delete; only the caller whose delete removed the item gets the hand-off.
+    public func redeemHandoff(_ requestID: String) throws(StoreError) -> RequestHandoff? {
+        guard Self.isSafeKeyPart(requestID) else { return nil }
+        let key = handoffKey(requestID)
+        guard let bytes = try kv.get(key) else { return nil }
+        guard try kv.delete(key) else { return nil }
+        return try? JSONDecoder().decode(RequestHandoff.self, from: Data(bytes))
+    }
+
+    /// Counts one event for `subject` in `scope` within a window of `window` seconds; returns the count so far.
+    /// The subject is hashed, so any user name or address makes a valid key.
+    public func countEvent(scope: String, subject: String, window: Int) throws(StoreError) -> UInt64 {
+        try kv.increment(throttleKey(scope: scope, subject: subject), by: 1, ttl: window)
+    }
+
+    /// The current count for `subject` in `scope` (0 when none).
+    public func eventCount(scope: String, subject: String) throws(StoreError) -> UInt64 {
+        guard let bytes = try kv.get(throttleKey(scope: scope, subject: subject)) else { return 0 }
+        return UInt64(String(decoding: bytes.filter { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)) ?? 0
+    }
+
+    func throttleKey(scope: String, subject: String) -> String {
+        prefix + "t:" + scope + ":" + String(Digest.sha256Hex(Array(subject.utf8)).prefix(32))
+    }
+
+    /// True for ids made of base64url or UUID characters (1…128 of them): the only ids that become keys.
+    public static func isSafeKeyPart(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import SSOCrypto
+
+/// One person who can sign in.
+public struct User: Sendable, Equatable {
+    public let username: String
+    /// crypt(3) hash; never logged.
+    let passwordHash: String
+    public let name: String
+    public let email: String
+    /// Registry names of the services the user is registered for.
+    public let services: [String]
+}
+
+/// The users file, loaded once at start.
+public struct UserDirectory: Sendable {
+    private let users: [String: User]
+    /// A hash of a random password: unknown user names are checked against it, so they cost the same time as real ones.
+    private let decoyHash: String
+
+    public init(users: [User]) throws {
+        var map: [String: User] = [:]
+        for user in users { map[user.username] = user }
+        self.users = map
+        self.decoyHash = try PasswordHash.make(password: SecureRandom.token())
+    }
+
+    /// The user named `username`, if any.
+    public func user(_ username: String) -> User? { users[username] }
+
+    /// The user when `password` is right; nil for a wrong password and for an unknown user alike, in similar time.
+    public func authenticate(username: String, password: String) -> User? {
+        guard let user = users[username] else {
+            _ = PasswordHash.verify(password: password, hash: decoyHash)
+            return nil
+        }
+        return PasswordHash.verify(password: password, hash: user.passwordHash) ? user : nil
+    }
+}

@@ -1,0 +1,29 @@
+import FastCGI
+
+/// How the SSO reads a request: its public origin and whether a person or a program sent it.
+extension HTTPRequest {
+    /// The public origin of this request: `SSO_ORIGIN` when the web server sets it, else scheme and `Host`.
+    public var origin: Origin? {
+        if let configured = params["SSO_ORIGIN"], !configured.isEmpty { return Origin(parsing: configured) }
+        guard let host = header("Host"), !host.isEmpty else { return nil }
+        return Origin(parsing: (isHTTPS ? "https://" : "http://") + host)
+    }
+
+    /// True for API and XHR calls, which get a 401 with JSON instead of a redirect to a sign-in page:
+    /// `Accept` prefers JSON, `X-Requested-With` is set, or `Sec-Fetch-Mode` is present and not `navigate`.
+    public var isAPIRequest: Bool {
+        if header("X-Requested-With") != nil { return true }
+        if let mode = header("Sec-Fetch-Mode"), !mode.isEmpty, mode != "navigate" { return true }
+        if let accept = header("Accept")?.lowercased() {
+            if accept.contains("application/json") && !accept.contains("text/html") { return true }
+        }
+        return false
+    }
+
+    /// True when the query carries a `requestID` (the hand-off of step 6). Cheap on the common path: the query is only
+    /// parsed when the text can hold one.
+    public var carriesRequestID: Bool {
+        let query = queryString
+        return query.utf8.count >= 9 && query.contains("requestID") && self.query["requestID"] != nil
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import SSOCore
+@testable import SSOCrypto
+@testable import SSOJWT
+@testable import SSOStore
+@testable import FastCGI
+import SSOTesting
+
+@Suite struct PasswordHashTests {
+    @Test func verifiesMkpasswdAndHtpasswdHashes() {
+        // `mkpasswd -m yescrypt`, `mkpasswd -m bcrypt`, `htpasswd -nbB` of "wonderland".
+        for hash in ["$y$j9T$PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56",
+                     "$2b$05$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22",
+                     "$2y$05$KHB6zhyKLNLiTNEFJEH8pOHpmbhrttdesMpLH91DUdlz8pyvC/vqC"] {
+            #expect(PasswordHash.isSupported(hash))
+            #expect(PasswordHash.verify(password: "wonderland", hash: hash))
+            #expect(!PasswordHash.verify(password: "Wonderland", hash: hash))
+        }
+    }
+
+    @Test func makesYescryptAndRefusesUnknownFormats() throws {
+        let hash = try PasswordHash.make(password: "builder")
+        #expect(hash.hasPrefix("$y$"))
+        #expect(PasswordHash.verify(password: "builder", hash: hash))
+        for bad in ["", "plain", "$1$abc$def", "$y$", "$2b$99$x", "*"] {
+            #expect(!PasswordHash.isSupported(bad), "\(bad)")
+            #expect(!PasswordHash.verify(password: "x", hash: bad))
+        }
+    }
+
+    @Test func unknownUsersAndWrongPasswordsBothFail() throws {
+        let user = User(username: "alice", passwordHash: try PasswordHash.make(password: "wonderland"), name: "A", email: "", services: [])
+        let dir = try UserDirectory(users: [user])
+        #expect(dir.authenticate(username: "alice", password: "wonderland")?.username == "alice")
+        #expect(dir.authenticate(username: "alice", password: "nope") == nil)
+        #expect(dir.authenticate(username: "nobody", password: "wonderland") == nil)
+    }
+}
+
+@Suite struct ConfigTests {
+    func write(_ text: String, name: String = "sso.yaml") throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let valid = """
+    # comment
+    accounts_url: https://accounts.example.test:8443
+    memcached: {servers: ["127.0.0.1:11211"]}
+    keys:
+      signing_kid: k1
+      list:
+        - {kid: k1, private_key_file: k.pem, public_key_file: k.pub}
+    services:
+      - {name: app, title: App, origins: ["https://app.example.test:8443"], idle_timeout: 900}
+      - {name: other, origins: ["https://other.example.test"], idle_timeout: 300}
+    users_file: users.yaml
+    """
+
+    @Test func loadsAValidFileWithDefaults() throws {
+        let path = try write(Self.valid)
+        let c = try ConfigLoader.load(path: path)
+        #expect(c.accountsURL.serialized == "https://accounts.example.test:8443")
+        #expect(c.cookieName == "__Host-sso" && c.requestIDTTL == 60 && c.lastAccessInterval == 60 && c.maxBodyBytes == 1_048_576)
+        #expect(c.usersFile.hasSuffix("/users.yaml") && c.usersFile.hasPrefix("/"))
+        #expect(c.keys.first?.privateKeyFile?.hasSuffix("/k.pem") == true)
+        #expect(c.registry.sessionTimeout(for: ["app", "other"], fallback: 1) == 300)
+        #expect(c.registry.sessionTimeout(for: [], fallback: 77) == 77)
+        #expect(c.registry.service(at: Origin(parsing: "https://app.example.test:8443")!)?.name == "app")
+    }
+
+    @Test func reportsEveryProblemWithKeyValueAndExpectation() throws {
+        let path = try write("""
+        accounts_url: http://accounts
+        accounts: {listen: "nowhere", workers: 0}
+        memcached: {servers: ["no-port"]}
+        keys: {signing_kid: missing, list: []}
+        services:
+          - {name: "bad name", origins: ["https://x"], idle_timeout: 1}
+          - {name: ok, origins: ["http://insecure"], idle_timeout: 0}
+        sessions: {request_id_ttl: 0}
+        users_file: u.yaml
+        """)
+        do {
+            _ = try ConfigLoader.load(path: path)
+            Issue.record("expected a ConfigError")
+        } catch {
+            let keys = Set(error.problems.map(\.key))
+            for key in ["accounts_url", "accounts.listen", "accounts.workers", "memcached.servers[0]", "keys.list", "keys.signing_kid",
+                        "services[0].name", "services[1].origins[0]", "services[1].idle_timeout", "sessions.request_id_ttl"] {
+                #expect(keys.contains(key), "\(key) missing from \(keys)")
+            }
+            #expect(error.description.contains("expected"))
+        }
+    }
+
+    @Test func unknownKeysAndWrongTypesAreReported() throws {
+        let typo = try write(Self.valid + "\nsesions: {lifetime: 5}\n")
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: typo) }
+        do { _ = try ConfigLoader.load(path: typo) } catch { #expect(error.problems.first?.key == "sesions") }
+        let wrongType = try write(Self.valid.replacingOccurrences(of: "idle_timeout: 900", with: "idle_timeout: soon"))
+        do { _ = try ConfigLoader.load(path: wrongType); Issue.record("expected error") } catch {
+            #expect(error.problems.first?.key == "services[0].idle_timeout")
+        }
+        let broken = try write("accounts_url: [unclosed")
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: broken) }
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: "/nonexistent/sso.yaml") }
+    }
+
+    @Test func usersFileRefusesUnknownHashFormatsAndServices() throws {
+        let config = try ConfigLoader.load(path: try write(Self.valid))
+        let users = try write("""
+        users:
+          - {username: alice, password_hash: "plaintext", services: [app]}
+          - {username: bob, password_hash: "$2b$05$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22", services: [nope]}
+        """, name: "users.yaml")
+        do { _ = try UsersFileLoader.load(path: users, registry: config.registry); Issue.record("expected error") } catch let e as ConfigError {
+            #expect(e.problems.map(\.key) == ["users[0].password_hash", "users[1].services"])
+            #expect(!e.description.contains("plaintext"))
+        }
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress(parsing: "unix:/run/a.sock") == .unix("/run/a.sock"))
+        #expect(ListenAddress(parsing: "/run/a.sock") == .unix("/run/a.sock"))
+        #expect(ListenAddress(parsing: "127.0.0.1:9000") == .tcp(host: "127.0.0.1", port: 9000))
+        #expect(ListenAddress(parsing: "fd:0") == .inherited)
+        for bad in ["", "unix:rel", ":9000", "host:0", "host:70000", "host"] { #expect(ListenAddress(parsing: bad) == nil, "\(bad)") }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import SSOCore
+@testable import SSOCrypto
+@testable import SSOJWT
+@testable import SSOStore
+@testable import FastCGI
+import SSOTesting
+
+@Suite struct RequestCacheTests {
+    func entry(_ body: [UInt8]) -> CachedRequest {
+        CachedRequest(method: "POST", uri: "/f?x=1", origin: "https://app.test", headers: [["content-type", "text/plain"]],
+                      bodyLength: body.count, bodySHA256: Digest.sha256Hex(body), user: "alice", fingerprint: "fp",
+                      created: 1, dropped: nil, parts: 0)
+    }
+
+    @Test func bodiesLargerThanOnePartRoundTripExactlyOnce() throws {
+        let store = RequestCacheStore(kv: InMemoryStore(now: { 100 }), prefix: "t:")
+        let body = (0..<(RequestCacheStore.partSize * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try store.put(entry(body), body: body, id: "id1", ttl: 60)
+        #expect(try store.peek("id1")?.parts == 3)
+        let taken = try #require(try store.take("id1"))
+        #expect(taken.body == body && taken.entry.uri == "/f?x=1")
+        #expect(try store.take("id1") == nil)
+        #expect(try store.peek("id1") == nil)
+    }
+
+    @Test func emptyBodyAndMissingPartsAndUnsafeIDs() throws {
+        let kv = InMemoryStore(now: { 100 })
+        let store = RequestCacheStore(kv: kv, prefix: "t:")
+        try store.put(entry([]), body: [], id: "empty", ttl: 60)
+        #expect(try store.take("empty")?.body == [])
+        let body = [UInt8](repeating: 7, count: RequestCacheStore.partSize + 1)
+        try store.put(entry(body), body: body, id: "gap", ttl: 60)
+        _ = try kv.delete("t:q:gap:1")
+        #expect(try store.take("gap") == nil)  // never a partial body
+        #expect(throws: StoreError.self) { try store.put(entry([]), body: [], id: "../x", ttl: 60) }
+        #expect(try store.take("bad key") == nil)
+    }
+
+    @Test func takeIsSingleUseUnderConcurrency() throws {
+        let kv = InMemoryStore(now: { 100 })
+        let store = RequestCacheStore(kv: kv, prefix: "t:")
+        for i in 0..<50 { try store.put(entry([1, 2, 3]), body: [1, 2, 3], id: "c\(i)", ttl: 60) }
+        final class Wins: @unchecked Sendable { let lock = NSLock(); var counts = [Int](repeating: 0, count: 50) }
+        let wins = Wins()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let mine = RequestCacheStore(kv: kv, prefix: "t:")
+            for i in 0..<50 where (try? mine.take("c\(i)")) != nil {
+                wins.lock.lock(); wins.counts[i] += 1; wins.lock.unlock()
+            }
+        }
+        #expect(wins.counts.allSatisfy { $0 == 1 })
+    }
+
+    @Test func policy() {
+        #expect(ReplayPolicy.isReplayable(contentType: "application/x-www-form-urlencoded", bodyLength: 3))
+        #expect(ReplayPolicy.isReplayable(contentType: "multipart/form-data; boundary=x", bodyLength: 3))
+        #expect(ReplayPolicy.isReplayable(contentType: "application/json; charset=utf-8", bodyLength: 3))
+        #expect(ReplayPolicy.isReplayable(contentType: "application/vnd.api+json", bodyLength: 3))
+        #expect(!ReplayPolicy.isReplayable(contentType: "application/octet-stream", bodyLength: 3))
+        #expect(!ReplayPolicy.isReplayable(contentType: nil, bodyLength: 3))
+        #expect(ReplayPolicy.isReplayable(contentType: nil, bodyLength: 0))
+        let origin = Origin(parsing: "https://app.test:8443")!
+        let req = { (p: [String: String]) in HTTPRequest(params: p) }
+        #expect(ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "https://app.test:8443"]), origin: origin))
+        #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "https://evil.test"]), origin: origin))
+        #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "null"]), origin: origin))
+        #expect(ReplayPolicy.isSameOrigin(req(["HTTP_SEC_FETCH_SITE": "same-origin"]), origin: origin))
+        #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_SEC_FETCH_SITE": "same-site"]), origin: origin))
+        #expect(!ReplayPolicy.isSameOrigin(req([:]), origin: origin))
+        let kept = ReplayPolicy.keptHeaders(req(["HTTP_COOKIE": "a=b", "HTTP_X_REMOTE_USER": "mallory", "HTTP_REFERER": "r",
+                                                "CONTENT_TYPE": "text/plain", "HTTP_CONTENT_TYPE": "text/plain", "HTTP_HOST": "h",
+                                                "CONTENT_LENGTH": "3", "HTTP_CONNECTION": "close"]))
+        #expect(kept == [["content-type", "text/plain"], ["referer", "r"]])
+        #expect(ReplayPolicy.size(1 << 20) == "1 MiB" && ReplayPolicy.size(256 * 1024) == "256 KiB")
+    }
+
+    @Test func backendResponsesParse() throws {
+        let client = SocketBackendClient(timeoutSeconds: 1, maxResponseBytes: 1000)
+        let plain = try client.parse(Array("HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-A: b\r\nConnection: close\r\n\r\nhelloEXTRA".utf8))
+        #expect(plain.status == 201 && plain.body == Array("hello".utf8) && plain.header(.known("X-A")) == "b" && plain.header(.connection) == nil)
+        let chunked = try client.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n".utf8))
+        #expect(chunked.body == Array("hello world".utf8) && chunked.header(.transferEncoding) == nil)
+        let untilClose = try client.parse(Array("HTTP/1.0 200 OK\r\n\r\nall of it".utf8))
+        #expect(untilClose.body == Array("all of it".utf8))
+        for bad in ["garbage", "HTTP/1.1 abc\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001)] {
+            #expect(throws: BackendError.self) { try client.parse(Array(bad.utf8)) }
+        }
+        #expect(throws: BackendError.self) {
+            try client.send(BackendRequest(method: "GET", uri: "/", headers: [], body: []), to: .tcp(host: "127.0.0.1", port: 1))
+        }
+        #expect(BackendAddress(parsing: "http://127.0.0.1:8081") == .tcp(host: "127.0.0.1", port: 8081))
+        #expect(BackendAddress(parsing: "unix:/run/app.sock") == .unix("/run/app.sock"))
+        for bad in ["https://x:1", "http://x", "http://u@x:1", "ftp://x:1", ""] { #expect(BackendAddress(parsing: bad) == nil) }
+    }
+}
