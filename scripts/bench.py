@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ssostack import ROOT, Stack, free_port  # noqa: E402
+from ssostack import ROOT, Stack, free_port  # next to this script, whose folder Python puts on the import path
 
 UA = "sso-bench/1.0"
 VARIANTS = ["a", "c", "e", "b", "d"]

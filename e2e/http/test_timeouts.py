@@ -2,7 +2,7 @@
 import time
 from urllib.parse import quote
 
-from conftest import Browser
+from helpers import Browser
 
 
 def refused(r):

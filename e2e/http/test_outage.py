@@ -2,7 +2,7 @@
 by itself when memcached returns."""
 import time
 
-from conftest import Browser
+from helpers import Browser
 
 
 def test_store_outage_fails_closed_and_recovers(stack):

@@ -3,7 +3,7 @@ registrable domain, bob refused, wrong password vs unknown user, logout on both 
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
-from conftest import Browser, form_fields
+from helpers import Browser, form_fields
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

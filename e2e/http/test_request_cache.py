@@ -8,12 +8,12 @@ import time
 import pytest
 import requests
 
-from conftest import Browser, make_stack
+from helpers import SERVERS, Browser, make_stack
 
 FORM = "/forms/submit?draft=7&lang=fr"
 
 
-@pytest.fixture(scope="module", params=__import__("conftest").SERVERS)
+@pytest.fixture(scope="module", params=SERVERS)
 def cstack(request, tmp_root):
     """A stack that keeps bodies up to 256 KiB (so the over-limit case stays small)."""
     s = make_stack(tmp_root, request.param, cache_max_body=256 * 1024)

@@ -2,10 +2,20 @@
 auto-submitted forms behave here as they do for users. Runs against nginx and Apache."""
 from urllib.parse import urlsplit
 
+import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import ARTIFACTS
+from helpers import ARTIFACTS, SERVERS, make_stack
 from pages import csp_errors, echo, open_and_sign_in, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def stack(request, tmp_root):
+    """As conftest's `stack`, but the programs log at info, not debug, in this suite."""
+    s = make_stack(tmp_root, request.param, log_level="info")
+    s.start()
+    yield s
+    s.stop()
 
 
 def screenshot(driver, stack, name):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import fcgi_client as fc
-from conftest import BIN, Browser
+from helpers import BIN, Browser
 
 
 def env(stack, host="infusion.iqueue.test", uri="/", **extra):

@@ -1,63 +1,23 @@
-"""Fixtures for the end-to-end suite: real nginx (and Apache), memcached and both FastCGI programs on loopback."""
+"""What the end-to-end tests import (fixtures are in conftest.py): where the programs are, which web servers to run
+against, how a stack is made, Browser (an HTTP client that shows every redirect hop) and headless Chromium."""
 import os
 import re
-import sys
+import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
 import requests
-import urllib3.util.connection as urllib3_connection
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from ssostack import Stack  # noqa: E402
-
-# Every *.test name resolves to 127.0.0.1 for this process only (what curl --resolve does); nothing leaves loopback.
-_create_connection = urllib3_connection.create_connection
-
-
-def _loopback_create_connection(address, *args, **kwargs):
-    host, port = address
-    if host.endswith(".test"):
-        host = "127.0.0.1"
-    return _create_connection((host, port), *args, **kwargs)
-
-
-urllib3_connection.create_connection = _loopback_create_connection
+from ssostack import ROOT, Stack
 
 BIN = Path(os.environ.get("SSO_BIN", ROOT / ".build" / "debug"))
 SERVERS = [s for s in os.environ.get("SSO_SERVERS", "nginx").split(",") if s]
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
 
-def make_stack(tmp_root, server, **overrides):
+def make_stack(tmp_root, server, log_level="debug", **overrides):
     state = tempfile.mkdtemp(prefix=f"sso-{server}-", dir=tmp_root)
-    return Stack(state, BIN, server=server, overrides=overrides, log_level="debug")
-
-
-@pytest.fixture(scope="session")
-def tmp_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("stacks")
-
-
-@pytest.fixture(scope="module", params=SERVERS)
-def stack(request, tmp_root):
-    s = make_stack(tmp_root, request.param)
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module", params=SERVERS)
-def short_stack(request, tmp_root):
-    """Short clocks: idle timeout 3 s on both services, absolute lifetime 8 s, requestID TTL 2 s, access written every 1 s."""
-    s = make_stack(tmp_root, request.param, idle={"infusion": 3, "dextor": 3}, lifetime=8, request_id_ttl=2,
-                   last_access_interval=1, cache_ttl=2)
-    s.start()
-    yield s
-    s.stop()
+    return Stack(state, BIN, server=server, overrides=overrides, log_level=log_level)
 
 
 class Browser:
@@ -135,6 +95,21 @@ def form_fields(html):
     return fields
 
 
-@pytest.fixture
-def browser(stack):
-    return Browser(stack)
+def new_driver(profile_dir):
+    """Headless Chromium (Debian's chromium and chromium-driver) under Selenium, imported here so that only the browser
+    suite needs Selenium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
+                "--host-resolver-rules=MAP *.test 127.0.0.1", "--ignore-certificate-errors", "--no-proxy-server",
+                "--no-first-run", "--disable-extensions", "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--disable-default-apps", f"--user-data-dir={profile_dir}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(20)
+    return driver
