@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import Testing
+@testable import AccountsFCGI
+@testable import AppAuthFCGI
+@testable import FastCGI
+@testable import SSOCore
+@testable import SSOCrypto
+import SSOStore
+import SSOTesting
+
+/// The whole seed flow with both responders as pure functions: no libfcgi, no memcached, the clock in the test's hands.
+final class World: @unchecked Sendable {
+    var now: Int64 = 2_000_000
+    lazy var memory = InMemoryStore(now: { [unowned self] in self.now })
+    lazy var store = CountingStore(memory)
+    let config: SSOConfig
+    let accounts: AccountsApp
+    let appAuth: AppAuthApp
+    /// The app behind the replay: records what it is sent, answers 200 with the body.
+    let backend = RecordingBackend()
+    /// The User-Agent of the browser the next requests come from (the session fingerprint).
+    var userAgent = "unit-test-browser"
+    var logger: Logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
+
+    init(lastAccessInterval: Int = 60, extraConfig: String = "") throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "0123456789abcdef0123456789abcdef-secret".write(to: dir.appendingPathComponent("hs.key"), atomically: true, encoding: .utf8)
+        let alice = try PasswordHash.make(password: "wonderland")
+        let bob = try PasswordHash.make(password: "builder")
+        try """
+        users:
+          - {username: alice, password_hash: '\(alice)', name: Alice, email: a@x.test, services: [infusion, dextor]}
+          - {username: bob, password_hash: '\(bob)', name: Bob, email: b@x.test, services: [infusion]}
+        """.write(to: dir.appendingPathComponent("users.yaml"), atomically: true, encoding: .utf8)
+        let path = dir.appendingPathComponent("sso.yaml").path
+        try """
+        accounts_url: https://accounts.iqueue.test:8443
+        memcached: {servers: ["127.0.0.1:1"]}
+        keys: {signing_kid: hs, list: [{kid: hs, secret_file: hs.key}]}
+        sessions: {last_access_interval: \(lastAccessInterval), lifetime: 7200}
+        services:
+          - {name: infusion, title: Infusion, origins: ["https://infusion.iqueue.test:8443"], idle_timeout: 900}
+          - {name: dextor, title: Dextor, origins: ["https://dextor.leantaas.test:8443"], idle_timeout: 1800}
+        users_file: users.yaml
+        \(extraConfig)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        config = try ConfigLoader.load(path: path)
+        let users = try UsersFileLoader.load(path: config.usersFile, registry: config.registry)
+        accounts = AccountsApp(config: config, keys: try KeyLoader.load(config, side: .accounts), users: users)
+        appAuth = AppAuthApp(config: config, keys: try KeyLoader.load(config, side: .appHost), backend: backend)
+    }
+
+    var context: RequestContext { RequestContext(now: now, store: store, logger: logger) }
+
+    func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], body: String = "",
+                 extra: [String: String] = [:]) -> HTTPRequest {
+        request(host, uri, method: method, cookies: cookies, bytes: Array(body.utf8), extra: extra)
+    }
+
+    func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], bytes: [UInt8],
+                 extra: [String: String] = [:]) -> HTTPRequest {
+        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "HTTPS": "on",
+                      "HTTP_USER_AGENT": userAgent, "REMOTE_ADDR": "10.0.0.1"]
+        if !cookies.isEmpty { params["HTTP_COOKIE"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+        if !bytes.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(bytes.count) }
+        params.merge(extra) { $1 }
+        return HTTPRequest(params: params, body: bytes)
+    }
+
+    func accountsRequest(_ uri: String, method: String = "GET", cookies: [String: String] = [:], body: String = "") -> HTTPResponse {
+        accounts.respond(to: request("accounts.iqueue.test", uri, method: method, cookies: cookies, body: body), context: context)
+    }
+
+    func check(_ host: String, _ uri: String, cookies: [String: String], extra: [String: String] = [:]) -> HTTPResponse {
+        appAuth.respond(to: request(host, uri, cookies: cookies, extra: ["SSO_ACTION": "check"].merging(extra) { $1 }), context: context)
+    }
+
+    func signin(_ host: String, _ uri: String, cookies: [String: String] = [:], extra: [String: String] = [:]) -> HTTPResponse {
+        appAuth.respond(to: request(host, uri, cookies: cookies, extra: extra), context: context)
+    }
+
+    static func cookie(_ response: HTTPResponse, _ name: String) -> String? {
+        for value in response.headerValues(.setCookie) where value.hasPrefix(name + "=") {
+            return String(value.dropFirst(name.count + 1).prefix { $0 != ";" })
+        }
+        return nil
+    }
+
+    /// The cookie a browser ends up with on `host` after signing in on accounts as `user`: through `copyCookie` and the
+    /// requestID redemption, as a browser would. Also returns the accounts JWT.
+    func appCookie(_ host: String, user: String, password: String) throws -> (app: String, accounts: String) {
+        let target = "https://\(host):8443/"
+        let jwt = try signIn(user, password, target: target)
+        let copy = accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(target), cookies: ["__Host-sso": jwt])
+        let location = try #require(copy.header(.location))
+        let uri = String(location.dropFirst("https://\(host):8443".count))
+        let redeemed = signin(host, uri)
+        return (try #require(World.cookie(redeemed, "__Host-sso")), jwt)
+    }
+
+    /// Signs in on accounts for `target` and returns the accounts JWT.
+    func signIn(_ user: String, _ password: String, target: String) throws -> String {
+        let form = accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(target))
+        let csrf = try #require(World.cookie(form, "__Host-sso_csrf"))
+        let body = "csrf=\(csrf)&redirectURL=\(PercentEncoding.encode(target))&username=\(user)&password=\(password)"
+        let r = accountsRequest("/login", method: "POST", cookies: ["__Host-sso_csrf": csrf], body: body)
+        #expect(r.status == 302)
+        return try #require(World.cookie(r, "__Host-sso"))
+    }
+}
+
