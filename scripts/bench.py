@@ -58,10 +58,10 @@ def bench_server(stack, port, static_dir):
 
 
 def shipped_auth_location(stack, name, origin):
-    """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it (rendered for this stack),
+    """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it,
     renamed to `name` and with the origin fixed: the bench server is plain HTTP on 127.0.0.1, which is no registered
     origin, so (b) and (d) say infusion's and (e) one that is not in the registry."""
-    text = stack.render((ROOT / "nginx" / "sso-auth-location.conf").read_text())
+    text = (ROOT / "nginx" / "sso-auth-location.conf").read_text()
     start = text.index("location = /_sso/auth {")
     end = text.index("\n}", start)
     block = text[start:end].replace("location = /_sso/auth {", f"location = {name} {{", 1)

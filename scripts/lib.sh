@@ -38,7 +38,7 @@ ensure_packages() {
 # Build dependencies (C libraries and tools) shared by every script.
 BUILD_PACKAGES=(libfcgi-dev libmemcached-dev libssl-dev libcrypt-dev pkg-config openssl)
 # What the running stack needs.
-RUNTIME_PACKAGES=(nginx memcached python3)
+RUNTIME_PACKAGES=(nginx memcached python3 python3-yaml)
 
 require_swift() {
     if ! command -v swift >/dev/null 2>&1; then
