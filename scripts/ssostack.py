@@ -253,14 +253,20 @@ class Stack:
                 raise RuntimeError(f"example site: {port} is still in it after rendering; update render_site")
         return text
 
-    def nginx_conf(self):
+    def install_site(self, folder, generated, address_token):
+        """web/sso/: the snippets of nginx/ or apache/ as shipped, the file `ssoctl generate` makes from the config, and
+        the example site rendered for this run."""
         web = self.state / "web"
         (web / "sso").mkdir(parents=True, exist_ok=True)
-        for f in (ROOT / "nginx").glob("sso-*.conf"):
+        for f in (ROOT / folder).glob("sso-*.conf"):
             shutil.copy(f, web / "sso" / f.name)
-        (web / "sso" / "sso-upstreams.conf").write_text(self.ssoctl("generate", "nginx-upstreams"))
-        site = self.render_site((ROOT / "nginx" / "example-site.conf").read_text(), "listen 127.0.0.1:8443")
+        (web / "sso" / f"sso-{generated}.conf").write_text(self.ssoctl("generate", f"{folder}-{generated}"))
+        site = self.render_site((ROOT / folder / "example-site.conf").read_text(), address_token)
         (web / "sso" / "example-site.conf").write_text(site)
+        return web
+
+    def nginx_conf(self):
+        web = self.install_site("nginx", "upstreams", "listen 127.0.0.1:8443")
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(f"/etc/nginx/{f}", web / f)
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -300,15 +306,8 @@ http {{
         wait_for(lambda: port_in_use(self.https_port), "nginx", proc=proc, log=self.log_path("nginx"))
 
     def apache_conf(self):
-        """A standalone httpd.conf (modules, process settings) around the project's own apache/ files, rendered with
-        this run's paths and ports."""
-        web = self.state / "web"
-        (web / "sso").mkdir(parents=True, exist_ok=True)
-        for f in (ROOT / "apache").glob("sso-*.conf"):
-            shutil.copy(f, web / "sso" / f.name)
-        (web / "sso" / "sso-defines.conf").write_text(self.ssoctl("generate", "apache-defines"))
-        site = self.render_site((ROOT / "apache" / "example-site.conf").read_text(), "Define SITE_ADDRESS 127.0.0.1:8443")
-        (web / "sso" / "example-site.conf").write_text(site)
+        """A standalone httpd.conf (modules, process settings) around the project's own apache/ files."""
+        web = self.install_site("apache", "defines", "Define SITE_ADDRESS 127.0.0.1:8443")
         loads = "\n".join(f"LoadModule {m}_module {APACHE_MODULE_DIR}/mod_{m}.so" for m in APACHE_MODULES)
         user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
         conf = web / "httpd.conf"
