@@ -160,15 +160,17 @@ class Stack:
         idle = o.get("idle", {"infusion": 900, "dextor": 1800})
         cfg = yaml.safe_load((ROOT / "config" / "sso.example.yaml").read_text())
         accounts_listen, appauth_listen = self.listen_addresses()
+        keys = self.state / "keys"
         cfg["accounts_url"] = self.accounts
         cfg["log_level"] = self.log_level
-        cfg["users_file"] = "users.yaml"
+        # Absolute paths, so a copy of this file works from anywhere (scripts/demo --config FILE).
+        cfg["users_file"] = str(self.state / "users.yaml")
         cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0666")
         cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0666")
         cfg["memcached"]["servers"] = [str(self.memcached_socket) if self.memcached_socket else f"127.0.0.1:{self.memcached_port}"]
         cfg["keys"] = {"signing_kid": o.get("signing_kid", "ed-1"), "list": [
-            {"kid": "ed-1", "private_key_file": "keys/ed25519.pem", "public_key_file": "keys/ed25519.pub.pem"},
-            {"kid": "es-1", "private_key_file": "keys/p256.pem", "public_key_file": "keys/p256.pub.pem"}]}
+            {"kid": "ed-1", "private_key_file": str(keys / "ed25519.pem"), "public_key_file": str(keys / "ed25519.pub.pem")},
+            {"kid": "es-1", "private_key_file": str(keys / "p256.pem"), "public_key_file": str(keys / "p256.pub.pem")}]}
         cfg["sessions"].update(lifetime=o.get("lifetime", 43200), last_access_interval=o.get("last_access_interval", 60),
                                request_id_ttl=o.get("request_id_ttl", 60))
         cfg["login"]["max_failures"] = o.get("max_failures", 5)
@@ -244,13 +246,13 @@ class Stack:
             ("127.0.0.1:8081", f"127.0.0.1:{self.app_ports['infusion']}"),
             ("127.0.0.1:8082", f"127.0.0.1:{self.app_ports['dextor']}"),
         ]
+        for port, token in (("8443", address_token), ("8081", "127.0.0.1:8081"), ("8082", "127.0.0.1:8082")):
+            if text.count(port) != text.count(token):
+                raise RuntimeError(f"example site: {port} appears outside {token!r}; update scripts/ssostack.py's render_site")
         for old, new in substitutions:
             if old not in text:
                 raise RuntimeError(f"example site: expected {old!r} in it; update scripts/ssostack.py's render_site")
             text = text.replace(old, new)
-        for port in ("8443", "8081", "8082"):
-            if port in text:
-                raise RuntimeError(f"example site: {port} is still in it after rendering; update render_site")
         return text
 
     def install_site(self, folder, generated, address_token):
