@@ -3,6 +3,8 @@ against, how a stack is made, Browser (an HTTP client that shows every redirect 
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -80,6 +82,64 @@ class Browser:
             if c.domain.lstrip(".") == host and c.name == name:
                 return c
         return None
+
+
+def program_pids(stack, name):
+    """The pids of one program of the stack ("accounts" or "appauth"): its own first, then its worker processes."""
+    top = stack.procs[name].pid
+    children = subprocess.run(["pgrep", "-P", str(top)], capture_output=True, text=True).stdout.split()
+    return [top] + sorted(int(c) for c in children)
+
+
+def rss_kb(pids):
+    """Resident memory of these processes together, in kB (VmRSS)."""
+    total = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def run_as(user):
+    """subprocess arguments that run a child as `user` with that user's own groups (root's are dropped); nothing when
+    the tests do not run as root."""
+    if os.geteuid() != 0:
+        return {}
+    import grp
+    import pwd
+    entry = pwd.getpwnam(user)
+    groups = [g.gr_gid for g in grp.getgrall() if user in g.gr_mem]
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": groups}
+
+
+def program_address(stack, name):
+    """Where the web server reaches a program: its unix socket path (nginx) or ("127.0.0.1", port) (Apache)."""
+    if stack.server == "apache":
+        return ("127.0.0.1", stack.accounts_tcp if name == "accounts" else stack.appauth_tcp)
+    return str(stack.accounts_socket if name == "accounts" else stack.appauth_socket)
+
+
+def address_text(address):
+    return address if isinstance(address, str) else f"{address[0]}:{address[1]}"
+
+
+def attack(stack, *args, user=None, wait=True):
+    """Runs e2e/fcgi_attacks.py as another process, by default as the web server's user: the one local user the
+    sockets admit, so the attack reaches the program. Returns its JSON answer (or the running process)."""
+    cmd = [sys.executable, str(Path(__file__).with_name("fcgi_attacks.py")), *map(str, args)]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    # SSO_ATTACK_USER runs them as someone else (root reaches any unix socket, e.g. one in a private folder).
+    user = user or os.environ.get("SSO_ATTACK_USER") or getattr(stack, "web_user", "www-data")
+    kwargs = run_as(user)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+                            **kwargs)
+    if not wait:
+        return proc
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    import json
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def form_fields(html):

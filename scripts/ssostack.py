@@ -10,12 +10,15 @@ certificate folder, address and app ports put in by `render_site`, which fails i
 """
 import argparse
 import copy
+import grp
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +36,10 @@ DEMO_USERS = [
 APACHE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime", "env", "alias", "rewrite", "headers",
                   "setenvif", "socache_shmcb", "ssl", "proxy", "proxy_http", "proxy_fcgi", "authnz_fcgi"]
 APACHE_MODULE_DIR = Path("/usr/lib/apache2/modules")
+
+# Only the web server may connect to the FastCGI programs: their unix sockets are mode 0660 in this group, and the web
+# server's workers run as this user (when the stack runs as root; otherwise everything runs as the one user).
+WEB_USER = "www-data"
 
 
 def free_port():
@@ -79,16 +86,44 @@ class Stack:
         self.log_level = log_level
         self.extra_http = extra_http  # more nginx config for the http block (scripts/bench adds its server there)
         self.procs = {}
-        for sub in ("pki", "keys", "run", "logs", "web"):
+        self.temporary_run_dir = None
+        for sub in ("pki", "keys", "logs", "web"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         self.ca = self.state / "pki" / "ca.crt"
         self.config_path = self.user_config or self.state / "sso.yaml"
-        self.accounts_socket = self.state / "run" / "accounts.sock"
-        self.appauth_socket = self.state / "run" / "appauth.sock"
+        self.run_dir = self.make_run_dir()
+        self.accounts_socket = self.run_dir / "accounts.sock"
+        self.appauth_socket = self.run_dir / "appauth.sock"
         self.appauth_tcp = free_port()
         self.accounts_tcp = free_port()
         # overrides["memcached_unix"]: memcached on a unix socket instead of TCP (scripts/bench --memcached unix).
-        self.memcached_socket = self.state / "run" / "memcached.sock" if self.overrides.get("memcached_unix") else None
+        self.memcached_socket = self.run_dir / "memcached.sock" if self.overrides.get("memcached_unix") else None
+
+    # ---- who may connect
+
+    @property
+    def as_root(self):
+        return os.geteuid() == 0
+
+    @property
+    def web_user(self):
+        """The web server's workers' user: www-data when the stack runs as root, else this user."""
+        return WEB_USER if self.as_root else pwd.getpwuid(os.geteuid()).pw_name
+
+    def make_run_dir(self):
+        """The folder of the unix sockets (and the web server's temporary files): state/run when the web server's user
+        can reach it, else a folder in /tmp (a pytest folder is private to its owner). Owned by the web server's group,
+        mode 0750: the sockets inside are 0660 in that group."""
+        run = self.state / "run"
+        reachable = all(os.stat(p).st_mode & 0o001 for p in [self.state, *self.state.parents])
+        if not reachable and self.as_root:
+            run = Path(tempfile.mkdtemp(prefix="sso-run-"))
+            self.temporary_run_dir = run
+        run.mkdir(parents=True, exist_ok=True)
+        if self.as_root:
+            os.chown(run, 0, grp.getgrnam(WEB_USER).gr_gid)
+            os.chmod(run, 0o750)
+        return run
 
     # ---- URLs
 
@@ -165,8 +200,12 @@ class Stack:
         cfg["log_level"] = self.log_level
         # Absolute paths, so a copy of this file works from anywhere (scripts/demo --config FILE).
         cfg["users_file"] = str(self.state / "users.yaml")
-        cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0666")
-        cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0666")
+        # Only the web server may connect: unix sockets 0660 in its group; TCP (Apache) only from its user's sockets.
+        group = WEB_USER if self.as_root else ""
+        allowed = [self.web_user] if self.server == "apache" else []
+        cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0660", socket_group=group, allowed_users=allowed)
+        cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0660",
+                               socket_group=group, allowed_users=allowed)
         cfg["memcached"]["servers"] = [str(self.memcached_socket) if self.memcached_socket else f"127.0.0.1:{self.memcached_port}"]
         cfg["keys"] = {"signing_kid": o.get("signing_kid", "ed-1"), "list": [
             {"kid": "ed-1", "private_key_file": str(keys / "ed25519.pem"), "public_key_file": str(keys / "ed25519.pub.pem")},
@@ -217,11 +256,13 @@ class Stack:
     def stop_memcached(self):
         self.terminate("memcached")
 
-    def start_fcgi(self):
-        """Both programs on the addresses the config names (no --listen override: the generated web-server files are
-        made from the same config)."""
+    def start_fcgi(self, names=("accounts", "appauth")):
+        """Both programs (or those named) on the addresses the config names (no --listen override: the generated
+        web-server files are made from the same config)."""
         cfg = self.config if not self.user_config else yaml.safe_load(self.user_config.read_text())
         for name, binary, section in (("accounts", "AccountsFCGI", "accounts"), ("appauth", "AppAuthFCGI", "app_auth")):
+            if name not in names:
+                continue
             listen = (cfg.get(section) or {}).get("listen") or f"unix:/run/sso/{name}.sock"
             proc = self.spawn(name, [self.bin / binary, "--config", self.config_path])
             if listen.startswith("unix:") or listen.startswith("/"):
@@ -271,9 +312,13 @@ class Stack:
         web = self.install_site("nginx", "upstreams", "listen 127.0.0.1:8443")
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(f"/etc/nginx/{f}", web / f)
+        # The workers run as the web server's user (not root): their temporary files go where that user may write.
+        temp = self.run_dir / "nginx-tmp"
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (web / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-        user = "user root root;\n" if os.geteuid() == 0 else ""
+            (temp / sub).mkdir(parents=True, exist_ok=True)
+            if self.as_root:
+                shutil.chown(temp / sub, WEB_USER, WEB_USER)
+        user = f"user {WEB_USER} {WEB_USER};\n" if self.as_root else ""
         conf = web / "nginx.conf"
         conf.write_text(f"""# Generated by scripts/ssostack.py: the process settings of this run around the project's example site.
 {user}daemon off;
@@ -285,11 +330,11 @@ http {{
     include mime.types;
     default_type application/octet-stream;
     access_log {self.state}/logs/nginx-access.log;
-    client_body_temp_path {web}/tmp/client_body;
-    proxy_temp_path {web}/tmp/proxy;
-    fastcgi_temp_path {web}/tmp/fastcgi;
-    uwsgi_temp_path {web}/tmp/uwsgi;
-    scgi_temp_path {web}/tmp/scgi;
+    client_body_temp_path {temp}/client_body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
     sendfile on;
     keepalive_timeout 30;
     include {web}/sso/example-site.conf;
@@ -311,7 +356,7 @@ http {{
         """A standalone httpd.conf (modules, process settings) around the project's own apache/ files."""
         web = self.install_site("apache", "defines", "Define SITE_ADDRESS 127.0.0.1:8443")
         loads = "\n".join(f"LoadModule {m}_module {APACHE_MODULE_DIR}/mod_{m}.so" for m in APACHE_MODULES)
-        user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+        user = f"User {WEB_USER}\nGroup {WEB_USER}\n" if self.as_root else ""
         conf = web / "httpd.conf"
         conf.write_text(f"""# Generated by scripts/ssostack.py: the process settings of this run around the project's example site.
 ServerRoot "{web}"
@@ -384,6 +429,8 @@ Include "{web}/sso/example-site.conf"
     def stop(self):
         for name in reversed(list(self.procs)):
             self.terminate(name)
+        if getattr(self, "temporary_run_dir", None):
+            shutil.rmtree(self.temporary_run_dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()

@@ -50,7 +50,7 @@ struct AccountsApp: Handler {
                                          link: ("Go to sign-in", "/"))
             }
         } catch {
-            context.logger.error("store unavailable", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            context.logger.debug("store unavailable", metadata: ["error": "\(error)", "path": "\(request.path)"])
             return host.unavailable()
         }
     }

@@ -25,7 +25,7 @@ struct AuthCheckStep: AppStep {
             }
         } catch {
             // The sign-in path checks again and shows the 503 page: auth_request can only carry 2xx, 401 and 403.
-            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
             return .empty(.unauthorized)
         }
     }

@@ -25,7 +25,7 @@ struct CaptureStep: AppStep {
             let cookie = try keep(request, uri: to, at: site, context: context)
             return host.startSignIn(request, cleanURL: site.origin.serialized + to, status: .seeOther).adding(.setCookie, cookie)
         } catch {
-            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
             return host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI)
         }
     }

@@ -14,6 +14,12 @@ public struct ServerOptions: ParsableArguments {
     public var listen: String?
     @Option(help: "Override this program's workers setting (accounts.workers or app_auth.workers).")
     public var workers: Int?
+    @Option(help: "Override this program's processes setting (accounts.processes or app_auth.processes); 0: no supervisor.")
+    public var processes: Int?
+    /// Set by a supervisor on the worker processes it starts: its pid.
+    @Option(help: .hidden) public var workerOf: Int32?
+    /// Set by a supervisor that owns its socket: a stopping worker serves the connections queued on it.
+    @Flag(help: .hidden) public var drainQueueOnStop = false
 
     public init() {}
 }
@@ -47,6 +53,13 @@ public enum ServerCommand {
             out.listen = address
         }
         if let workers = options.workers { out.workers = max(1, workers) }
+        if let processes = options.processes { out.processes = min(64, max(0, processes)) }
+        if let supervisor = options.workerOf {
+            // A worker process serves the supervisor's socket, inherited as fd 0, and supervises nothing itself.
+            out.listen = .inherited
+            out.processes = 0
+            out.supervisor = .init(pid: supervisor, drainQueueOnStop: options.drainQueueOnStop)
+        }
         return out
     }
 
@@ -58,19 +71,47 @@ public enum ServerCommand {
         return logger
     }
 
-    /// Serves `handler` on `server` until SIGTERM/SIGINT; returns when requests in flight are done.
+    /// Serves `handler` on `server` until SIGTERM/SIGINT; returns when requests in flight are done. With
+    /// `processes > 0` this process becomes the supervisor and the serving is done by the worker processes it starts.
     public static func serve<H: Handler>(_ handler: H, server: SSOConfig.Server, config: SSOConfig, logger: Logger) throws(ExitCode) {
-        let memcached = config.memcached
-        let responder = SSOResponder(handler: handler, logger: logger, makeStore: { try MemcachedClient(memcached) })
-        let runtime = FastCGIServer(
-            options: .init(address: server.listen, workers: server.workers, socketMode: server.socketMode,
-                           maxBodyBytes: config.maxBodyBytes),
-            responder: responder, logger: logger)
         do {
-            try runtime.run()
+            if server.processes > 0 {
+                try Supervisor(options: .init(address: server.listen, socketMode: server.socketMode, socketGroup: server.socketGroup,
+                                              processes: server.processes, arguments: workerArguments()),
+                               logger: logger).run()
+                return
+            }
+            var options = FastCGIServer<SSOResponder<H>>.Options(
+                address: server.listen, workers: server.workers, socketMode: server.socketMode, maxBodyBytes: config.maxBodyBytes,
+                socketGroup: server.socketGroup, idleTimeout: server.idleTimeout, ioTimeout: server.ioTimeout,
+                maxConnections: server.maxConnections, peers: server.peers)
+            if let supervisor = server.supervisor {
+                options.supervisorPID = supervisor.pid
+                options.drainQueueOnStop = supervisor.drainQueueOnStop
+                options.readyFD = Supervisor.WorkerFlag.readyFD
+            }
+            let health = StoreHealth(logger: logger)
+            let memcached = config.memcached
+            let responder = SSOResponder(handler: handler, logger: logger, makeStore: {
+                MonitoredStore(try MemcachedClient(memcached), health: health)
+            })
+            try FastCGIServer(options: options, responder: responder, logger: logger).run()
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// This program's command line for a worker process: the same, less `--listen` (the supervisor gives its own).
+    static func workerArguments() -> [String] {
+        var out: [String] = []
+        var skip = false
+        for argument in CommandLine.arguments.dropFirst() {
+            if skip { skip = false; continue }
+            if argument == "--listen" { skip = true; continue }
+            if argument.hasPrefix("--listen=") { continue }
+            out.append(argument)
+        }
+        return out
     }
 }

@@ -118,8 +118,8 @@ def test_malformed_input_is_refused_and_the_server_keeps_serving(stack, appauth)
         assert status in (302, 400)
     status, _, _ = fc.request(sock, env(stack, HTTP_X_FILLER="x" * 70000))
     assert status == 431
-    # An over-limit body is read and discarded, never kept: on the sign-in path the user is told after signing in;
-    # accounts refuses it with 413.
+    # An over-limit body is never kept, and only a bounded part of it is read (the program answers, then gives the
+    # connection up): on the sign-in path the user is told after signing in; accounts refuses it with 413.
     status, headers, _ = fc.request(sock, env(stack, REQUEST_METHOD="POST", CONTENT_LENGTH=str(2 << 20)), body=b"z" * (2 << 20))
     assert status == 303 and any(c.startswith("__Host-sso_replay=") for c in headers["set-cookie"])
     status, _, _ = fc.request(str(stack.accounts_socket), env(stack, host="accounts.iqueue.test", uri="/login", REQUEST_METHOD="POST",

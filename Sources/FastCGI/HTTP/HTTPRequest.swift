@@ -4,15 +4,19 @@ public struct HTTPRequest: Sendable {
     /// The FastCGI role the web server asked for.
     public enum Role: String, Sendable { case responder = "RESPONDER", authorizer = "AUTHORIZER" }
 
-    /// Every FastCGI param as received (`REQUEST_METHOD`, `HTTP_COOKIE`, …).
+    /// Every FastCGI param as received (`REQUEST_METHOD`, `HTTP_COOKIE`, …); a header sent on several lines is one
+    /// param, its values joined as the web server joins them.
     public let params: [String: String]
+    /// The exact bytes of the params whose value is not UTF-8 (`params` has U+FFFD in their place); usually empty.
+    public let rawParams: [String: [UInt8]]
     /// The request body (empty for authorizers and for auth subrequests).
     public let body: [UInt8]
     /// True when the body was larger than the configured maximum and was read and discarded, not kept.
     public let bodyOmitted: Bool
 
-    public init(params: [String: String], body: [UInt8] = [], bodyOmitted: Bool = false) {
+    public init(params: [String: String], rawParams: [String: [UInt8]] = [:], body: [UInt8] = [], bodyOmitted: Bool = false) {
         self.params = params
+        self.rawParams = rawParams
         self.body = body
         self.bodyOmitted = bodyOmitted
     }
@@ -76,14 +80,24 @@ public struct HTTPRequest: Sendable {
     /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and
     /// length, each once (nginx sends both `CONTENT_TYPE` and `HTTP_CONTENT_TYPE`; the CGI one wins).
     public var headers: [(name: String, value: String)] {
+        headerParams.map { ($0.name, params[$0.param] ?? "") }
+    }
+
+    /// `headers` with each value's exact bytes: what a replay sends on, even when a value is not UTF-8.
+    public var headerFields: [(name: String, value: [UInt8])] {
+        headerParams.map { ($0.name, rawParams[$0.param] ?? Array((params[$0.param] ?? "").utf8)) }
+    }
+
+    /// Each header's name and the param that holds it, sorted by name.
+    private var headerParams: [(name: String, param: String)] {
         var out: [(String, String)] = []
-        for (key, value) in params where key.hasPrefix("HTTP_") {
+        for key in params.keys where key.hasPrefix("HTTP_") {
             if (key == "HTTP_CONTENT_TYPE" && params["CONTENT_TYPE"]?.isEmpty == false)
                 || (key == "HTTP_CONTENT_LENGTH" && params["CONTENT_LENGTH"]?.isEmpty == false) { continue }
-            out.append((Self.headerName(fromParam: key), value))
+            out.append((Self.headerName(fromParam: key), key))
         }
-        if let type = params["CONTENT_TYPE"], !type.isEmpty { out.append(("content-type", type)) }
-        if let length = params["CONTENT_LENGTH"], !length.isEmpty { out.append(("content-length", length)) }
+        if let type = params["CONTENT_TYPE"], !type.isEmpty { out.append(("content-type", "CONTENT_TYPE")) }
+        if let length = params["CONTENT_LENGTH"], !length.isEmpty { out.append(("content-length", "CONTENT_LENGTH")) }
         return out.sorted { $0.0 < $1.0 }
     }
 

@@ -5,59 +5,62 @@ import Glibc
 enum FastCGIExchange {
     /// Largest total size of the params, in bytes. Default: 65,536; more gets 431.
     static let maxParamBytes = 65_536
-    /// Most bytes of an over-limit body read and discarded. Default: 256 MiB; beyond it the connection is given up.
-    static let maxDrainBytes = 256 << 20
+    /// Most bytes of an over-limit body read and discarded before the connection is given up. Default: 65,536: a body
+    /// nobody will keep is not read on anyone's behalf (the web server's own limit bounds what it sends).
+    static let maxDrainBytes = 65_536
 
     enum ReadOutcome {
-        case request(HTTPRequest)
+        /// A request; `reusable` is false when part of its body was left unread (the connection cannot carry another).
+        case request(HTTPRequest, reusable: Bool)
         case refuse(HTTPResponse)
+        /// The connection failed or closed before the whole request came: nothing can be answered.
+        case abandon
     }
 
     static func read(_ request: UnsafeMutablePointer<FCGX_Request>, maxBodyBytes: Int) -> ReadOutcome {
-        var params: [String: String] = [:]
-        params.reserveCapacity(48)  // nginx sends about 30: no rehashing while the dictionary grows
-        var total = 0
+        var params = ParamsReader()
         if var cursor = request.pointee.envp {
             while let entry = cursor.pointee {
                 let length = strlen(entry)
-                total += length
-                if total > maxParamBytes {
-                    return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"))
+                let fits = entry.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    params.add(UnsafeBufferPointer(start: $0, count: length))
                 }
-                entry.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                    let all = UnsafeBufferPointer(start: bytes, count: length)
-                    guard let eq = all.firstIndex(of: UInt8(ascii: "=")) else { return }
-                    // Invalid UTF-8 becomes U+FFFD: outside data never traps.
-                    params[String(decoding: UnsafeBufferPointer(rebasing: all[..<eq]), as: UTF8.self)] =
-                        String(decoding: UnsafeBufferPointer(rebasing: all[(eq + 1)...]), as: UTF8.self)
-                }
+                if !fits { return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n")) }
                 cursor += 1
             }
         }
-        let declared = params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        let values = params.values
+        let role = values["FCGI_ROLE"]
+        let declared = values["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         var body: [UInt8] = []
         var omitted = declared > maxBodyBytes
-        if declared > 0 || params["HTTP_TRANSFER_ENCODING"] != nil {
+        // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request.
+        if role != "AUTHORIZER" && (declared > 0 || values["HTTP_TRANSFER_ENCODING"] != nil) {
             var chunk = [CChar](repeating: 0, count: 16_384)
             var drained = 0
             while true {
                 let n = FCGX_GetStr(&chunk, Int32(chunk.count), request.pointee.in)
                 if n <= 0 { break }
                 if omitted {
-                    // Read and discard, so a kept-alive connection stays in step; bounded by the web server's own limit.
+                    // Read and discard a little, so a kept-alive connection stays in step; beyond the bound, give up.
                     drained += Int(n)
-                    if drained > maxDrainBytes { break }
+                    if drained > maxDrainBytes {
+                        return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true), reusable: false)
+                    }
                     continue
                 }
                 body.append(contentsOf: chunk[0..<Int(n)].map { UInt8(bitPattern: $0) })
                 if body.count > maxBodyBytes {
                     omitted = true
+                    drained = body.count - maxBodyBytes
                     body = []
                 }
             }
+            // A read error or an early end of the connection: a cut-off body is never taken for the whole one.
+            if FCGX_GetError(request.pointee.in) != 0 { return .abandon }
         }
-        if omitted { return .request(HTTPRequest(params: params, body: [], bodyOmitted: true)) }
-        return .request(HTTPRequest(params: params, body: body))
+        if omitted { return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true), reusable: true) }
+        return .request(HTTPRequest(params: values, rawParams: params.raw, body: body), reusable: true)
     }
 
     /// Writes a CGI-style response: `Status:`, headers, blank line, body.

@@ -1,23 +1,63 @@
 import CFastCGI
 import Glibc
 
-/// Opens the listening socket libfcgi accepts on.
+/// Opens the listening socket the workers accept on.
 enum FastCGIListener {
-    /// Returns the listening fd: a fresh unix or TCP socket, or fd 0 when inherited.
-    static func open(_ address: ListenAddress, socketMode: Int, backlog: Int32 = 1024) throws -> Int32 {
+    /// Returns the listening fd, non-blocking: a fresh unix socket (created with `socketMode` and `group`, never
+    /// briefly open to others), a TCP socket, or fd 0 when inherited.
+    static func open(_ address: ListenAddress, socketMode: Int, group: UInt32?, backlog: Int32 = 1024) throws(FastCGIError) -> Int32 {
+        let fd: Int32
         switch address {
         case .inherited:
-            return 0
+            fd = 0
         case .unix(let path):
             unlink(path)
-            let fd = FCGX_OpenSocket(path, backlog)
+            // Created owner-only, then given its group and mode: no moment where another user could connect.
+            let mask = umask(0o177)
+            fd = FCGX_OpenSocket(path, backlog)
+            umask(mask)
             guard fd >= 0 else { throw FastCGIError("cannot listen on unix:\(path): \(String(cString: strerror(errno)))") }
+            if let group, chown(path, uid_t.max, group) != 0 {
+                throw FastCGIError("cannot give unix:\(path) group \(group): \(String(cString: strerror(errno)))")
+            }
             chmod(path, mode_t(socketMode))
-            return fd
         case .tcp(let host, let port):
-            let fd = FCGX_OpenSocket("\(host):\(port)", backlog)
+            fd = FCGX_OpenSocket("\(host):\(port)", backlog)
             guard fd >= 0 else { throw FastCGIError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))") }
-            return fd
+            // Accepted sockets inherit it: a whole request header (up to the params limit) fits unread in the buffer.
+            var size: Int32 = 512 << 10
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        // Not inherited by anything this process starts; a supervisor hands it to its workers explicitly as fd 0.
+        if fd != 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fd
+    }
+
+    /// Accepts every connection already queued on `fd` into the pool (at a stop, when the socket is this process's own).
+    static func takeQueued(_ fd: Int32, pool: ConnectionPool, peers: PeerGate, notes: RuntimeNotes) -> Int {
+        var taken = 0
+        while true {
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let conn = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sso_fcgi_accept(fd, $0, &length) }
+            }
+            if conn < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return taken
+            }
+            guard let token = admit(conn, peer: peer, pool: pool, gate: peers, notes: notes) else { continue }
+            pool.park(token, .idle, deadline: Monotonic.now() + pool.timeouts.io)
+            taken += 1
+        }
+    }
+
+    /// Raises the soft limit on open files to the hard one: each waiting connection costs a descriptor, not a thread.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

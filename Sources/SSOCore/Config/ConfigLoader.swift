@@ -38,8 +38,29 @@ public enum ConfigLoader {
             let listenText = c.text("\(name).listen")
             let listen = ListenAddress(parsing: listenText)
             if listen == nil { problem("\(name).listen", listenText, "unix:/path, host:port or fd:0") }
-            return .init(listen: listen ?? .inherited, workers: c.integer("\(name).workers", computedDefault: cores),
-                         socketMode: c.octal("\(name).socket_mode"))
+            var out = SSOConfig.Server(listen: listen ?? .inherited, workers: c.integer("\(name).workers", computedDefault: cores),
+                                       socketMode: c.octal("\(name).socket_mode"))
+            let group = c.text("\(name).socket_group")
+            if !group.isEmpty {
+                out.socketGroup = SystemAccounts.gid(group)
+                if out.socketGroup == nil { problem("\(name).socket_group", group, "a group name or number known to this system") }
+            }
+            out.processes = c.integer("\(name).processes")
+            out.idleTimeout = c.integer("\(name).idle_timeout")
+            out.ioTimeout = c.integer("\(name).io_timeout")
+            out.maxConnections = c.integer("\(name).max_connections")
+            var uids: [UInt32] = []
+            for (i, user) in c.textList("\(name).allowed_users").enumerated() {
+                if let uid = SystemAccounts.uid(user) { uids.append(uid) }
+                else { problem("\(name).allowed_users[\(i)]", user, "a user name or number known to this system") }
+            }
+            var addresses = c.textList("\(name).allowed_addresses")
+            addresses += PeerFilter.webServerAddresses(fromEnvironment: ProcessInfo.processInfo.environment["FCGI_WEB_SERVER_ADDRS"])
+            for (i, address) in addresses.enumerated() where !SystemAccounts.isIPAddress(address) {
+                problem("\(name).allowed_addresses[\(i)]", address, "an IPv4 or IPv6 address")
+            }
+            out.peers = PeerFilter(addresses: addresses, uids: uids)
+            return out
         }
 
         let servers = c.textList("memcached.servers")

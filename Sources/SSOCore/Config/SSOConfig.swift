@@ -12,6 +12,32 @@ public struct SSOConfig: Sendable {
         public var workers: Int
         /// `accounts.socket_mode` / `app_auth.socket_mode`.
         public var socketMode: Int
+        /// `*.socket_group`, resolved to a gid; nil: the process's own group.
+        public var socketGroup: UInt32? = nil
+        /// `*.processes`: worker processes under a supervisor; 0: none.
+        public var processes: Int = 0
+        /// `*.idle_timeout`, seconds.
+        public var idleTimeout: Int = 5
+        /// `*.io_timeout`, seconds.
+        public var ioTimeout: Int = 5
+        /// `*.max_connections`.
+        public var maxConnections: Int = 1024
+        /// `*.allowed_users` (as uids) and `*.allowed_addresses`, plus `FCGI_WEB_SERVER_ADDRS`.
+        public var peers = PeerFilter()
+        /// Set (from hidden command-line flags) in a worker process started by a supervisor; nil otherwise.
+        public var supervisor: Supervision? = nil
+    }
+
+    /// How a worker process relates to the supervisor that started it.
+    public struct Supervision: Sendable {
+        /// The supervisor's pid: the worker ends when it does.
+        public var pid: Int32
+        /// The supervisor owns the socket: a stopping worker serves what is queued on it.
+        public var drainQueueOnStop: Bool
+        public init(pid: Int32, drainQueueOnStop: Bool) {
+            self.pid = pid
+            self.drainQueueOnStop = drainQueueOnStop
+        }
     }
 
     /// A key as listed in the file (paths only; the bytes are read by `KeyLoader`).

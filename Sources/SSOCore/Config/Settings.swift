@@ -25,6 +25,20 @@ public enum Settings {
             .init("\(name).workers", .integer(1...1024), .computed("the number of cores"), unit: "threads",
                   doc: "Worker threads, each with its own memcached connection."),
             .init("\(name).socket_mode", .octal, .value("0660"), doc: "Permission bits of a unix socket."),
+            .init("\(name).socket_group", .text, .value(""),
+                  doc: "Group of a unix socket (a name or number): the web server's workers must be in it. Empty: the program's own group."),
+            .init("\(name).processes", .integer(0...64), .value("2"), unit: "processes",
+                  doc: "Worker processes under a supervisor that owns the socket and replaces any that ends; 0: serve in one process, no supervisor."),
+            .init("\(name).idle_timeout", .integer(1...3600), .value("5"), unit: "seconds",
+                  doc: "A connection with no request started (fresh, or kept alive between requests) is closed after this."),
+            .init("\(name).io_timeout", .integer(1...3600), .value("5"), unit: "seconds",
+                  doc: "A request must arrive whole within this from its first byte, and its answer be taken within this; else the connection is dropped."),
+            .init("\(name).max_connections", .integer(16...65_536), .value("1024"), unit: "connections",
+                  doc: "Open connections per worker process; beyond it the oldest one not being served is closed."),
+            .init("\(name).allowed_users", .textList, .value("[]"),
+                  doc: "TCP only: loopback connections are accepted only from sockets of these users (names or uids; the kernel tells the owner). Empty: any user."),
+            .init("\(name).allowed_addresses", .textList, .value("[]"),
+                  doc: "TCP only: peer addresses accepted; FCGI_WEB_SERVER_ADDRS (comma-separated) adds to them. Empty: any address."),
         ]
     }
 

@@ -1,0 +1,49 @@
+/// Collects libfcgi's `NAME=VALUE` params into the dictionary an `HTTPRequest` holds.
+///
+/// - A header the client sent on several lines reaches us as the same `HTTP_*` param several times (nginx passes each
+///   line): the values are joined as the web server would join the lines, `; ` for `Cookie` (RFC 6265) and `, ` for
+///   any other header (RFC 9110, 5.3; nginx 1.23+ joins its `$http_*` variables the same way), so the result never
+///   depends on which line came last. Any other param repeated keeps its last value, as PHP-FPM does: that is a
+///   `fastcgi_param` set twice in the web server's config, the later one overriding. `HTTP_HOST` is one of those:
+///   Debian's `fastcgi_params` sets it to `$host` and our snippet to `$http_host` after it (nginx refuses a request
+///   with two `Host` lines, so it never comes twice from the client).
+/// - A value that is not UTF-8 is kept as bytes too (`raw`), so it can be passed on unchanged (a kept request's
+///   headers); the `String` value has U+FFFD in its place, and outside data never traps.
+struct ParamsReader {
+    private(set) var values: [String: String] = [:]
+    /// The exact bytes of every value that is not valid UTF-8 (usually none).
+    private(set) var raw: [String: [UInt8]] = [:]
+    private var total = 0
+
+    init() {
+        values.reserveCapacity(48)  // nginx sends about 30: no rehashing while the dictionary grows
+    }
+
+    /// Adds one `NAME=VALUE` entry; false once the params together exceed `FastCGIExchange.maxParamBytes`.
+    mutating func add(_ entry: UnsafeBufferPointer<UInt8>) -> Bool {
+        total += entry.count
+        guard total <= FastCGIExchange.maxParamBytes else { return false }
+        guard let eq = entry.firstIndex(of: UInt8(ascii: "=")) else { return true }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: entry[..<eq]), as: UTF8.self)
+        let bytes = UnsafeBufferPointer(rebasing: entry[(eq + 1)...])
+        var value: String
+        var valueRaw: [UInt8]? = nil
+        if let valid = String(validating: bytes, as: UTF8.self) {
+            value = valid
+        } else {
+            value = String(decoding: bytes, as: UTF8.self)
+            valueRaw = Array(bytes)
+        }
+        if let earlier = values.updateValue(value, forKey: name), name.utf8.starts(with: "HTTP_".utf8), name != "HTTP_HOST" {
+            let separator = name == "HTTP_COOKIE" ? "; " : ", "
+            value = earlier + separator + value
+            values[name] = value
+            if valueRaw != nil || raw[name] != nil {
+                valueRaw = (raw[name] ?? Array(earlier.utf8)) + Array(separator.utf8) + (valueRaw ?? Array(bytes))
+            }
+        }
+        if let valueRaw { raw[name] = valueRaw } else if !raw.isEmpty { raw[name] = nil }
+        return true
+    }
+}
+

@@ -1,0 +1,106 @@
+import CFastCGI
+import Glibc
+
+/// Who may connect to a TCP listener. A unix socket is guarded by its owner, group and mode; a TCP port on 127.0.0.1
+/// is open to every local process, so it is checked here: by peer address (as libfcgi's `FCGI_WEB_SERVER_ADDRS`), and
+/// by the user owning the peer's socket, which the kernel tells for loopback connections (NETLINK_SOCK_DIAG; the same
+/// fact nftables' `meta skuid` matches). Both empty: anyone may connect.
+public struct PeerFilter: Sendable, Equatable {
+    /// Peer addresses allowed (IPv4 or IPv6, as `inet_ntop` writes them); empty: any address.
+    public var addresses: [String]
+    /// Users (uids) whose local sockets may connect; empty: any user. A peer that is not local is refused when set.
+    public var uids: [UInt32]
+
+    public init(addresses: [String] = [], uids: [UInt32] = []) {
+        self.addresses = addresses.map(Self.normalized)
+        self.uids = uids
+    }
+
+    /// The addresses of libfcgi's `FCGI_WEB_SERVER_ADDRS` (comma-separated), which the runtime honours as libfcgi did.
+    public static func webServerAddresses(fromEnvironment value: String?) -> [String] {
+        (value ?? "").split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+    }
+
+    /// True when nothing is restricted.
+    public var admitsAll: Bool { addresses.isEmpty && uids.isEmpty }
+
+    /// `::ffff:127.0.0.1` and `127.0.0.1` are the same peer.
+    static func normalized(_ address: String) -> String {
+        address.lowercased().hasPrefix("::ffff:") && address.contains(".") ? String(address.dropFirst(7)) : address.lowercased()
+    }
+}
+
+/// One worker thread's means of applying a `PeerFilter`: its own netlink socket for the owner lookups.
+final class PeerGate {
+    let filter: PeerFilter
+    private var netlink: Int32 = -1
+    private var sequence: UInt32 = 0
+
+    init(_ filter: PeerFilter) { self.filter = filter }
+
+    deinit { if netlink >= 0 { close(netlink) } }
+
+    /// Why the peer of `fd` (accepted from `peer`) is refused; nil when it may connect. Unix-socket peers always may.
+    func refusal(_ fd: Int32, peer: sockaddr_storage) -> String? {
+        let family = Int32(peer.ss_family)
+        guard family == AF_INET || family == AF_INET6, !filter.admitsAll else { return nil }
+        var peerCopy = peer
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let gotLocal = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        let (peerAddress, peerPort, peerBytes) = Self.parts(&peerCopy)
+        if !filter.addresses.isEmpty && !filter.addresses.contains(PeerFilter.normalized(peerAddress)) {
+            return "address \(peerAddress) is not allowed"
+        }
+        guard !filter.uids.isEmpty else { return nil }
+        guard gotLocal else { return "its local address is unknown" }
+        let (_, localPort, localBytes) = Self.parts(&local)
+        guard let uid = owner(family: family, peer: peerBytes, peerPort: peerPort, local: localBytes, localPort: localPort) else {
+            return "the owner of \(peerAddress) port \(UInt16(bigEndian: peerPort)) is unknown (not a local socket)"
+        }
+        return filter.uids.contains(uid) ? nil : "user \(uid) is not allowed"
+    }
+
+    /// Address text, port (network order) and raw address bytes of an IPv4 or IPv6 socket address.
+    private static func parts(_ address: inout sockaddr_storage) -> (String, UInt16, [UInt8]) {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        if Int32(address.ss_family) == AF_INET {
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { p in
+                    var a = p.pointee.sin_addr
+                    inet_ntop(AF_INET, &a, &text, socklen_t(text.count))
+                    let bytes = withUnsafeBytes(of: &a) { Array($0) }
+                    return (text.cText, p.pointee.sin_port, bytes)
+                }
+            }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
+                var a = p.pointee.sin6_addr
+                inet_ntop(AF_INET6, &a, &text, socklen_t(text.count))
+                let bytes = withUnsafeBytes(of: &a) { Array($0) }
+                return (text.cText, p.pointee.sin6_port, bytes)
+            }
+        }
+    }
+
+    private func owner(family: Int32, peer: [UInt8], peerPort: UInt16, local: [UInt8], localPort: UInt16) -> UInt32? {
+        if netlink < 0 {
+            netlink = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(NETLINK_SOCK_DIAG))
+            guard netlink >= 0 else { return nil }
+            var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(netlink, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+        sequence = sequence &+ 1
+        var uid: UInt32 = 0
+        let rc = sso_fcgi_tcp_peer_uid(netlink, family, peer, peerPort, local, localPort, sequence, &uid)
+        return rc == 0 ? uid : nil
+    }
+}
+
+extension Array where Element == CChar {
+    /// The text up to the first NUL.
+    var cText: String { String(decoding: prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+}

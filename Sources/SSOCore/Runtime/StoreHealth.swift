@@ -1,0 +1,86 @@
+import Glibc
+import Logging
+import SSOStore
+import Synchronization
+
+/// Whether this process's store answers, shared by its workers, so that an outage is logged once when it starts and
+/// once when it ends, not on every request that meets it (thousands of lines a second under load). While it recovers,
+/// workers disagree for a moment (each connection comes back after its own retry timeout): it counts as back only once
+/// no operation has failed for `settleNanoseconds`, so the log does not flap.
+public final class StoreHealth: Sendable {
+    private let logger: Logger
+    /// True from the first failure until an operation succeeds after a quiet `settleNanoseconds`.
+    private let down = Atomic<Bool>(false)
+    /// Monotonic nanoseconds of the outage's first and latest failure.
+    private let since = Atomic<UInt64>(0)
+    private let lastFailure = Atomic<UInt64>(0)
+    /// Nanoseconds without a failure before the store counts as back. Default: 1 s.
+    let settleNanoseconds: UInt64
+
+    public init(logger: Logger, settleNanoseconds: UInt64 = 1_000_000_000) {
+        self.logger = logger
+        self.settleNanoseconds = settleNanoseconds
+    }
+
+    /// True while the store is taken to be unreachable.
+    public var isDown: Bool { down.load(ordering: .relaxed) }
+
+    /// Records one operation's outcome; logs when it changes the state.
+    func record(failure: StoreError?) {
+        // The common case, the store answering and known to be up, is one relaxed load.
+        let isDown = down.load(ordering: .relaxed)
+        if failure == nil && !isDown { return }
+        let now = Self.now()
+        if let failure {
+            lastFailure.store(now, ordering: .relaxed)
+            guard !isDown, down.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+            since.store(now, ordering: .relaxed)
+            logger.error("store unavailable: requests are refused until it answers again", metadata: ["error": "\(failure.message)"])
+            return
+        }
+        guard now &- lastFailure.load(ordering: .relaxed) >= settleNanoseconds,
+              down.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged else { return }
+        let seconds = Double((now &- since.load(ordering: .relaxed)) / 1_000_000) / 1_000
+        logger.notice("store available again", metadata: ["unavailable_s": "\(seconds)"])
+    }
+
+    private static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// A worker's store, reporting each operation's outcome to the process's `StoreHealth`.
+public final class MonitoredStore: KeyValueStore {
+    private let inner: KeyValueStore
+    private let health: StoreHealth
+
+    public init(_ inner: KeyValueStore, health: StoreHealth) {
+        self.inner = inner
+        self.health = health
+    }
+
+    private func observe<T>(_ operation: () throws(StoreError) -> T) throws(StoreError) -> T {
+        do {
+            let value = try operation()
+            health.record(failure: nil)
+            return value
+        } catch {
+            health.record(failure: error)
+            throw error
+        }
+    }
+
+    public func get(_ key: String) throws(StoreError) -> [UInt8]? { try observe { () throws(StoreError) in try inner.get(key) } }
+    public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
+        try observe { () throws(StoreError) in try inner.set(key, value, ttl: ttl) }
+    }
+    public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
+        try observe { () throws(StoreError) in try inner.add(key, value, ttl: ttl) }
+    }
+    public func delete(_ key: String) throws(StoreError) -> Bool { try observe { () throws(StoreError) in try inner.delete(key) } }
+    public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
+        try observe { () throws(StoreError) in try inner.increment(key, by: delta, ttl: ttl) }
+    }
+}

@@ -1,0 +1,39 @@
+import Testing
+@testable import FastCGI
+
+/// Params as libfcgi hands them over: repeated headers joined as the web server joins them, bytes kept.
+@Suite struct ParamsReaderTests {
+    func read(_ entries: [[UInt8]]) -> ParamsReader {
+        var reader = ParamsReader()
+        for e in entries { _ = e.withUnsafeBufferPointer { reader.add($0) } }
+        return reader
+    }
+
+    @Test func repeatedCookieLinesAreJoinedInEitherOrder() {
+        let first = read([Array("HTTP_COOKIE=__Host-sso=token".utf8), Array("HTTP_COOKIE=theme=dark".utf8)])
+        let second = read([Array("HTTP_COOKIE=theme=dark".utf8), Array("HTTP_COOKIE=__Host-sso=token".utf8)])
+        for r in [first, second] {
+            #expect(HTTPRequest(params: r.values).cookie("__Host-sso") == "token")
+            #expect(HTTPRequest(params: r.values).cookie("theme") == "dark")
+        }
+        #expect(second.values["HTTP_COOKIE"] == "theme=dark; __Host-sso=token")
+    }
+
+    @Test func otherRepeatedHeadersAreCommaJoinedAndConfigParamsOverride() {
+        let r = read([Array("HTTP_ACCEPT=text/html".utf8), Array("HTTP_ACCEPT=application/json".utf8),
+                      Array("HTTP_HOST=a.test".utf8), Array("HTTP_HOST=a.test:8443".utf8),
+                      Array("REQUEST_SCHEME=http".utf8), Array("REQUEST_SCHEME=https".utf8)])
+        #expect(r.values["HTTP_ACCEPT"] == "text/html, application/json")
+        #expect(r.values["HTTP_HOST"] == "a.test:8443")
+        #expect(r.values["REQUEST_SCHEME"] == "https")
+    }
+
+    @Test func bytesThatAreNotUTF8AreKept() {
+        let r = read([Array("CONTENT_TYPE=text/plain; x=".utf8) + [0xff], Array("HTTP_X_A=".utf8) + [0xfe], Array("HTTP_X_A=ok".utf8)])
+        #expect(r.raw["CONTENT_TYPE"] == Array("text/plain; x=".utf8) + [0xff])
+        #expect(r.values["CONTENT_TYPE"] == "text/plain; x=\u{FFFD}")
+        #expect(r.raw["HTTP_X_A"] == [0xfe] + Array(", ok".utf8))
+        let request = HTTPRequest(params: r.values, rawParams: r.raw)
+        #expect(request.headerFields.first { $0.name == "content-type" }?.value == Array("text/plain; x=".utf8) + [0xff])
+    }
+}

@@ -1,0 +1,225 @@
+"""Hostile FastCGI input for the runtime tests: records no web server sends, connections that stall, and a generator of
+malformed requests. Imported by tests, and run as a script when the attack must come from another process (and, for a
+TCP socket that admits only the web server's user, as that user):
+
+    fcgi_attacks.py hold ADDRESS COUNT MODE SECONDS   opens COUNT connections (MODE: silent, partial or header) and holds
+                                                      them; prints one JSON line: how many the program closed, and when
+    fcgi_attacks.py fuzz ADDRESS SEED COUNT           sends COUNT generated malformed requests; prints a JSON summary
+    fcgi_attacks.py overflow ADDRESS COUNT            sends the params record whose lengths add past INT_MAX COUNT times
+    fcgi_attacks.py probe ADDRESS HOST                sends one whole request for HOST; prints whether it could connect and
+                                                      the answer's status (null: closed without an answer)
+    fcgi_attacks.py queue ADDRESS COUNT HOST          opens COUNT connections, sends each a whole request for HOST, prints
+                                                      "ready", waits for a line on stdin, then prints the statuses
+
+ADDRESS is a unix socket path or host:port.
+"""
+import json
+import random
+import socket
+import struct
+import sys
+import time
+
+import fcgi_client as fc
+
+# A PARAMS record whose name and value lengths (4-byte forms) are 0x3fffffff each: together past INT_MAX. libfcgi 2.4.2
+# adds them (plus 2) in an int and asserts on the failed malloc: SIGABRT.
+OVERFLOW_PAIR = b"\xbf\xff\xff\xff\xbf\xff\xff\xff"
+
+
+def overflow_request():
+    return fc.begin() + fc.record(fc.PARAMS, OVERFLOW_PAIR)
+
+
+def parse_address(text):
+    if text.startswith("/"):
+        return text
+    host, port = text.rsplit(":", 1)
+    return (host, int(port))
+
+
+def open_socket(address, timeout=5):
+    s = socket.socket(socket.AF_UNIX if isinstance(address, str) else socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(address)
+    return s
+
+
+def send_and_close(address, data, linger=2.0):
+    """Sends `data`, half-closes, reads until the program closes (or `linger` seconds); returns the bytes it sent back,
+    or None when the connection was refused or reset."""
+    try:
+        s = open_socket(address)
+    except OSError:
+        return None
+    with s:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(linger)
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+        except socket.timeout:
+            return out
+        except OSError:
+            return None
+
+
+# ---- stalled connections
+
+def stall_bytes(mode):
+    """silent: nothing at all; partial: 5 bytes of a record header; header: a whole BEGIN_REQUEST and half a PARAMS."""
+    if mode == "silent":
+        return b""
+    if mode == "partial":
+        return fc.begin()[:5]
+    return fc.begin() + fc.record(fc.PARAMS, fc.pair(b"REQUEST_METHOD", b"GET"))[:10]
+
+
+def hold(address, count, mode, seconds):
+    """Opens `count` connections, sends each its stall bytes, and waits up to `seconds`; returns how many the program
+    closed and the seconds at which the first and last of them were closed."""
+    conns = []
+    for _ in range(count):
+        try:
+            s = open_socket(address)
+            data = stall_bytes(mode)
+            if data:
+                s.sendall(data)
+            s.setblocking(False)
+            conns.append(s)
+        except OSError:
+            pass
+    print(json.dumps({"ready": len(conns)}), flush=True)
+    start = time.time()
+    closed = []
+    open_ = list(conns)
+    while open_ and time.time() - start < seconds:
+        still = []
+        for s in open_:
+            try:
+                if s.recv(1) == b"":
+                    closed.append(time.time() - start)
+                    s.close()
+                    continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.append(time.time() - start)
+                s.close()
+                continue
+            still.append(s)
+        open_ = still
+        time.sleep(0.05)
+    for s in open_:
+        s.close()
+    return {"opened": len(conns), "closed": len(closed), "first_closed": min(closed, default=None),
+            "last_closed": max(closed, default=None)}
+
+
+# ---- generated malformed requests
+
+def generated(seed, count):
+    """`count` malformed requests: bad versions, types, roles and lengths, truncations, overflowing lengths, params
+    floods, huge content lengths, foreign request ids, garbage. Each is (kind, bytes)."""
+    rng = random.Random(seed)
+    env = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/fuzz", "HTTP_HOST": "infusion.iqueue.test", "HTTPS": "on"}
+    valid = fc.begin() + fc.params(env) + fc.stdin(b"x=1")
+
+    def header(version, rtype, rid, length, padding=0):
+        return struct.pack(">BBHHBB", version, rtype, rid, length, padding, 0)
+
+    makers = [
+        ("version", lambda: header(rng.choice([0, 2, 3, 255]), 1, 1, 8) + bytes(8)),
+        ("type", lambda: header(1, rng.choice([0, 3, 6, 7, 9, 10, 11, 12, 200, 255]), rng.randint(0, 3), 8) + bytes(8)),
+        ("role", lambda: fc.record(fc.BEGIN, struct.pack(">HB5x", rng.choice([0, 3, 4, 65535]), 1))),
+        ("begin-length", lambda: header(1, 1, 1, rng.choice([0, 1, 7, 9, 100, 65535])) + bytes(rng.randint(0, 64))),
+        ("request-id-0", lambda: fc.begin(request_id=0) + fc.params(env, request_id=0)),
+        ("overflow", lambda: fc.begin() + fc.record(fc.PARAMS, rng.choice([
+            OVERFLOW_PAIR, b"\xff\xff\xff\xff\x01", b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            struct.pack(">II", 0x80000000 | rng.getrandbits(31), 0x80000000 | rng.getrandbits(31))]))),
+        ("truncated", lambda: valid[:rng.randint(1, len(valid) - 1)]),
+        ("params-flood", lambda: fc.begin() + b"".join(fc.record(fc.PARAMS, fc.pair(b"A", b"1")) for _ in range(rng.randint(300, 600)))),
+        ("params-huge", lambda: fc.begin() + fc.params({"HTTP_X": "x" * rng.randint(70_000, 200_000)})),
+        ("content-length", lambda: fc.begin() + fc.params(dict(env, CONTENT_LENGTH=rng.choice(
+            ["9223372036854775807", "-1", "abc", "99999999999999999999999", str(1 << 40)]))) + fc.stdin(b"y" * rng.randint(0, 100))),
+        ("stdin-short", lambda: fc.begin() + fc.params(dict(env, CONTENT_LENGTH="65535")) + header(1, fc.STDIN, 1, 65535) + b"z" * rng.randint(0, 1000)),
+        ("foreign-id", lambda: fc.begin() + fc.params(env, request_id=rng.randint(2, 65535)) + fc.stdin(b"")),
+        ("management", lambda: header(1, 9, 0, 20) + fc.pair(b"FCGI_MAX_CONNS", b"") + bytes(3)),
+        ("pair-split", lambda: fc.begin() + fc.record(fc.PARAMS, fc.pair(b"NAME", b"value")[:-2]) + fc.record(fc.PARAMS) + fc.stdin(b"")),
+        ("garbage", lambda: bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300)))),
+        ("http", lambda: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("padding", lambda: fc.begin() + header(1, fc.PARAMS, 1, 3, 255) + b"\x01\x01ab" + bytes(10)),
+    ]
+    for i in range(count):
+        kind, make = makers[i % len(makers)]
+        yield kind, make()
+
+
+def fuzz(address, seed, count):
+    kinds = {}
+    for kind, data in generated(seed, count):
+        answer = send_and_close(address, data)
+        k = kinds.setdefault(kind, {"sent": 0, "reached": 0, "answered": 0})
+        k["sent"] += 1
+        if answer is not None:
+            k["reached"] += 1
+        if answer:
+            k["answered"] += 1
+    return {"sent": count, "kinds": kinds}
+
+
+def main():
+    command, address = sys.argv[1], parse_address(sys.argv[2])
+    if command == "hold":
+        print(json.dumps(hold(address, int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))), flush=True)
+    elif command == "probe":
+        env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": sys.argv[3], "HTTPS": "on",
+               "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe", "REMOTE_ADDR": "127.0.0.1"}
+        try:
+            s = open_socket(address)
+        except OSError as error:
+            print(json.dumps({"connected": False, "error": type(error).__name__, "status": None}), flush=True)
+            return
+        with s:
+            try:
+                s.sendall(fc.begin() + fc.params(env) + fc.stdin(b""))
+                status = fc.read_response(s)[0]
+            except OSError:
+                status = None
+        print(json.dumps({"connected": True, "status": status}), flush=True)
+    elif command == "queue":
+        conns = []
+        env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/queued", "HTTP_HOST": sys.argv[4], "HTTPS": "on",
+               "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-queue", "REMOTE_ADDR": "127.0.0.1"}
+        for i in range(int(sys.argv[3])):
+            s = open_socket(address, timeout=60)
+            s.sendall(fc.begin() + fc.params(dict(env, REQUEST_URI=f"/queued/{i}")) + fc.stdin(b""))
+            conns.append(s)
+        print(json.dumps({"ready": len(conns)}), flush=True)
+        sys.stdin.readline()
+        statuses = []
+        for s in conns:
+            try:
+                statuses.append(fc.read_response(s)[0])
+            except OSError as error:
+                statuses.append(type(error).__name__)
+            s.close()
+        print(json.dumps({"statuses": statuses}), flush=True)
+    elif command == "overflow":
+        answers = [send_and_close(address, overflow_request()) for _ in range(int(sys.argv[3]))]
+        print(json.dumps({"sent": len(answers), "reached": sum(1 for a in answers if a is not None),
+                          "answered": sum(1 for a in answers if a),
+                          "refused_431": sum(1 for a in answers if a and b"Status: 431" in a)}), flush=True)
+    elif command == "fuzz":
+        print(json.dumps(fuzz(address, int(sys.argv[3]), int(sys.argv[4]))), flush=True)
+    else:
+        raise SystemExit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""A hostile local process writing straight to the FastCGI programs' sockets, as the web server's user (the one user the
+sockets admit): one record that made libfcgi abort, hundreds of stalled connections, hundreds of generated malformed
+requests. Meanwhile people's requests through the web server keep being served; no process is restarted; memory stays
+flat. Through nginx (unix sockets) and Apache (TCP). See docs/runtime.md for the bounds these tests hold the runtime to."""
+import json
+import threading
+import time
+
+import requests
+
+from helpers import (Browser, address_text, attack, program_address, program_pids, rss_kb)
+
+PROGRAMS = ("accounts", "appauth")
+
+
+class Traffic:
+    """Signed-in requests to an app and to the accounts host, one after the other on a thread, until stopped; every
+    answer's status and time is kept."""
+
+    def __init__(self, stack, timeout=5):
+        self.stack = stack
+        self.browser = Browser(stack)
+        assert self.browser.sign_in(stack.infusion + "/").status_code == 200
+        self.timeout = timeout
+        self.results = []
+        self.running = False
+
+    def one(self, url):
+        started = time.time()
+        try:
+            status = self.browser.session.get(url, allow_redirects=False, timeout=self.timeout).status_code
+        except requests.RequestException as error:
+            status = type(error).__name__
+        self.results.append((status, time.time() - started))
+
+    def __enter__(self):
+        self.running = True
+
+        def loop():
+            i = 0
+            while self.running:
+                self.one(self.stack.infusion + f"/during/{i}")
+                self.one(self.stack.accounts + "/healthz")
+                i += 1
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join(30)
+
+    @property
+    def failures(self):
+        return [r for r in self.results if r[0] != 200]
+
+
+def test_a_params_record_whose_lengths_add_past_int_max_kills_no_process(stack):
+    """libfcgi 2.4.2 adds the two lengths in an int and aborts on the failed malloc (SIGABRT): before, one 24-byte
+    record ended a program and every request after it failed. Now the record is refused before libfcgi reads it."""
+    before = {name: program_pids(stack, name) for name in PROGRAMS}
+    with Traffic(stack) as traffic:
+        time.sleep(0.5)
+        for name in PROGRAMS:
+            sent = attack(stack, "overflow", address_text(program_address(stack, name)), 20)
+            # Each reached the program and was answered 431 (headers too large) without libfcgi reading it.
+            assert sent == {"sent": 20, "reached": 20, "answered": 20, "refused_431": 20}, sent
+        time.sleep(1)
+    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced"
+    assert traffic.results and traffic.failures == [], traffic.failures[:10]
+    assert Browser(stack).get(stack.infusion + "/after").status_code == 302
+
+
+def test_stalled_connections_hold_no_worker_and_are_dropped(stack):
+    """200 connections held open by another process (nothing sent, half a record header, a header cut mid-params)
+    used to take every worker for as long as they were held. Now they wait in epoll, costing a descriptor each, and are
+    closed after the idle or io timeout (5 s by default): requests through the web server answer within 1 s (p99)."""
+    address = address_text(program_address(stack, "appauth"))
+    modes = ["silent", "partial", "header"]
+    holders = []
+    for mode in modes:
+        holder = attack(stack, "hold", address, 200 // len(modes) + 1, mode, 15, wait=False)
+        ready = holder.stdout.readline()
+        assert '"ready"' in ready, ready
+        holders.append(holder)
+    try:
+        b = Browser(stack)
+        assert b.sign_in(stack.infusion + "/").status_code == 200
+        latencies = []
+        for i in range(60):
+            started = time.time()
+            r = b.session.get(stack.infusion + f"/stalled/{i}", allow_redirects=False, timeout=3)
+            latencies.append(time.time() - started)
+            assert r.status_code == 200, (i, r.status_code)
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1]
+        assert p99 < 1.0, latencies[-5:]
+    finally:
+        outcomes = [json.loads(h.communicate(timeout=60)[0].strip().splitlines()[-1]) for h in holders]
+    for mode, outcome in zip(modes, outcomes):
+        # Every one was closed by the program, within the timeout and a reaper tick, however it stalled.
+        assert outcome["closed"] == outcome["opened"] > 0, (mode, outcome)
+        assert outcome["last_closed"] < 5 + 2, (mode, outcome)
+
+
+def test_hundreds_of_malformed_requests_to_both_programs(stack):
+    """The raw-records part of the hostile-input suite (issue 11): bad versions, types, roles and lengths, truncations,
+    overflowing lengths, params floods, huge content lengths, foreign request ids, garbage: 200 to each program per
+    round. No process ends or is replaced, people's requests meanwhile get no 5xx, memory stays flat."""
+    before = {name: program_pids(stack, name) for name in PROGRAMS}
+    # A first round warms up what a program keeps for good (each worker's scan buffer, its allocator's arenas).
+    for seed, name in enumerate(PROGRAMS):
+        attack(stack, "fuzz", address_text(program_address(stack, name)), seed, 200)
+    rss_before = rss_kb([p for name in PROGRAMS for p in program_pids(stack, name)])
+    with Traffic(stack) as traffic:
+        runs = [attack(stack, "fuzz", address_text(program_address(stack, name)), 100 + seed, 200, wait=False)
+                for seed, name in enumerate(PROGRAMS) for _ in range(2)]
+        for run in runs:
+            out, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err
+            # Every malformed request reached the program (none refused at connect).
+            kinds = json.loads(out.strip().splitlines()[-1])["kinds"]
+            assert all(k["reached"] == k["sent"] for k in kinds.values()), kinds
+    rss_after = rss_kb([p for name in PROGRAMS for p in program_pids(stack, name)])
+    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced"
+    server_errors = [r for r in traffic.results if not isinstance(r[0], int) or (r[0] >= 500 and r[0] != 503)]
+    assert traffic.results and server_errors == [], server_errors[:10]
+    assert traffic.failures == [], traffic.failures[:10]
+    # 800 more malformed requests leave the programs' memory where the warm-up left it.
+    assert rss_after <= rss_before * 1.10, (rss_before, rss_after)
