@@ -10,7 +10,7 @@ struct ReplayStep: AppStep {
         do {
             return try replay(request, at: site, context: context)
         } catch {
-            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
             return host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI)
         }
     }
@@ -56,7 +56,7 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was made by another sign-in, so it was discarded").adding(.setCookie, clear)
         }
-        var headers = entry.headers.compactMap { $0.count == 2 ? BackendRequest.HeaderPair($0[0], $0[1]) : nil }
+        var headers = entry.fields.map { BackendRequest.HeaderPair($0.name, bytes: $0.value) }
         headers += upstreamHeaders(request, identity: identity)
         do {
             let response = try host.backend.send(BackendRequest(method: entry.method, uri: entry.uri, headers: headers, body: body),

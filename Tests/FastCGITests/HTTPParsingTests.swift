@@ -16,6 +16,7 @@ import Testing
     @Test func cookiesParseDefensively() {
         #expect(Cookies.parse("a=1; b=2") == ["a": "1", "b": "2"])
         #expect(Cookies.parse("a=1; a=2") == ["a": "1"])
+        #expect(Cookies.parse("a=1; b=2, c=3") == ["a": "1", "b": "2", "c": "3"])   // two lines, joined by Apache
         #expect(Cookies.parse("junk; =x; b=\"q\"; c==d") == ["b": "q", "c": "=d"])
         #expect(Cookies.parse(String(repeating: "a=b; ", count: 5000)) == [:])
         let set = Cookies.setCookie(name: "__Host-sso", value: "v")

@@ -40,11 +40,15 @@ public struct BackendRequest: Sendable, Equatable {
     public var headers: [HeaderPair]
     public var body: [UInt8]
 
-    /// One header field, name and value as they go on the wire.
+    /// One header field, name and value as they go on the wire: the value as bytes, so one that is not UTF-8 is sent
+    /// on exactly as it came.
     public struct HeaderPair: Sendable, Equatable {
         public var name: String
-        public var value: String
-        public init(_ name: String, _ value: String) { self.name = name; self.value = value }
+        public var bytes: [UInt8]
+        /// The value as text (U+FFFD where it is not UTF-8).
+        public var value: String { String(decoding: bytes, as: UTF8.self) }
+        public init(_ name: String, _ value: String) { self.name = name; self.bytes = Array(value.utf8) }
+        public init(_ name: String, bytes: [UInt8]) { self.name = name; self.bytes = bytes }
     }
 
     public init(method: String, uri: String, headers: [HeaderPair], body: [UInt8]) {

@@ -18,14 +18,13 @@ public struct SocketBackendClient: BackendClient {
     public func send(_ request: BackendRequest, to address: BackendAddress) throws(BackendError) -> HTTPResponse {
         let fd = try connectSocket(address)
         defer { close(fd) }
-        var head = "\(request.method) \(request.uri) HTTP/1.1\r\n"
+        var head = Array("\(request.method) \(request.uri) HTTP/1.1\r\n".utf8)
         for field in request.headers
-        where !field.name.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" })
-            && !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            head += "\(field.name): \(field.value)\r\n"
+        where !field.name.utf8.contains(where: { $0 == 13 || $0 == 10 }) && !field.bytes.contains(where: { $0 == 13 || $0 == 10 }) {
+            head += Array(field.name.utf8) + Array(": ".utf8) + field.bytes + [13, 10]
         }
-        head += "Content-Length: \(request.body.count)\r\nConnection: close\r\n\r\n"
-        try writeAll(fd, Array(head.utf8) + request.body)
+        head += Array("Content-Length: \(request.body.count)\r\nConnection: close\r\n\r\n".utf8)
+        try writeAll(fd, head + request.body)
         return try parse(try readAll(fd))
     }
 

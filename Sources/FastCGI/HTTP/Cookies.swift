@@ -3,7 +3,7 @@ public enum Cookies {
     /// Longest `Cookie` header parsed, in bytes. Default: 16,384; beyond it no cookie is read.
     public static let maxHeaderLength = 16_384
 
-    /// Parses `a=1; b=2`. The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are removed.
+    /// Parses `a=1; b=2` (or `a=1, b=2`, two Cookie lines joined by Apache). The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are removed.
     /// Works on UTF-8 bytes: a Cookie header holds a long JWT, and Character-by-Character parsing was the auth check's
     /// largest cost.
     public static func parse(_ header: String) -> [String: String] {
@@ -45,7 +45,9 @@ public enum Cookies {
             let n = bytes.count
             while i < n {
                 var end = i
-                while end < n && bytes[end] != 0x3B { end += 1 }       // ';'
+                // ';' between pairs; also ',', which Apache puts between the Cookie lines it joins (RFC 6265 cookie
+                // values never hold one).
+                while end < n && bytes[end] != 0x3B && bytes[end] != 0x2C { end += 1 }
                 var a = i, b = end
                 while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
                 while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }

@@ -1,3 +1,5 @@
+import SSOCrypto
+
 /// A request kept across re-authentication (the WebSEAL seed): everything needed to rebuild it, bound to the browser and
 /// user that made it. The body is stored beside it in parts.
 public struct CachedRequest: Codable, Equatable, Sendable {
@@ -7,7 +9,9 @@ public struct CachedRequest: Codable, Equatable, Sendable {
     public var uri: String
     /// The origin it was sent to, serialized.
     public var origin: String
-    /// Original headers as [lower-case name, value] pairs, in order (hop-by-hop and identity headers left out).
+    /// Original headers as [lower-case name, value] pairs, in order (hop-by-hop and identity headers left out). A value
+    /// that is not UTF-8 is kept as [name, base64url of its bytes, "b64"] (JSON holds only text), so it is replayed
+    /// byte for byte: see `field(_:_:)` and `fields`.
     public var headers: [[String]]
     /// Body length in bytes.
     public var bodyLength: Int
@@ -29,5 +33,20 @@ public struct CachedRequest: Codable, Equatable, Sendable {
         self.method = method; self.uri = uri; self.origin = origin; self.headers = headers
         self.bodyLength = bodyLength; self.bodySHA256 = bodySHA256; self.user = user; self.fingerprint = fingerprint
         self.created = created; self.dropped = dropped; self.parts = parts
+    }
+
+    /// One entry of `headers` for a header's exact bytes.
+    public static func field(_ name: String, _ value: [UInt8]) -> [String] {
+        if let text = String(validating: value, as: UTF8.self) { return [name, text] }
+        return [name, Base64URL.encode(value), "b64"]
+    }
+
+    /// `headers` as (name, exact value bytes); an entry of any other shape is left out.
+    public var fields: [(name: String, value: [UInt8])] {
+        headers.compactMap { entry in
+            if entry.count == 2 { return (entry[0], Array(entry[1].utf8)) }
+            if entry.count == 3, entry[2] == "b64", let bytes = Base64URL.decode(entry[1]) { return (entry[0], bytes) }
+            return nil
+        }
     }
 }

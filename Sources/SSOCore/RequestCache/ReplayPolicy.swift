@@ -21,9 +21,9 @@ public enum ReplayPolicy {
             || (type.hasPrefix("application/") && type.hasSuffix("+json")) || type == "text/plain"
     }
 
-    /// The headers of `request` worth keeping, as [name, value] pairs.
+    /// The headers of `request` worth keeping, with their exact bytes (`CachedRequest.headers`).
     public static func keptHeaders(_ request: HTTPRequest) -> [[String]] {
-        request.headers.filter { !excluded.contains($0.name) }.map { [$0.name, $0.value] }
+        request.headerFields.filter { !excluded.contains($0.name) }.map { CachedRequest.field($0.name, $0.value) }
     }
 
     /// True when a browser says the request came from the page's own origin: `Origin` equals `origin`, or there is no
