@@ -46,15 +46,16 @@ struct AppHost: Sendable {
     }
 
     /// The fail-closed answer when the store cannot be reached: 503 JSON for API calls, a 503 page for people.
-    func unavailable(_ request: HTTPRequest, service: Service, retryURL: String) -> HTTPResponse {
+    /// `retryAfter` is in seconds. Default: 30.
+    func unavailable(_ request: HTTPRequest, service: Service, retryURL: String, retryAfter: Int = 30) -> HTTPResponse {
         if request.isAPIRequest {
             return .jsonError(.serviceUnavailable, code: "unavailable", message: "Sign-in is temporarily unavailable.")
-                .adding(.retryAfter, "30")
+                .adding(.retryAfter, String(retryAfter))
         }
         return page.message(status: .serviceUnavailable, title: "Sign-in is unavailable",
                             text: "Your sign-in cannot be checked right now, so \(service.title) cannot be opened. Please try again in a minute.",
                             link: ("Try again", retryURL))
-            .adding(.retryAfter, "30")
+            .adding(.retryAfter, String(retryAfter))
     }
 
     /// A signed-in user who is not registered for this service.

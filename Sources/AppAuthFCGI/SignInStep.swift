@@ -20,7 +20,13 @@ struct SignInStep: AppStep {
                 switch try host.gate.outcome(of: request, service: site.service, context: context) {
                 case .refused(.notRegistered): return host.noAccess(site.service)
                 case .valid where requestID != nil: return .redirect(to: cleanURL)
-                default: break
+                case .valid:
+                    // The check that sent this request here could not read the session a moment ago (the store was
+                    // coming back, and that worker's connection was not yet): never a sign-in for a valid session.
+                    // The 503 says try again; by then every worker reads the store.
+                    context.logger.debug("session valid on the sign-in path: the check could not read it")
+                    return host.unavailable(request, service: site.service, retryURL: cleanURL, retryAfter: 1)
+                case .refused: break
                 }
             }
             if capture.shouldCapture(request) {
@@ -34,7 +40,7 @@ struct SignInStep: AppStep {
             }
             return host.startSignIn(request, cleanURL: cleanURL)
         } catch {
-            context.logger.error("store unavailable", metadata: ["error": "\(error)"])
+            context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
             return host.unavailable(request, service: site.service, retryURL: cleanURL)
         }
     }
