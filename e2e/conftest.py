@@ -42,6 +42,16 @@ def short_stack(request, tmp_root):
     s.stop()
 
 
+@pytest.fixture(scope="module", params=SERVERS)
+def own_stack(request, tmp_root):
+    """A stack for one test module alone, at log level info as in production: its tests stop and start its programs
+    and its memcached, and count its log lines."""
+    s = make_stack(tmp_root, request.param, log_level="info")
+    s.start()
+    yield s
+    s.stop()
+
+
 @pytest.fixture
 def browser(stack):
     return Browser(stack)

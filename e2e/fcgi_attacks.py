@@ -46,27 +46,25 @@ def open_socket(address, timeout=5):
 
 
 def send_and_close(address, data, linger=2.0):
-    """Sends `data`, half-closes, reads until the program closes (or `linger` seconds); returns the bytes it sent back,
-    or None when the connection was refused or reset."""
+    """Sends `data`, half-closes, reads until the program closes (or `linger` seconds); returns the bytes it sent back
+    (empty when it closed or reset the connection without an answer), or None when it could not connect."""
     try:
         s = open_socket(address)
     except OSError:
         return None
+    out = b""
     with s:
         try:
             s.sendall(data)
             s.shutdown(socket.SHUT_WR)
             s.settimeout(linger)
-            out = b""
             while True:
                 chunk = s.recv(65536)
                 if not chunk:
                     return out
                 out += chunk
-        except socket.timeout:
+        except OSError:  # a timeout, or the program dropped the connection while bytes were still coming
             return out
-        except OSError:
-            return None
 
 
 # ---- stalled connections

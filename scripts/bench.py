@@ -102,22 +102,29 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def with_children(pid):
+    """`pid` and its child processes (nginx's workers; AppAuthFCGI's supervisor and its worker processes)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [int(c) for c in children]
+
+
 def server_pids(stack):
-    """Processes whose CPU time is charged to each request: nginx (master and workers), AppAuthFCGI, memcached."""
-    nginx = stack.procs["nginx"].pid
-    children = subprocess.run(["pgrep", "-P", str(nginx)], capture_output=True, text=True).stdout.split()
-    return {"nginx": [nginx] + [int(c) for c in children], "appauth": [stack.procs["appauth"].pid],
+    """Processes whose CPU time is charged to each request: nginx (master and workers), AppAuthFCGI (supervisor and
+    worker processes), memcached."""
+    return {"nginx": with_children(stack.procs["nginx"].pid), "appauth": with_children(stack.procs["appauth"].pid),
             "memcached": [stack.procs["memcached"].pid]}
 
 
 def memory_kb(pid):
-    """RSS and how it splits (kB), from /proc/PID/smaps_rollup: shared library pages count in every process that maps
-    them, PSS divides them among those processes, private pages are this process's own."""
+    """RSS and how it splits (kB), from /proc/PID/smaps_rollup, summed over AppAuthFCGI's supervisor and its worker
+    processes: shared library pages count in every process that maps them, PSS divides them among those processes,
+    private pages are each process's own."""
     out = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == "kB":
-            out[parts[0].rstrip(":")] = int(parts[1])
+    for p in with_children(pid):
+        for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = out.get(parts[0].rstrip(":"), 0) + int(parts[1])
     return {"rss": out.get("Rss", 0), "pss": out.get("Pss", 0), "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
             "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
 
@@ -269,7 +276,10 @@ def main():
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run (default 5)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=8, help="AppAuthFCGI worker threads (default 8)")
+    parser.add_argument("--workers", type=int, default=8, help="AppAuthFCGI worker threads per process (default 8)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="AppAuthFCGI worker processes under its supervisor (default 1, the config's default; 0: one "
+                             "process, no supervisor)")
     parser.add_argument("--soak", type=int, default=1_000_000, help="checked requests before the last RSS reading")
     parser.add_argument("--memcached", choices=["tcp", "unix"], default="tcp",
                         help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP or a unix socket (default tcp)")
@@ -281,8 +291,10 @@ def main():
     connection_counts = [int(c) for c in args.connections.split(",")]
 
     state = Path(tempfile.mkdtemp(prefix="sso-bench-"))
+    # nginx's workers run as the web server's user: the static files must be theirs to read.
+    os.chmod(state, 0o755)
     static = state / "static"
-    static.mkdir()
+    static.mkdir(mode=0o755)
     for name in ("a.txt", "b.txt", "c.txt", "e.txt"):
         (static / name).write_text("The same small static file, 100 bytes long, for every variant of the benchmark!!!!!!!!!!!!!!!!\n")
     port = free_port()
@@ -292,7 +304,8 @@ def main():
                                       "'\n    name: Alice\n    email: alice@iqueue.test\n    services: [infusion, dextor]\n")
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
     stack = Stack(state, args.bin, overrides={"appauth_workers": args.workers, "max_failures": 1000,
-                                              "memcached_unix": args.memcached == "unix"}, log_level="critical")
+                                              "memcached_unix": args.memcached == "unix",
+                                              "config": {"app_auth.processes": args.processes}}, log_level="critical")
     stack.extra_http = bench_server(stack, port, static)
     stack.start()
     try:
@@ -315,7 +328,8 @@ end
 """)
         pid = stack.procs["appauth"].pid
         rss_start = memory_kb(pid)["rss"]
-        print(f"AppAuthFCGI workers: {args.workers}; nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
+        print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
+              f"(CPU and memory below are theirs together); nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and

@@ -204,8 +204,9 @@ class Stack:
         group = WEB_USER if self.as_root else ""
         allowed = [self.web_user] if self.server == "apache" else []
         cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0660", socket_group=group, allowed_users=allowed)
+        # Two worker processes for AppAuthFCGI: the tests prove one keeps serving while the other is replaced.
         cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0660",
-                               socket_group=group, allowed_users=allowed)
+                               socket_group=group, allowed_users=allowed, processes=2)
         cfg["memcached"]["servers"] = [str(self.memcached_socket) if self.memcached_socket else f"127.0.0.1:{self.memcached_port}"]
         cfg["keys"] = {"signing_kid": o.get("signing_kid", "ed-1"), "list": [
             {"kid": "ed-1", "private_key_file": str(keys / "ed25519.pem"), "public_key_file": str(keys / "ed25519.pub.pem")},

@@ -69,6 +69,9 @@ import Testing
         let flowing = head + Self.record(5, [UInt8](repeating: 7, count: 65_000)) + Self.record(5, [UInt8](repeating: 7, count: 1000))
         let s = scan(flowing)
         #expect(s.verdict == .ready && !s.bodyComplete)
+        // Part of one large record is enough: its sender may not be able to send the rest before it is read.
+        let part = head + Array(Self.record(5, [UInt8](repeating: 7, count: 60_000)).prefix(40_000))
+        #expect(scan(part).verdict == .ready)
         #expect(scan(head + Self.record(5, [1, 2, 3]) + Self.record(5)).bodyComplete)
     }
 }

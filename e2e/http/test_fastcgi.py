@@ -19,14 +19,16 @@ def env(stack, host="infusion.iqueue.test", uri="/", **extra):
     return base
 
 
-@pytest.fixture
-def appauth(stack, tmp_path):
-    """A separate AppAuthFCGI on its own unix socket, sharing the stack's config and memcached. These tests talk to the
-    program directly, so the web server in front plays no part: they run once, with the nginx stack."""
+@pytest.fixture(params=[2, 0], ids=["supervised", "one-process"])
+def appauth(stack, tmp_path, request):
+    """A separate AppAuthFCGI on its own unix socket, sharing the stack's config and memcached: under a supervisor with
+    two worker processes (the default), and as one process (processes: 0). These tests talk to the program directly,
+    so the web server in front plays no part: they run once, with the nginx stack."""
     if stack.server != "nginx":
         pytest.skip("talks to AppAuthFCGI directly, not through the web server: covered once under nginx")
     sock = tmp_path / "own.sock"
-    proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"unix:{sock}", "--workers", "2"],
+    proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"unix:{sock}", "--workers", "2",
+                             "--processes", str(request.param)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 10
     while not sock.exists() and time.time() < deadline:
@@ -187,3 +189,26 @@ def test_listens_on_an_inherited_socket_as_fd_0(stack, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_over_limit_body_is_read_only_a_bounded_amount(stack, appauth):
+    """A body past limits.max_body_bytes (1 MiB here) is never kept, and only 64 KiB more of it is read (then a moment's
+    linger), not the 256 MiB read before on an anonymous request's behalf: the program answers and gives the connection
+    up. The sender sees how much it could write before the connection was gone."""
+    _, sock = appauth
+    total = 16 << 20
+    head = fc.begin() + fc.params(env(stack, REQUEST_METHOD="POST", CONTENT_LENGTH=str(total)))
+    sent = 0
+    with fc.connect(sock) as s:
+        s.sendall(head)
+        chunk = fc.stdin(b"z" * 60_000, end=False)
+        try:
+            while sent < total:
+                s.sendall(chunk)
+                sent += 60_000
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, headers, _ = fc.read_response(s)
+    assert status == 303 and any(c.startswith("__Host-sso_replay=") for c in headers["set-cookie"])
+    # 1 MiB kept-limit + 64 KiB drained + 64 KiB lingered, plus what the two socket buffers hold.
+    assert sent < (1 << 20) + (1 << 20), sent

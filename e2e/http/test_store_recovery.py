@@ -8,24 +8,14 @@ import signal
 import threading
 import time
 
-import pytest
 import requests
 
-from helpers import SERVERS, Browser, make_stack
+from helpers import Browser
 
 
-@pytest.fixture(scope="module", params=SERVERS)
-def mstack(request, tmp_root):
-    """At log level info (the default), as in production: the log-line count is part of what is checked."""
-    s = make_stack(tmp_root, request.param, log_level="info")
-    s.start()
-    yield s
-    s.stop()
-
-
-def test_a_valid_session_is_never_sent_to_sign_in_while_memcached_recovers(mstack):
-    b = Browser(mstack)
-    assert b.sign_in(mstack.infusion + "/").status_code == 200
+def test_a_valid_session_is_never_sent_to_sign_in_while_memcached_recovers(own_stack):
+    b = Browser(own_stack)
+    assert b.sign_in(own_stack.infusion + "/").status_code == 200
     token = b.cookie("infusion.iqueue.test").value
     agent = b.session.headers["User-Agent"]
     results = []
@@ -34,22 +24,22 @@ def test_a_valid_session_is_never_sent_to_sign_in_while_memcached_recovers(mstac
     def load(api):
         s = requests.Session()
         s.trust_env = False
-        s.verify = str(mstack.ca)
+        s.verify = str(own_stack.ca)
         s.headers.update({"User-Agent": agent, "Cookie": f"__Host-sso={token}",
                           "Accept": "application/json" if api else "text/html,application/xhtml+xml"})
         i = 0
         while running:
             try:
-                r = s.get(mstack.infusion + f"/work/{i}", allow_redirects=False, timeout=15)
+                r = s.get(own_stack.infusion + f"/work/{i}", allow_redirects=False, timeout=15)
                 results.append((r.status_code, r.headers.get("Location", ""), time.time()))
             except requests.RequestException as error:
                 results.append((type(error).__name__, "", time.time()))
             i += 1
 
     threads = [threading.Thread(target=load, args=(n % 2 == 1,), daemon=True) for n in range(6)]
-    log = mstack.log_path("appauth")
+    log = own_stack.log_path("appauth")
     log_start = log.stat().st_size
-    memcached = mstack.procs["memcached"].pid
+    memcached = own_stack.procs["memcached"].pid
     for t in threads:
         t.start()
     try:
@@ -78,6 +68,6 @@ def test_a_valid_session_is_never_sent_to_sign_in_while_memcached_recovers(mstac
 
     lines = log.read_bytes()[log_start:].decode(errors="replace").splitlines()
     store_lines = [line for line in lines if "store" in line]
-    processes = mstack.config["app_auth"]["processes"]
+    processes = own_stack.config["app_auth"]["processes"]
     # Three outages, each at most one line going and one coming back per worker process.
     assert 0 < len(store_lines) <= 3 * 2 * max(1, processes), store_lines[:20]

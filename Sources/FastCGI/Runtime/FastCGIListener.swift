@@ -47,8 +47,8 @@ enum FastCGIListener {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return taken
             }
-            guard let token = admit(conn, peer: peer, pool: pool, gate: peers, notes: notes) else { continue }
-            pool.park(token, .idle, deadline: Monotonic.now() + pool.timeouts.io)
+            guard admit(conn, peer: peer, gate: peers, notes: notes) else { continue }
+            pool.park(pool.open(conn), .idle, deadline: Monotonic.now() + pool.timeouts.io)
             taken += 1
         }
     }

@@ -94,11 +94,11 @@ public final class FastCGIServer<R: Responder>: Sendable {
         let poller = try Poller()
         let pool = try ConnectionPool(poller: poller, timeouts: .init(
             idle: Monotonic.seconds(options.idleTimeout), io: Monotonic.seconds(options.ioTimeout),
-            maxConnections: options.maxConnections))
+            maxConnections: options.maxConnections), workers: options.workers)
         var handovers: [Handover] = []
         for index in 0..<options.workers { handovers.append(Handover(try responder.makeWorker(index: index))) }
         try Reaper.start(pool)
-        guard poller.add(listenFD, token: Poller.listenerToken) else { throw FastCGIError("cannot watch the listening socket") }
+        guard poller.addListener(listenFD) else { throw FastCGIError("cannot watch the listening socket") }
         for (index, handover) in handovers.enumerated() {
             let loop = WorkerLoop(server: self, pool: pool, listenFD: listenFD, worker: handover.worker, index: index)
             try WorkerThread.start { loop.run() }

@@ -43,6 +43,16 @@ final class Poller: Sendable {
     @discardableResult
     func rearm(_ socket: Int32, token: UInt64) -> Bool { control(EPOLL_CTL_MOD, socket, token: token) }
 
+    /// Registers the listening socket, level-triggered and exclusive: each new connection wakes one waiting thread of
+    /// one of the processes sharing the socket, not every thread of every process.
+    @discardableResult
+    func addListener(_ socket: Int32) -> Bool {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+        event.data.u64 = Self.listenerToken
+        return epoll_ctl(fd, EPOLL_CTL_ADD, socket, &event) == 0
+    }
+
     /// Stops watching `socket` (closing it does the same).
     func remove(_ socket: Int32) {
         var event = epoll_event()

@@ -15,8 +15,8 @@ enum RecordScanner {
         /// Most `PARAMS` records one request may use. Default: 256 (nginx sends one per 64 KiB).
         var maxParamRecords = 256
         /// Body bytes that, once here, show the body is flowing: the request is handed over before its body is
-        /// complete. Default: 65,536.
-        var flowingBodyBytes = 65_536
+        /// complete. Default: 32,768 (well within what a unix or TCP socket buffers for a sender).
+        var flowingBodyBytes = 32_768
         /// Largest number of bytes looked at, in bytes. Default: 262,144 (the params limit plus every record's
         /// header and padding fit well inside).
         var window = 262_144
@@ -69,7 +69,7 @@ enum RecordScanner {
         var pairs = PairLengths()
         var records = 0
         while true {
-            guard n >= at + 8 else { return needMore(out, at + 8, limits, header: true) }
+            guard n >= at + 8 else { return needMore(out, at + 8, limits) }
             guard let record = header(bytes, at, requestID: out.requestID, expected: .params) else {
                 return Scan(verdict: .malformed("record \(bytes[at + 1]) where PARAMS belongs"))
             }
@@ -78,7 +78,7 @@ enum RecordScanner {
             let end = at + 8 + record.content
             // Lengths come first, so a pair too large for the limit is seen before its bytes arrive.
             if !pairs.feed(bytes, from: at + 8, to: min(end, n), limit: limits.maxParamBytes) { out.verdict = .tooLarge; return out }
-            guard n >= end + record.padding else { return needMore(out, end + record.padding, limits, header: true) }
+            guard n >= end + record.padding else { return needMore(out, end + record.padding, limits) }
             if record.content == 0 {
                 guard pairs.atBoundary else { return Scan(verdict: .malformed("params end inside a name-value pair")) }
                 at = end + record.padding
@@ -99,7 +99,9 @@ enum RecordScanner {
                 return Scan(verdict: .malformed("record \(bytes[at + 1]) where STDIN belongs"))
             }
             let end = at + 8 + record.content + record.padding
-            guard n >= end else { return flowing(out, body, needed: end, limits) }
+            // A record's bytes count as they come: a sender whose socket buffer is full cannot finish a large record
+            // before the worker starts reading.
+            guard n >= end else { return flowing(out, body + min(record.content, n - at - 8), needed: end, limits) }
             if record.content == 0 {
                 out.bodyComplete = true
                 out.verdict = .ready
@@ -119,7 +121,8 @@ enum RecordScanner {
         return RecordHeader(content: Int(bytes[at + 4]) << 8 | Int(bytes[at + 5]), padding: Int(bytes[at + 6]))
     }
 
-    private static func needMore(_ scan: Scan, _ needed: Int, _ limits: Limits, header: Bool) -> Scan {
+    /// Header records still incomplete: wait, unless they could never fit in the window.
+    private static func needMore(_ scan: Scan, _ needed: Int, _ limits: Limits) -> Scan {
         if needed > limits.window { return Scan(verdict: .malformed("header records longer than \(limits.window) bytes")) }
         return scan
     }

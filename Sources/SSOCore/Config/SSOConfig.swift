@@ -8,7 +8,7 @@ public struct SSOConfig: Sendable {
     public struct Server: Sendable {
         /// `accounts.listen` / `app_auth.listen`.
         public var listen: ListenAddress
-        /// `accounts.workers` / `app_auth.workers`: worker threads.
+        /// `accounts.workers` / `app_auth.workers`: worker threads in each worker process.
         public var workers: Int
         /// `accounts.socket_mode` / `app_auth.socket_mode`.
         public var socketMode: Int
