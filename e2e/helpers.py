@@ -113,3 +113,28 @@ def new_driver(profile_dir):
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(20)
     return driver
+
+
+def raw_https(stack, sni_host, request, timeout=10):
+    """Sends `request` (bytes, exactly as written) over TLS to the stack with `sni_host` as the server name, for requests
+    no HTTP library would send (absolute request lines, odd headers); returns (status, lower-case headers, body)."""
+    import socket
+    import ssl
+    context = ssl.create_default_context(cafile=str(stack.ca))
+    with socket.create_connection(("127.0.0.1", stack.https_port), timeout=timeout) as tcp:
+        with context.wrap_socket(tcp, server_hostname=sni_host) as tls:
+            tls.sendall(request)
+            data = b""
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status, headers, body

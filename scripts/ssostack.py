@@ -264,8 +264,21 @@ class Stack:
             shutil.copy(f, web / "sso" / f.name)
         (web / "sso" / f"sso-{generated}.conf").write_text(self.ssoctl("generate", f"{folder}-{generated}"))
         site = self.render_site((ROOT / folder / "example-site.conf").read_text(), address_token)
-        (web / "sso" / "example-site.conf").write_text(site)
+        (web / "sso" / "example-site.conf").write_text(self.extend_site(site))
         return web
+
+    def extend_site(self, site):
+        """Test-only additions to the example site, from overrides["site"][server]: {host: text} puts text inside that
+        host's server block (after its server_name / ServerName line); {"append": text} adds whole blocks at the end."""
+        extra = self.overrides.get("site", {}).get(self.server, {})
+        for host, text in extra.items():
+            if host == "append":
+                continue
+            marker = f"server_name {host};" if self.server == "nginx" else f"ServerName {host}"
+            if site.count(marker) != 1:
+                raise RuntimeError(f"example site: cannot find {marker!r} once")
+            site = site.replace(marker, marker + "\n" + text)
+        return site + "\n" + extra.get("append", "")
 
     def nginx_conf(self):
         web = self.install_site("nginx", "upstreams", "listen 127.0.0.1:8443")

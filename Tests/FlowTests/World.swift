@@ -61,7 +61,7 @@ final class World: @unchecked Sendable {
 
     func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], bytes: [UInt8],
                  extra: [String: String] = [:]) -> HTTPRequest {
-        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "HTTPS": "on",
+        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "SERVER_NAME": host, "SERVER_PORT": "8443", "HTTPS": "on",
                       "HTTP_USER_AGENT": userAgent, "REMOTE_ADDR": "10.0.0.1"]
         if !cookies.isEmpty { params["HTTP_COOKIE"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
         if !bytes.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(bytes.count) }
