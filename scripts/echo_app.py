@@ -5,6 +5,7 @@
  "seen" (how many requests with this method and uri reached the app so far, this one included)}
 
 A path with a `/status/NNN` segment is answered with status NNN (the same JSON), so tests can make the app refuse.
+`GET /_echo/seen?method=M&uri=U` answers {"seen": n} for requests already received, without counting itself.
 
 Usage: echo_app.py PORT [NAME]   (listens on 127.0.0.1 only)
 """
@@ -26,7 +27,21 @@ class Echo(BaseHTTPRequestHandler):
         # Headers and body go out in two writes: without this, Nagle and the proxy's delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _seen(self):
+        from urllib.parse import parse_qs, urlsplit
+        q = parse_qs(urlsplit(self.path).query)
+        with self.server.lock:
+            n = self.server.seen.get((q.get("method", [""])[0], q.get("uri", [""])[0]), 0)
+        out = json.dumps({"seen": n}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
     def _answer(self):
+        if self.command == "GET" and self.path.startswith("/_echo/seen?"):
+            return self._seen()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         headers = {}

@@ -269,7 +269,7 @@ class Stack:
 
     def extend_site(self, site):
         """Test-only additions to the example site, from overrides["site"][server]: {host: text} puts text inside that
-        host's server block (after its server_name / ServerName line); {"append": text} adds whole blocks at the end."""
+        host's server block (after its server_name line; for Apache at the end of its <VirtualHost>); {"append": text} adds whole blocks at the end."""
         extra = self.overrides.get("site", {}).get(self.server, {})
         for host, text in extra.items():
             if host == "append":
@@ -277,7 +277,12 @@ class Stack:
             marker = f"server_name {host};" if self.server == "nginx" else f"ServerName {host}"
             if site.count(marker) != 1:
                 raise RuntimeError(f"example site: cannot find {marker!r} once")
-            site = site.replace(marker, marker + "\n" + text)
+            if self.server == "nginx":
+                site = site.replace(marker, marker + "\n" + text)
+            else:
+                # Apache merges <Location> sections in order: additions go last in the virtual host, after <Location "/">.
+                end = site.index("</VirtualHost>", site.index(marker))
+                site = site[:end] + text + "\n" + site[end:]
         return site + "\n" + extra.get("append", "")
 
     def nginx_conf(self):

@@ -2,7 +2,8 @@ import FastCGI
 import SSOCore
 
 /// The user is signed in again and a kept submission waits behind the replay cookie: rebuild it and deliver it to the
-/// app (`SSO_BACKEND`) exactly once, to the same browser and user only; or say on a page why it was not kept.
+/// app (`SSO_BACKEND`) exactly once, to the same browser and user only; or say on a page why it was not kept. Only the
+/// request the check routed here (`ReplayRoute`) comes in; nothing else is ever sent to the app from here.
 struct ReplayStep: AppStep {
     let host: AppHost
 
@@ -30,19 +31,15 @@ struct ReplayStep: AppStep {
         let store = host.keptRequests(context)
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
         let continueURL = site.origin.serialized + request.requestURI
-        guard let id = request.cookie(host.cache.cookieName), let peeked = try store.peek(id) else {
-            if request.cookie(host.cache.cookieName) == nil {
-                return forward(request, identity: identity, to: backend, context: context)
-            }
+        guard let id = request.cookie(host.cache.cookieName) else { return retry(request) }
+        guard let peeked = try store.peek(id) else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
         }
-        // Another page of the site, while a submission waits for its own page: deliver this one as it is.
-        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else {
-            return forward(request, identity: identity, to: backend, context: context)
-        }
+        // The check routes only the kept submission's own request here; anything else goes back to the web server.
+        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else { return retry(request) }
         guard let (entry, body) = try store.take(id) else {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
                 .adding(.setCookie, clear)
@@ -77,20 +74,12 @@ struct ReplayStep: AppStep {
         }
     }
 
-    /// The request as it is (a GET of another page while a replay waits), relayed to the app with the identity headers.
-    private func forward(_ request: HTTPRequest, identity: SessionCheck.Identity, to backend: BackendAddress,
-                         context: RequestContext) -> HTTPResponse {
-        var headers = request.headers.filter { !["host", "cookie", "content-length", "connection", "x-remote-user",
-                                                  "x-remote-email", "x-remote-name"].contains($0.name) }
-            .map { BackendRequest.HeaderPair($0.name, $0.value) }
-        headers += upstreamHeaders(request, identity: identity)
-        do {
-            return try host.backend.send(BackendRequest(method: request.method, uri: request.requestURI, headers: headers, body: request.body),
-                                         to: backend)
-        } catch {
-            context.logger.error("forward failed", metadata: ["error": "\(error)"])
-            return host.page.message(status: .badGateway, title: "The application cannot be reached", text: "Please try again in a moment.")
-        }
+    /// A request that is not the kept submission's own: never relayed from here. A GET or HEAD is sent round again (the
+    /// check lets it through this time); other methods are told to send again, since their body cannot follow a redirect.
+    private func retry(_ request: HTTPRequest) -> HTTPResponse {
+        if request.method == "GET" || request.method == "HEAD" { return .redirect(to: request.requestURI) }
+        return host.page.message(status: .conflict, title: "Please send this again",
+                                 text: "Your request could not be delivered. Go back and send it again.")
     }
 
     /// What the web server's proxy would add: host, forwarding headers, the identity, the browser's current cookies
