@@ -75,6 +75,14 @@ class Browser:
         final, _ = self.follow(requests.compat.urljoin(self.stack.accounts, r.headers["Location"]))
         return final
 
+    def sign_out(self):
+        """Signs out at accounts the way a person does: the logout page, then its button (a POST with the page's CSRF
+        token). Returns the final response."""
+        page = self.get(self.stack.accounts + "/logout")
+        if 'method="post"' not in page.text:
+            return page  # an older accounts host signs out on GET
+        return self.post(self.stack.accounts + "/logout", data=form_fields(page.text))
+
     def cookie(self, host, name="__Host-sso"):
         for c in self.session.cookies:
             if c.domain.lstrip(".") == host and c.name == name:

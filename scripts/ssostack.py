@@ -286,7 +286,7 @@ class Stack:
         return site + "\n" + extra.get("append", "")
 
     def nginx_conf(self):
-        web = self.install_site("nginx", "upstreams", "listen 127.0.0.1:8443")
+        web = self.install_site("nginx", "http", "listen 127.0.0.1:8443")
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(f"/etc/nginx/{f}", web / f)
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):

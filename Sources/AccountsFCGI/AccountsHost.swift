@@ -28,7 +28,7 @@ struct AccountsHost: Sendable {
 
     /// The accounts session of this request (no service: the accounts host needs no registration).
     func session(_ request: HTTPRequest, context: RequestContext) throws -> SessionCheck.Outcome {
-        try gate.outcome(of: request, service: nil, context: context)
+        try gate.outcome(of: request, at: config.accountsURL, service: nil, context: context)
     }
 
     /// `redirectURL` checked against the service registry; nil when absent or refused.

@@ -2,8 +2,9 @@ import FastCGI
 import SSOCore
 import SSOCrypto
 
-/// Steps 4–5: `copyCookie` gives a signed-in user registered for the target a requestID (a one-time hand-off of the
-/// JWT, bound to the target origin) and sends them back; anyone else gets the sign-in form or a 403 page.
+/// Steps 4–5: `copyCookie` gives a signed-in user registered for the target a requestID (a one-time hand-off of a JWT
+/// minted for the target origin alone, with the same TokenID, so one logout still ends it) and sends them back; anyone
+/// else gets the sign-in form or a 403 page.
 struct CopyCookieStep: AccountsStep {
     let host: AccountsHost
 
@@ -17,7 +18,9 @@ struct CopyCookieStep: AccountsStep {
                 return host.noAccess(service: service, user: identity.claims.name)
             }
             let requestID = try SecureRandom.uuidV4()
-            try host.gate.store(context).putHandoff(RequestHandoff(jwt: identity.token, origin: target.origin.serialized),
+            let origin = target.origin.serialized
+            let token = try host.gate.check.codec.sign(identity.claims.addressed(to: origin, realm: host.config.audience, now: context.now))
+            try host.gate.store(context).putHandoff(RequestHandoff(jwt: token, origin: origin),
                                                    requestID: requestID, ttl: host.config.requestIDTTL)
             return .redirect(to: target.appendingQuery("requestID", requestID))
         case .refused:

@@ -65,7 +65,9 @@ struct LoginStep: AccountsStep {
             sessionTimeout: config.registry.sessionTimeout(for: user.services, fallback: config.defaultIdleTimeout),
             fingerprint: Fingerprint.of(request), created: now, expiresAt: now + config.sessionLifetime)
         try store.put(session, tokenID: tokenID, now: now)
-        let claims = JWTClaims(iss: config.accountsURL.serialized, aud: config.audience, sub: user.username, jti: tokenID,
+        // The accounts host's own token: its cookie is accepted here and nowhere else (copyCookie mints one per app host).
+        let claims = JWTClaims(iss: config.accountsURL.serialized, aud: [config.audience, config.accountsURL.serialized],
+                               sub: user.username, jti: tokenID,
                                iat: now, nbf: now, exp: session.expiresAt, svc: user.services, name: user.name, email: user.email)
         let token = try host.gate.check.codec.sign(claims)
         context.logger.info("signed in", metadata: ["user": "\(user.username)", "timeout": "\(session.sessionTimeout)"])

@@ -7,7 +7,7 @@ struct LogoutStep: AccountsStep {
 
     func respond(to request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
         if let token = request.cookie(host.gate.cookieName),
-           let claims = try? host.gate.check.codec.verify(token, now: context.now) {
+           let claims = try? host.gate.check.codec.verify(token, now: context.now, host: host.config.accountsURL.serialized) {
             try host.gate.store(context).deleteSession(claims.jti)
             context.logger.info("signed out", metadata: ["user": "\(claims.sub)"])
         }

@@ -14,7 +14,7 @@ struct AuthCheckStep: AppStep {
         do {
             // The session cookie and the replay cookie, read in one pass over the Cookie header.
             let (token, replay) = request.cookies(host.gate.cookieName, host.cache.cookieName)
-            switch try host.gate.outcome(of: request, token: .some(token), service: site.service, context: context) {
+            switch try host.gate.outcome(of: request, token: .some(token), at: site.origin, service: site.service, context: context) {
             case .valid(let identity):
                 // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
                 if (try? route.waits(for: request, replayCookie: replay, at: site, context: context)) ?? false {

@@ -13,7 +13,7 @@ struct AuthorizerStep: AppStep {
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         // A requestID is redeemed by the sign-in path; a store failure is answered there too (the 503 page).
         if !request.carriesRequestID,
-           case .valid(let identity)? = try? host.gate.outcome(of: request, service: site.service, context: context) {
+           case .valid(let identity)? = try? host.gate.outcome(of: request, at: site.origin, service: site.service, context: context) {
             // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
             let replay = (try? route.waits(for: request, replayCookie: request.cookie(host.cache.cookieName), at: site,
                                            context: context)) ?? false

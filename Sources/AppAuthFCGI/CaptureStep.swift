@@ -35,7 +35,9 @@ struct CaptureStep: AppStep {
     func keep(_ request: HTTPRequest, uri: String, at site: Site, context: RequestContext) throws -> String {
         let cache = host.cache
         let contentType = request.header("Content-Type")
-        let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }?.sub
+        // The user of the expired session: a token signed for this very host, whatever its times.
+        let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }
+            .flatMap { $0.aud.contains(site.origin.serialized) ? $0.sub : nil }
         var dropped: String? = nil
         if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
             dropped = "it was not sent from a page of this site"

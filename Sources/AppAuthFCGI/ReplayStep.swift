@@ -18,7 +18,7 @@ struct ReplayStep: AppStep {
 
     private func replay(_ request: HTTPRequest, at site: Site, context: RequestContext) throws -> HTTPResponse {
         let service = site.service
-        let outcome = try host.gate.outcome(of: request, service: service, context: context)
+        let outcome = try host.gate.outcome(of: request, at: site.origin, service: service, context: context)
         guard case .valid(let identity) = outcome else {
             if case .refused(.notRegistered) = outcome { return host.noAccess(service) }
             return host.startSignIn(request, cleanURL: site.origin.serialized + request.requestURI)
@@ -83,7 +83,7 @@ struct ReplayStep: AppStep {
     }
 
     /// What the web server's proxy would add: host, forwarding headers, the identity, the browser's current cookies
-    /// (without the replay cookie).
+    /// (without the SSO's own, as the web server sends them).
     private func upstreamHeaders(_ request: HTTPRequest, identity: SessionCheck.Identity) -> [BackendRequest.HeaderPair] {
         var out = [BackendRequest.HeaderPair("Host", request.header("Host") ?? "")]
         if !request.remoteAddress.isEmpty { out.append(.init("X-Forwarded-For", request.remoteAddress)) }
@@ -91,8 +91,9 @@ struct ReplayStep: AppStep {
         out.append(.init("X-Remote-User", identity.claims.sub))
         out.append(.init("X-Remote-Email", identity.claims.email))
         out.append(.init("X-Remote-Name", identity.claims.name))
+        let sso = host.config.appHostCookieNames.map { $0 + "=" }
         let cookies = (request.header("Cookie") ?? "").split(separator: ";").map { $0.trimmingSpaces }
-            .filter { !$0.hasPrefix(host.cache.cookieName + "=") && !$0.isEmpty }
+            .filter { pair in !pair.isEmpty && !sso.contains { pair.hasPrefix($0) } }
         if !cookies.isEmpty { out.append(.init("Cookie", cookies.joined(separator: "; "))) }
         return out
     }

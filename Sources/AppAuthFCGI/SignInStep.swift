@@ -17,7 +17,7 @@ struct SignInStep: AppStep {
                 return answer
             }
             if request.cookie(host.gate.cookieName) != nil {
-                switch try host.gate.outcome(of: request, service: site.service, context: context) {
+                switch try host.gate.outcome(of: request, at: site.origin, service: site.service, context: context) {
                 case .refused(.notRegistered): return host.noAccess(site.service)
                 case .valid where requestID != nil: return .redirect(to: cleanURL)
                 default: break
@@ -50,7 +50,7 @@ struct SignInStep: AppStep {
             context.logger.warning("requestID presented at the wrong origin", metadata: ["origin": "\(site.origin)"])
             return nil
         }
-        switch try host.gate.outcome(of: request, token: .some(handoff.jwt), service: site.service, context: context) {
+        switch try host.gate.outcome(of: request, token: .some(handoff.jwt), at: site.origin, service: site.service, context: context) {
         case .valid(let identity):
             context.logger.info("requestID redeemed", metadata: ["user": "\(identity.claims.sub)", "service": "\(site.service.name)"])
             return HTTPResponse.redirect(to: cleanURL)

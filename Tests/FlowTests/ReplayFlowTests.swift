@@ -16,7 +16,7 @@ import SSOTesting
     func expiredSession(_ w: World) throws -> String {
         let (app, jwt) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 200)
-        _ = w.accountsRequest("/logout", cookies: ["__Host-sso": jwt])
+        _ = w.signOut(jwt)
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 401)
         return app
     }

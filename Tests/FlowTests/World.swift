@@ -91,13 +91,25 @@ final class World: @unchecked Sendable {
     /// The cookie a browser ends up with on `host` after signing in on accounts as `user`: through `copyCookie` and the
     /// requestID redemption, as a browser would. Also returns the accounts JWT.
     func appCookie(_ host: String, user: String, password: String) throws -> (app: String, accounts: String) {
+        let jwt = try signIn(user, password, target: "https://\(host):8443/")
+        return (try handOff(jwt, to: host), jwt)
+    }
+
+    /// The cookie `host` sets for the accounts session `jwt`: `copyCookie`, then the requestID redemption.
+    func handOff(_ jwt: String, to host: String) throws -> String {
         let target = "https://\(host):8443/"
-        let jwt = try signIn(user, password, target: target)
         let copy = accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(target), cookies: ["__Host-sso": jwt])
         let location = try #require(copy.header(.location))
-        let uri = String(location.dropFirst("https://\(host):8443".count))
-        let redeemed = signin(host, uri)
-        return (try #require(World.cookie(redeemed, "__Host-sso")), jwt)
+        let redeemed = signin(host, String(location.dropFirst("https://\(host):8443".count)))
+        return try #require(World.cookie(redeemed, "__Host-sso"))
+    }
+
+    /// Signs out at accounts with the accounts JWT: the logout page's form, posted back (or a plain GET, before logout
+    /// was a form).
+    func signOut(_ jwt: String) -> HTTPResponse {
+        let page = accountsRequest("/logout", cookies: ["__Host-sso": jwt])
+        guard let csrf = World.cookie(page, "__Host-sso_csrf") else { return page }
+        return accountsRequest("/logout", method: "POST", cookies: ["__Host-sso": jwt, "__Host-sso_csrf": csrf], body: "csrf=\(csrf)")
     }
 
     /// Signs in on accounts for `target` and returns the accounts JWT.

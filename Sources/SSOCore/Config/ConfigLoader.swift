@@ -87,8 +87,12 @@ public enum ConfigLoader {
             problem("keys.signing_kid", signingKID, "the kid of a listed key")
         }
 
-        for name in ["cookie.name", "cookie.csrf_name", "request_cache.cookie_name"] where !isToken(c.text(name)) {
+        let cookieKeys = ["cookie.name", "cookie.csrf_name", "cookie.state_name", "request_cache.cookie_name"]
+        for name in cookieKeys where !isToken(c.text(name)) {
             problem(name, c.text(name), "a cookie name of letters, digits and -_")
+        }
+        if Set(cookieKeys.map { c.text($0) }).count != cookieKeys.count {
+            problem("cookie", cookieKeys.map { c.text($0) }.joined(separator: ", "), "a different name for each cookie")
         }
 
         var services: [Service] = []
@@ -138,7 +142,8 @@ public enum ConfigLoader {
         let config = SSOConfig(
             file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
             appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
-            cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), cookieSameSite: c.text("cookie.same_site"),
+            cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), stateCookieName: c.text("cookie.state_name"),
+            cookieSameSite: c.text("cookie.same_site"),
             registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
             requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
             lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),

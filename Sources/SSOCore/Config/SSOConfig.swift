@@ -71,6 +71,8 @@ public struct SSOConfig: Sendable {
     public var cookieName: String
     /// `cookie.csrf_name`.
     public var csrfCookieName: String
+    /// `cookie.state_name`.
+    public var stateCookieName: String
     /// `cookie.same_site`.
     public var cookieSameSite: String
     /// `services`.
@@ -95,4 +97,9 @@ public struct SSOConfig: Sendable {
     public var logLevel: String
     public var branding: Branding
     public var requestCache: RequestCache
+}
+
+extension SSOConfig {
+    /// Every cookie an app host's browser may hold for the SSO: removed before a request is proxied to the app.
+    public var appHostCookieNames: [String] { [cookieName, stateCookieName, requestCache.cookieName] }
 }

@@ -60,7 +60,9 @@ public enum Settings {
     static let cookie: [SettingSpec] = [
         .init("cookie", .section, .optional, doc: "The SSO cookies (host-only, Secure, HttpOnly, Path=/ on every host)."),
         .init("cookie.name", .text, .value("__Host-sso"), doc: "The JWT cookie on every host."),
-        .init("cookie.csrf_name", .text, .value("__Host-sso_csrf"), doc: "The sign-in form's CSRF cookie."),
+        .init("cookie.csrf_name", .text, .value("__Host-sso_csrf"), doc: "The sign-in and sign-out forms' CSRF cookie."),
+        .init("cookie.state_name", .text, .value("__Host-sso_state"),
+              doc: "The short-lived cookie on an app host that binds a sign-in to the browser that started it."),
         .init("cookie.same_site", .choice(["Lax", "Strict"]), .value("Lax"), doc: "SameSite of the JWT cookie."),
     ]
 
