@@ -75,6 +75,18 @@ class Browser:
         final, _ = self.follow(requests.compat.urljoin(self.stack.accounts, r.headers["Location"]))
         return final
 
+    def request_id_link(self, target):
+        """Walks the redirects from `target` (an app URL this browser is not signed in to) until a requestID link
+        appears, and returns it without following it: the hand-off this browser started."""
+        url = target
+        for _ in range(5):
+            r = self.get(url)
+            assert r.status_code in (302, 303), (url, r.status_code, r.text[:200])
+            url = requests.compat.urljoin(url, r.headers["Location"])
+            if "requestID=" in url:
+                return url
+        raise AssertionError(f"no requestID link on the way from {target}")
+
     def sign_out(self):
         """Signs out at accounts the way a person does: the logout page, then its button (a POST with the page's CSRF
         token). Returns the final response."""

@@ -11,20 +11,24 @@ struct CopyCookieStep: AccountsStep {
     func respond(to request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
         guard let target = host.redirectTarget(request.query["redirectURL"]),
               let service = host.config.registry.service(at: target.origin) else { return host.badRedirect() }
+        let state = host.state(request.query["state"])
         switch try host.session(request, context: context) {
         case .valid(let identity):
             guard identity.claims.svc.contains(service.name) else {
                 context.logger.notice("not registered", metadata: ["user": "\(identity.claims.sub)", "service": "\(service.name)"])
                 return host.noAccess(service: service, user: identity.claims.name)
             }
+            // A requestID is only for the browser the app host sent here: without its state, the browser is sent to the
+            // app, which starts the sign-in properly (and comes back here with one).
+            guard let state else { return .redirect(to: target.url) }
             let requestID = try SecureRandom.uuidV4()
             let origin = target.origin.serialized
             let token = try host.gate.check.codec.sign(identity.claims.addressed(to: origin, realm: host.config.audience, now: context.now))
-            try host.gate.store(context).putHandoff(RequestHandoff(jwt: token, origin: origin),
+            try host.gate.store(context).putHandoff(RequestHandoff(jwt: token, origin: origin, state: state),
                                                    requestID: requestID, ttl: host.config.requestIDTTL)
             return .redirect(to: target.appendingQuery("requestID", requestID))
         case .refused:
-            return try host.form(target: target, service: service, status: .ok, message: nil)
+            return try host.form(target: target, service: service, state: state, status: .ok, message: nil)
         }
     }
 }

@@ -12,7 +12,7 @@ struct LoginStep: AccountsStep {
         let text = request.query["redirectURL"] ?? ""
         if text.isEmpty { return try host.form(target: nil, service: nil, status: .ok, message: nil) }
         guard let target = host.redirectTarget(text) else { return host.badRedirect() }
-        return .redirect(to: "/copyCookie?redirectURL=" + PercentEncoding.encode(target.url))
+        return .redirect(to: host.copyCookieURL(target, state: host.state(request.query["state"])))
     }
 
     /// `POST /login`.
@@ -27,6 +27,7 @@ struct LoginStep: AccountsStep {
             target = t
         }
         let service = target.flatMap { config.registry.service(at: $0.origin) }
+        let state = host.state(fields["state"])
         let username = fields["username"] ?? ""
         let password = fields["password"] ?? ""
 
@@ -34,11 +35,11 @@ struct LoginStep: AccountsStep {
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
-            return try host.form(target: target, service: service, username: username, status: .forbidden,
+            return try host.form(target: target, service: service, state: state, username: username, status: .forbidden,
                                  message: "This sign-in page expired. Please enter your password again.")
         }
         guard !username.isEmpty, !password.isEmpty else {
-            return try host.form(target: target, service: service, username: username, status: .badRequest,
+            return try host.form(target: target, service: service, state: state, username: username, status: .badRequest,
                                  message: "Enter your user name and your password.")
         }
         let window = config.loginFailureWindow
@@ -47,7 +48,7 @@ struct LoginStep: AccountsStep {
         if userFailures >= UInt64(config.maxLoginFailures) || addressFailures >= UInt64(config.maxLoginFailures * 4) {
             context.logger.warning("sign-in throttled", metadata: ["remote": "\(request.remoteAddress)"])
             let minutes = max(1, (window + 59) / 60)
-            return try host.form(target: target, service: service, username: username, status: .tooManyRequests,
+            return try host.form(target: target, service: service, state: state, username: username, status: .tooManyRequests,
                                  message: "Too many failed sign-in attempts. Wait \(minutes) minute\(minutes == 1 ? "" : "s") and try again.")
                 .adding(.retryAfter, String(window))
         }
@@ -55,7 +56,7 @@ struct LoginStep: AccountsStep {
             _ = try store.countEvent(scope: "user", subject: username, window: window)
             _ = try store.countEvent(scope: "ip", subject: request.remoteAddress, window: window)
             context.logger.notice("sign-in failed", metadata: ["remote": "\(request.remoteAddress)"])
-            return try host.form(target: target, service: service, username: username, status: .ok,
+            return try host.form(target: target, service: service, state: state, username: username, status: .ok,
                                  message: "The user name or password is incorrect.")
         }
         let now = context.now
@@ -71,7 +72,7 @@ struct LoginStep: AccountsStep {
                                iat: now, nbf: now, exp: session.expiresAt, svc: user.services, name: user.name, email: user.email)
         let token = try host.gate.check.codec.sign(claims)
         context.logger.info("signed in", metadata: ["user": "\(user.username)", "timeout": "\(session.sessionTimeout)"])
-        let next = target.map { "/copyCookie?redirectURL=" + PercentEncoding.encode($0.url) } ?? "/"
+        let next = target.map { host.copyCookieURL($0, state: state) } ?? "/"
         return HTTPResponse.redirect(to: next)
             .adding(.setCookie, Cookies.setCookie(name: config.cookieName, value: token, sameSite: config.cookieSameSite))
             .adding(.setCookie, Cookies.setCookie(name: config.csrfCookieName, value: "", maxAge: 0))

@@ -16,21 +16,33 @@ import SSOTesting
         let w = try World()
         #expect(w.check("infusion.iqueue.test", "/x", cookies: [:]).status == 401)
         let first = w.signin("infusion.iqueue.test", "/x")
-        #expect(first.header(.location) == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"))
+        let state = try #require(World.cookie(first, "__Host-sso_state"))
+        #expect(first.header(.location) == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x")
+                + "&state=" + state)
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/x")
-        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"), cookies: ["__Host-sso": jwt])
+        // copyCookie hands out a requestID only with the state the app host sent; without it, back to the app.
+        let unbound = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"), cookies: ["__Host-sso": jwt])
+        #expect(unbound.header(.location) == infusion + "/x")
+        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x") + "&state=" + state,
+                                     cookies: ["__Host-sso": jwt])
         let location = try #require(copy.header(.location))
         #expect(location.hasPrefix(infusion + "/x?requestID="))
         let uri = String(location.dropFirst(infusion.count))
         #expect(w.check("infusion.iqueue.test", uri, cookies: [:]).status == 401)
-        let redeemed = w.signin("infusion.iqueue.test", uri)
+        // Another browser (no state cookie) is refused with a page, and that burns the requestID.
+        let planted = w.signin("infusion.iqueue.test", uri)
+        #expect(planted.status == 403 && World.cookie(planted, "__Host-sso") == nil)
+        #expect(w.signin("infusion.iqueue.test", uri, cookies: ["__Host-sso_state": state]).header(.location)?.contains("/noCookie?") == true)
+        // The browser that started it redeems a fresh one.
+        let (fresh, freshState) = try w.requestIDLink(jwt, to: "infusion.iqueue.test", path: "/x")
+        let redeemed = w.signin("infusion.iqueue.test", fresh, cookies: ["__Host-sso_state": freshState])
         #expect(redeemed.status == 302 && redeemed.header(.location) == infusion + "/x")
         let appCookie = try #require(World.cookie(redeemed, "__Host-sso"))
         let ok = w.check("infusion.iqueue.test", "/x", cookies: ["__Host-sso": appCookie])
         #expect(ok.status == 200 && ok.header(.xRemoteUser) == "alice" && ok.header(.xRemoteEmail) == "a@x.test")
         #expect(ok.body.isEmpty)
         // Single use.
-        #expect(w.signin("infusion.iqueue.test", uri).header(.location)?.contains("/noCookie?") == true)
+        #expect(w.signin("infusion.iqueue.test", fresh, cookies: ["__Host-sso_state": freshState]).header(.location)?.contains("/noCookie?") == true)
     }
 
     @Test func theCommonPathIsOneStoreRoundTrip() throws {
@@ -136,10 +148,9 @@ import SSOTesting
         let sink = LogSink()
         w.logger = sink.logger()
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
-        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/"), cookies: ["__Host-sso": jwt])
-        let location = try #require(copy.header(.location))
-        let requestID = String(location.split(separator: "=").last ?? "")
-        _ = w.signin("infusion.iqueue.test", String(location.dropFirst(infusion.count)))
+        let (link, state) = try w.requestIDLink(jwt, to: "infusion.iqueue.test")
+        let requestID = String(link.split(separator: "=").last ?? "")
+        _ = w.signin("infusion.iqueue.test", link, cookies: ["__Host-sso_state": state])
         let form = w.accountsRequest("/login")
         let csrf = try #require(World.cookie(form, "__Host-sso_csrf"))
         let failed = w.accountsRequest("/login", method: "POST", cookies: ["__Host-sso_csrf": csrf],
@@ -147,6 +158,6 @@ import SSOTesting
         #expect(failed.status == 200)
         let text = sink.lines.joined(separator: "\n")
         #expect(!text.isEmpty)
-        for secret in ["wonderland", "wrong-password-xyz", jwt, requestID] { #expect(!text.contains(secret)) }
+        for secret in ["wonderland", "wrong-password-xyz", jwt, requestID, state] { #expect(!text.contains(secret)) }
     }
 }

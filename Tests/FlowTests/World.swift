@@ -95,13 +95,25 @@ final class World: @unchecked Sendable {
         return (try handOff(jwt, to: host), jwt)
     }
 
-    /// The cookie `host` sets for the accounts session `jwt`: `copyCookie`, then the requestID redemption.
+    /// The cookie `host` sets for the accounts session `jwt`, as a browser gets it: the app sends it to sign in (with
+    /// a state cookie), `copyCookie` hands out a requestID for that state, and the app redeems it.
     func handOff(_ jwt: String, to host: String) throws -> String {
-        let target = "https://\(host):8443/"
-        let copy = accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(target), cookies: ["__Host-sso": jwt])
-        let location = try #require(copy.header(.location))
-        let redeemed = signin(host, String(location.dropFirst("https://\(host):8443".count)))
+        let (link, state) = try requestIDLink(jwt, to: host)
+        let redeemed = signin(host, link, cookies: ["__Host-sso_state": state])
         return try #require(World.cookie(redeemed, "__Host-sso"))
+    }
+
+    /// The requestID link (path and query on `host`) for the accounts session `jwt`, and the state cookie the app set
+    /// when it sent this browser to sign in.
+    func requestIDLink(_ jwt: String, to host: String, path: String = "/") throws -> (link: String, state: String) {
+        let start = signin(host, path)
+        let state = try #require(World.cookie(start, "__Host-sso_state"))
+        let noCookie = try #require(start.header(.location))
+        let query = String(try #require(noCookie.split(separator: "?", maxSplits: 1).last))
+        let copy = accountsRequest("/copyCookie?" + query, cookies: ["__Host-sso": jwt])
+        let location = try #require(copy.header(.location))
+        #expect(location.contains("requestID="))
+        return (String(location.dropFirst("https://\(host):8443".count)), state)
     }
 
     /// Signs out at accounts with the accounts JWT: the logout page's form, posted back (or a plain GET, before logout

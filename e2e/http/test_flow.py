@@ -10,14 +10,16 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 def test_first_access_hop_by_hop_then_second_access(stack, browser):
     target = stack.infusion + "/reports/7?tab=a%20b&x=1"
-    # 1-2. No cookie for this host: to accounts /noCookie with the original URL.
+    # 1-2. No cookie for this host: to accounts /noCookie with the original URL, and a state that binds the sign-in to
+    # this browser (also set as a host-only cookie on the app host).
     r = browser.get(target)
     assert r.status_code == 302
-    assert r.headers["Location"] == stack.accounts + "/noCookie?redirectURL=" + quote(target, safe="")
+    state = browser.cookie("infusion.iqueue.test", "__Host-sso_state").value
+    assert r.headers["Location"] == stack.accounts + "/noCookie?redirectURL=" + quote(target, safe="") + "&state=" + state
     # 3. noCookie validates and sends on to copyCookie.
     r = browser.get(r.headers["Location"])
     assert r.status_code == 302
-    assert r.headers["Location"] == "/copyCookie?redirectURL=" + quote(target, safe="")
+    assert r.headers["Location"] == "/copyCookie?redirectURL=" + quote(target, safe="") + "&state=" + state
     # 4. copyCookie without an accounts cookie: the sign-in form, naming the service.
     form = browser.get(stack.accounts + r.headers["Location"])
     assert form.status_code == 200
@@ -27,7 +29,7 @@ def test_first_access_hop_by_hop_then_second_access(stack, browser):
     # POST credentials: a JWT cookie for the accounts host and back to copyCookie.
     r = browser.submit_login(form, "alice", "wonderland")
     assert r.status_code == 302
-    assert r.headers["Location"] == "/copyCookie?redirectURL=" + quote(target, safe="")
+    assert r.headers["Location"] == "/copyCookie?redirectURL=" + quote(target, safe="") + "&state=" + state
     set_cookie = [v for k, v in r.raw.headers.items() if k.lower() == "set-cookie" and v.startswith("__Host-sso=")][0]
     for attribute in ("Path=/", "Secure", "HttpOnly", "SameSite=Lax"):
         assert attribute in set_cookie
@@ -45,6 +47,7 @@ def test_first_access_hop_by_hop_then_second_access(stack, browser):
     assert r.headers["Location"] == target
     cookie = browser.cookie("infusion.iqueue.test")
     assert cookie is not None and cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
+    assert browser.cookie("infusion.iqueue.test", "__Host-sso_state") is None  # used up
     # The app itself, with the identity.
     r = browser.get(target)
     assert r.status_code == 200
