@@ -35,7 +35,9 @@ struct AccountsApp: Handler {
                 return try login.page(request)
             case ("POST", "/login"):
                 return try login.respond(to: request, context: context)
-            case ("GET", "/logout"), ("POST", "/logout"):
+            case ("GET", "/logout"), ("HEAD", "/logout"):
+                return try logout.page(request, context: context)
+            case ("POST", "/logout"):
                 return try logout.respond(to: request, context: context)
             case ("GET", "/"), ("HEAD", "/"):
                 return try landing.respond(to: request, context: context)

@@ -132,7 +132,7 @@ def test_login_without_csrf_cookie_is_refused(stack):
 def test_logout_ends_the_session_on_both_domains(stack, browser):
     browser.sign_in(stack.infusion + "/")
     assert browser.follow(stack.dextor + "/")[0].status_code == 200
-    r = browser.get(stack.accounts + "/logout")
+    r = browser.sign_out()
     assert r.status_code == 200 and "signed out" in r.text
     for app in (stack.infusion, stack.dextor):
         r = browser.get(app + "/after")
@@ -143,10 +143,15 @@ def test_logout_ends_the_session_on_both_domains(stack, browser):
 
 def test_logout_with_allowed_redirect(stack, browser):
     browser.sign_in(stack.infusion + "/")
-    r = browser.get(stack.accounts + "/logout?redirectURL=" + quote(stack.infusion + "/bye", safe=""))
-    assert r.status_code == 302 and r.headers["Location"] == stack.infusion + "/bye"
-    r = browser.get(stack.accounts + "/logout?redirectURL=" + quote("https://evil.example/", safe=""))
-    assert r.status_code == 200 and "Location" not in r.headers
+    page = browser.get(stack.accounts + "/logout?redirectURL=" + quote(stack.infusion + "/bye", safe=""))
+    r = browser.post(stack.accounts + "/logout", data=form_fields(page.text))
+    assert r.status_code == 303 and r.headers["Location"] == stack.infusion + "/bye"
+    page = browser.get(stack.accounts + "/logout?redirectURL=" + quote("https://evil.example/", safe=""))
+    fields = form_fields(page.text)
+    assert fields["redirectURL"] == ""
+    fields["redirectURL"] = "https://evil.example/"
+    r = browser.post(stack.accounts + "/logout", data=fields)
+    assert r.status_code == 200 and "Location" not in r.headers and "signed out" in r.text
 
 
 def test_api_requests_get_401_json_not_a_redirect(stack):
