@@ -20,12 +20,30 @@ def make_stack(tmp_root, server, log_level="debug", **overrides):
     return Stack(state, BIN, server=server, overrides=overrides, log_level=log_level)
 
 
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connects from a given local address."""
+
+    def __init__(self, source, **kw):
+        self.source = source
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kw)
+
+
 class Browser:
     """A cookie-keeping HTTP client that follows no redirect by itself, so each hop can be checked."""
 
-    def __init__(self, stack, user_agent="Mozilla/5.0 (X11; Linux x86_64) sso-e2e"):
+    def __init__(self, stack, user_agent="Mozilla/5.0 (X11; Linux x86_64) sso-e2e", source=None):
+        """`source`: the loopback address this browser connects from (127.0.0.2, …), so the servers see another client
+        address; the whole 127.0.0.0/8 is loopback on Linux."""
         self.stack = stack
         self.session = requests.Session()
+        if source:
+            adapter = SourceAddressAdapter(source)
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
         self.session.trust_env = False  # no proxies, and REQUESTS_CA_BUNDLE must not replace the demo CA
         self.session.verify = str(stack.ca)
         self.session.headers["User-Agent"] = user_agent

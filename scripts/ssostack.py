@@ -165,7 +165,7 @@ class Stack:
         cfg["log_level"] = self.log_level
         # Absolute paths, so a copy of this file works from anywhere (scripts/demo --config FILE).
         cfg["users_file"] = str(self.state / "users.yaml")
-        cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0666")
+        cfg["accounts"].update(listen=accounts_listen, workers=4, socket_mode="0666")
         cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0666")
         cfg["memcached"]["servers"] = [str(self.memcached_socket) if self.memcached_socket else f"127.0.0.1:{self.memcached_port}"]
         cfg["keys"] = {"signing_kid": o.get("signing_kid", "ed-1"), "list": [

@@ -10,6 +10,8 @@ public protocol KeyValueStore: AnyObject {
     func delete(_ key: String) throws(StoreError) -> Bool
     /// Adds `delta` to the counter under `key`, creating it at 0 with `ttl` seconds when absent; returns the new value.
     func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64
+    /// Takes `delta` from the counter under `key` (never below 0); an absent counter stays absent. Returns the new value.
+    func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64
 }
 
 /// The store could not answer. Callers turn this into a refusal (fail closed), never into a yes.

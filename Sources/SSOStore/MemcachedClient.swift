@@ -131,4 +131,13 @@ public final class MemcachedClient: KeyValueStore {
         guard rc == MEMCACHED_SUCCESS else { throw failure("increment", rc) }
         return value
     }
+
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        try checkKey(key)
+        var value: UInt64 = 0
+        let rc = reconnectingOnce { memcached_decrement(handle, key, key.utf8.count, UInt32(truncatingIfNeeded: delta), &value) }
+        if rc == MEMCACHED_NOTFOUND { return 0 }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("decrement", rc) }
+        return value
+    }
 }

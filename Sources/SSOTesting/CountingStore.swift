@@ -38,4 +38,8 @@ public final class CountingStore: KeyValueStore, Sendable {
         state.withLock { $0.others += 1 }
         return try inner.increment(key, by: delta, ttl: ttl)
     }
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        state.withLock { $0.others += 1 }
+        return try inner.decrement(key, by: delta)
+    }
 }

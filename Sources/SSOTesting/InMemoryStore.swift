@@ -60,4 +60,14 @@ public final class InMemoryStore: KeyValueStore, Sendable {
             return next
         }
     }
+
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        try locked { items, _ in
+            guard let item = items[key] else { return 0 }
+            let current = UInt64(String(decoding: item.value, as: UTF8.self)) ?? 0
+            let next = current >= delta ? current - delta : 0
+            items[key] = (Array(String(next).utf8), item.expires)
+            return next
+        }
+    }
 }

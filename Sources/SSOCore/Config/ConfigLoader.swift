@@ -87,7 +87,7 @@ public enum ConfigLoader {
             problem("keys.signing_kid", signingKID, "the kid of a listed key")
         }
 
-        let cookieKeys = ["cookie.name", "cookie.csrf_name", "cookie.state_name", "request_cache.cookie_name"]
+        let cookieKeys = ["cookie.name", "cookie.csrf_name", "cookie.state_name", "cookie.device_name", "request_cache.cookie_name"]
         for name in cookieKeys where !isToken(c.text(name)) {
             problem(name, c.text(name), "a cookie name of letters, digits and -_")
         }
@@ -143,12 +143,16 @@ public enum ConfigLoader {
             file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
             appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
             cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), stateCookieName: c.text("cookie.state_name"),
+            deviceCookieName: c.text("cookie.device_name"),
             cookieSameSite: c.text("cookie.same_site"),
             registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
             requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
             lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),
-            defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")), maxLoginFailures: c.integer("login.max_failures"),
-            loginFailureWindow: c.integer("login.failure_window"), maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")),
+            signInLimits: .init(pairFailures: c.integer("login.max_failures"), addressFailures: c.integer("login.max_address_failures"),
+                                userSoftLimit: c.integer("login.user_soft_limit"), maxDelay: c.integer("login.max_delay"),
+                                window: c.integer("login.failure_window")),
+            maxBodyBytes: maxBody, logLevel: c.text("log_level"),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
         // Every key has been read (so every missing one is listed) before deciding.

@@ -73,6 +73,8 @@ public struct SSOConfig: Sendable {
     public var csrfCookieName: String
     /// `cookie.state_name`.
     public var stateCookieName: String
+    /// `cookie.device_name`.
+    public var deviceCookieName: String
     /// `cookie.same_site`.
     public var cookieSameSite: String
     /// `services`.
@@ -87,10 +89,8 @@ public struct SSOConfig: Sendable {
     public var lastAccessInterval: Int64
     /// `sessions.default_idle_timeout`, seconds.
     public var defaultIdleTimeout: Int64
-    /// `login.max_failures`.
-    public var maxLoginFailures: Int
-    /// `login.failure_window`, seconds.
-    public var loginFailureWindow: Int
+    /// `login.*`: the sign-in throttle's limits.
+    public var signInLimits: SignInThrottle.Limits
     /// `limits.max_body_bytes`.
     public var maxBodyBytes: Int
     /// `log_level`.

@@ -61,6 +61,8 @@ public enum Settings {
         .init("cookie", .section, .optional, doc: "The SSO cookies (host-only, Secure, HttpOnly, Path=/ on every host)."),
         .init("cookie.name", .text, .value("__Host-sso"), doc: "The JWT cookie on every host."),
         .init("cookie.csrf_name", .text, .value("__Host-sso_csrf"), doc: "The sign-in and sign-out forms' CSRF cookie."),
+        .init("cookie.device_name", .text, .value("__Host-sso_device"),
+              doc: "On the accounts host: marks a browser that has signed in as a user before (a year), so others' failures never slow it."),
         .init("cookie.state_name", .text, .value("__Host-sso_state"),
               doc: "The short-lived cookie on an app host that binds a sign-in to the browser that started it."),
         .init("cookie.same_site", .choice(["Lax", "Strict"]), .value("Lax"), doc: "SameSite of the JWT cookie."),
@@ -80,7 +82,12 @@ public enum Settings {
     static let login: [SettingSpec] = [
         .init("login", .section, .optional, doc: "Sign-in throttling."),
         .init("login.max_failures", .integer(1...1000), .value("5"),
-              doc: "Failed sign-ins per user name (and 4x per address) within the window before sign-in is refused."),
+              doc: "Failed sign-ins per user name and client address (or per device cookie) within the window before more are refused unseen."),
+        .init("login.max_address_failures", .integer(1...100_000), .value("20"),
+              doc: "Failed sign-ins per client address (IPv6 by /64), whatever the user names, within the window."),
+        .init("login.user_soft_limit", .integer(1...100_000), .value("20"),
+              doc: "Failed sign-ins per user name from browsers that never signed in as that user; past it each such attempt waits a doubling delay (the user's own browsers are not slowed)."),
+        .init("login.max_delay", .integer(1...3600), .value("60"), unit: "seconds", doc: "The longest of those delays."),
         .init("login.failure_window", .integer(1...86_400), .value("300"), unit: "seconds", doc: "Window of the failure counts."),
     ]
 

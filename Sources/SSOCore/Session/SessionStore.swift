@@ -71,7 +71,8 @@ public struct SessionStore {
         return UInt64(String(decoding: bytes.filter { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)) ?? 0
     }
 
-    func throttleKey(scope: String, subject: String) -> String {
+    /// The key of a throttle counter: the subject is hashed, so any user name or address makes a valid key.
+    public func throttleKey(scope: String, subject: String) -> String {
         prefix + "t:" + scope + ":" + String(Digest.sha256Hex(Array(subject.utf8)).prefix(32))
     }
 

@@ -14,14 +14,15 @@ public struct User: Sendable, Equatable {
 /// The users file, loaded once at start.
 public struct UserDirectory: Sendable {
     private let users: [String: User]
-    /// A hash of a random password: unknown user names are checked against it, so they cost the same time as real ones.
-    private let decoyHash: String
+    /// A hash of a random password made with the scheme and cost most users' hashes have: unknown user names are checked
+    /// against it, so they cost the same time as real ones (a cheap decoy beside costly bcrypt hashes would tell).
+    let decoyHash: String
 
     public init(users: [User]) throws {
         var map: [String: User] = [:]
         for user in users { map[user.username] = user }
         self.users = map
-        self.decoyHash = try PasswordHash.make(password: SecureRandom.token())
+        self.decoyHash = try PasswordHash.decoy(likeMostOf: users.map(\.passwordHash))
     }
 
     /// The user named `username`, if any.
