@@ -30,16 +30,29 @@ struct CaptureStep: AppStep {
         }
     }
 
+    /// The replay cookie's value when nothing at all was stored: too many submissions from the client's address.
+    static let tooManyFromAddress = "too-many"
+
     /// Keeps `request` (or, when it cannot be kept, a note saying why) and returns the replay cookie binding it to this
-    /// browser. `uri` is where the request was going.
+    /// browser. `uri` is where the request was going. Bounded: at most `max_per_address` records per client address and
+    /// `max_per_user` kept bodies per user within the ttl, so a flood cannot fill memcached and push sessions out.
     func keep(_ request: HTTPRequest, uri: String, at site: Site, context: RequestContext) throws -> String {
         let cache = host.cache
+        let counters = host.gate.store(context)
+        let fromAddress = try counters.countEvent(scope: "cap-ip", subject: ClientAddress.throttleKey(request.remoteAddress),
+                                                  window: cache.ttl)
+        guard fromAddress <= UInt64(cache.maxPerAddress) else {
+            context.logger.warning("submission not kept: too many from this address", metadata: ["remote": "\(request.remoteAddress)"])
+            return Cookies.setCookie(name: cache.cookieName, value: Self.tooManyFromAddress, maxAge: cache.ttl + 3600)
+        }
         let contentType = request.header("Content-Type")
         // The user of the expired session: a token signed for this very host, whatever its times.
         let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }
             .flatMap { $0.aud.contains(site.origin.serialized) ? $0.sub : nil }
         var dropped: String? = nil
-        if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
+        if let user, try counters.countEvent(scope: "cap-user", subject: user, window: cache.ttl) > UInt64(cache.maxPerUser) {
+            dropped = "\(cache.maxPerUser) of your submissions were already waiting for you to sign in"
+        } else if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
             dropped = "it was not sent from a page of this site"
         } else if user == nil {
             dropped = "it could not be tied to your earlier sign-in"

@@ -32,6 +32,10 @@ struct ReplayStep: AppStep {
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
         let continueURL = site.origin.serialized + request.requestURI
         guard let id = request.cookie(host.cache.cookieName) else { return retry(request) }
+        if id == CaptureStep.tooManyFromAddress {
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "too many submissions from your network were already waiting").adding(.setCookie, clear)
+        }
         guard let peeked = try store.peek(id) else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
             return notDelivered(service: service, continueURL: continueURL,

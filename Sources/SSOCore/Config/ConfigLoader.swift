@@ -136,7 +136,8 @@ public enum ConfigLoader {
         }
         let requestCache = SSOConfig.RequestCache(
             enabled: c.flag("request_cache.enabled"), maxBodyBytes: cacheBody, maxEntryBytes: cacheEntry,
-            ttl: c.integer("request_cache.ttl"), cookieName: c.text("request_cache.cookie_name"),
+            ttl: c.integer("request_cache.ttl"), maxPerUser: c.integer("request_cache.max_per_user"),
+            maxPerAddress: c.integer("request_cache.max_per_address"), cookieName: c.text("request_cache.cookie_name"),
             backendTimeout: c.integer("request_cache.backend_timeout"), maxResponseBytes: c.integer("request_cache.max_response_bytes"))
 
         let config = SSOConfig(

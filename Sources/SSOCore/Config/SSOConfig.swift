@@ -45,6 +45,10 @@ public struct SSOConfig: Sendable {
         public var maxEntryBytes: Int
         /// `request_cache.ttl`, seconds.
         public var ttl: Int
+        /// `request_cache.max_per_user`.
+        public var maxPerUser: Int
+        /// `request_cache.max_per_address`.
+        public var maxPerAddress: Int
         /// `request_cache.cookie_name`.
         public var cookieName: String
         /// `request_cache.backend_timeout`, seconds.
