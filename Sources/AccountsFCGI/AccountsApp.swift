@@ -11,7 +11,7 @@ struct AccountsApp: Handler {
     let logout: LogoutStep
     let landing: LandingStep
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UserDirectory) {
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile) {
         let host = AccountsHost(config: config, keys: keys, users: users)
         self.host = host
         noCookie = NoCookieStep(host: host)

@@ -56,7 +56,7 @@ struct LoginStep: AccountsStep {
         case .judge(let admitted):
             ticket = admitted
         }
-        guard let user = host.users.authenticate(username: username, password: password) else {
+        guard let user = host.users.current.authenticate(username: username, password: password) else {
             try throttle.failed(ticket, now: context.now)
             context.logger.notice("sign-in failed", metadata: ["remote": "\(request.remoteAddress)"])
             return try host.form(target: target, service: service, state: state, username: username, status: .ok,
@@ -70,6 +70,7 @@ struct LoginStep: AccountsStep {
             sessionTimeout: config.registry.sessionTimeout(for: user.services, fallback: config.defaultIdleTimeout),
             fingerprint: Fingerprint.of(request), created: now, expiresAt: now + config.sessionLifetime)
         try store.put(session, tokenID: tokenID, now: now)
+        try UserSessionIndex(store: store).record(tokenID, user: user.username, ttl: Int(config.sessionLifetime) + 60)
         // The accounts host's own token: its cookie is accepted here and nowhere else (copyCookie mints one per app host).
         let claims = JWTClaims(iss: config.accountsURL.serialized, aud: [config.audience, config.accountsURL.serialized],
                                sub: user.username, jti: tokenID,

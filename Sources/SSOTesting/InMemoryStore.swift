@@ -70,4 +70,20 @@ public final class InMemoryStore: KeyValueStore, Sendable {
             return next
         }
     }
+
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        try locked { items, _ in
+            guard let item = items[key] else { return false }
+            items[key] = (item.value + value, item.expires)
+            return true
+        }
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try locked { items, now in
+            guard let item = items[key] else { return false }
+            items[key] = (item.value, Self.expiry(ttl, now))
+            return true
+        }
+    }
 }

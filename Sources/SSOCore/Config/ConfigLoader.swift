@@ -147,6 +147,7 @@ public enum ConfigLoader {
             deviceCookieName: c.text("cookie.device_name"),
             cookieSameSite: c.text("cookie.same_site"),
             registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
+            usersReloadInterval: c.integer("users_reload_interval"),
             requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
             lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),
             defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")),

@@ -85,6 +85,8 @@ public struct SSOConfig: Sendable {
     public var registry: ServiceRegistry
     /// `users_file`, resolved against the config file's folder.
     public var usersFile: String
+    /// `users_reload_interval`, seconds (0: never).
+    public var usersReloadInterval: Int
     /// `sessions.request_id_ttl`, seconds.
     public var requestIDTTL: Int
     /// `sessions.lifetime`, seconds.

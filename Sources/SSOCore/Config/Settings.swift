@@ -12,6 +12,8 @@ public enum Settings {
               doc: "Passwords, JWTs, cookies and requestIDs are never logged at any level."),
         .init("users_file", .text, .required,
               doc: "The users file (YAML: username, password_hash, name, email, services); relative to this file."),
+        .init("users_reload_interval", .integer(0...3600), .value("2"), unit: "seconds",
+              doc: "How often AccountsFCGI looks for a changed users file; a user removed, disabled, or given another password or other services loses every session within this bound (0: never)."),
         .init("limits", .section, .optional, doc: "Request limits."),
         .init("limits.max_body_bytes", .integer(1024...(64 << 20)), .value("1048576"), unit: "bytes",
               doc: "Largest request body read; a larger one is read and discarded (413 on the accounts host)."),
@@ -141,5 +143,6 @@ public enum Settings {
         .init("users[].name", .text, .computed("the username"), doc: "Display name, for X-Remote-Name."),
         .init("users[].email", .text, .value(""), doc: "E-mail address, for X-Remote-Email."),
         .init("users[].services", .textList, .value("[]"), doc: "Registry names of the services the user may use."),
+        .init("users[].disabled", .flag, .value("false"), doc: "A disabled user cannot sign in; their sessions end when the file is reloaded."),
     ]
 }
