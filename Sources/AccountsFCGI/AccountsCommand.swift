@@ -26,9 +26,11 @@ struct Serve: ParsableCommand {
             print("\(options.config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, accounts on \(cfg.accounts.listen))")
             return
         }
+        let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "accounts")
-        UsersReloader.start(users, config: cfg, logger: logger)
-        try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users), server: cfg.accounts, config: cfg, logger: logger)
+        UsersReloader.start(users, config: cfg, logger: logger, audit: audit)
+        try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users, audit: audit), server: cfg.accounts, config: cfg,
+                                logger: logger)
     }
 }
 

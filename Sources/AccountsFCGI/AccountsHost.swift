@@ -16,8 +16,11 @@ struct AccountsHost: Sendable {
     let gate: SessionGate
     let users: UsersFile
     let page: Page
+    /// The audit trail (`audit.log_file`).
+    let audit: AuditLog
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile) {
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile, audit: AuditLog) {
+        self.audit = audit
         self.config = config
         let check = SessionCheck(codec: JWTCodec(keys: keys, issuer: config.accountsURL.serialized, audience: config.audience),
                                  lastAccessInterval: config.lastAccessInterval)

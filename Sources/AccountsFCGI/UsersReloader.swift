@@ -6,7 +6,7 @@ import SSOStore
 /// Looks at the users file every `users_reload_interval` seconds on a thread of its own, with a store connection of its
 /// own, and ends the sessions of users whose access changed (see `UsersFile`).
 enum UsersReloader {
-    static func start(_ users: UsersFile, config: SSOConfig, logger: Logger) {
+    static func start(_ users: UsersFile, config: SSOConfig, logger: Logger, audit: AuditLog) {
         guard config.usersReloadInterval > 0 else { return }
         let interval = config.usersReloadInterval
         let memcached = config.memcached
@@ -18,7 +18,8 @@ enum UsersReloader {
                 do {
                     if store == nil { store = try MemcachedClient(memcached) }
                     guard let store else { continue }
-                    users.refresh(sessions: SessionStore(kv: store, prefix: prefix), logger: logger)
+                    users.refresh(sessions: SessionStore(kv: store, prefix: prefix), logger: logger, audit: audit,
+                                  now: Int64(Date().timeIntervalSince1970))
                 } catch {
                     logger.error("users file watcher: no store connection", metadata: ["error": "\(error)"])
                 }

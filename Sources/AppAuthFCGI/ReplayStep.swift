@@ -6,6 +6,7 @@ import SSOCore
 /// request the check routed here (`ReplayRoute`) comes in; nothing else is ever sent to the app from here.
 struct ReplayStep: AppStep {
     let host: AppHost
+    let capture: CaptureStep
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         do {
@@ -48,6 +49,7 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
                 .adding(.setCookie, clear)
         }
+        capture.released(entry, context: context)
         if let dropped = entry.dropped {
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
         }

@@ -78,7 +78,8 @@ public enum ConfigLoader {
             }
             keys.append(.init(kid: kid, privateKeyFile: privateFile.map { resolve($0, relativeTo: file) },
                               publicKeyFile: publicFile.map { resolve($0, relativeTo: file) },
-                              secretFile: secretFile.map { resolve($0, relativeTo: file) }))
+                              secretFile: secretFile.map { resolve($0, relativeTo: file) },
+                              retiredAt: k.has("retired_at") ? Int64(k.integer("retired_at")) : nil))
         }
         if c.has("keys.list") && keys.isEmpty { problem("keys.list", "[]", "at least one key") }
         if Set(keys.map(\.kid)).count != keys.count { problem("keys.list", "duplicate kid", "unique kids") }
@@ -155,6 +156,7 @@ public enum ConfigLoader {
                                 userSoftLimit: c.integer("login.user_soft_limit"), maxDelay: c.integer("login.max_delay"),
                                 window: c.integer("login.failure_window")),
             maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            auditLogFile: c.text("audit.log_file").isEmpty ? "" : resolve(c.text("audit.log_file"), relativeTo: file),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
         // Every key has been read (so every missing one is listed) before deciding.

@@ -23,6 +23,8 @@ public struct SSOConfig: Sendable {
         public var publicKeyFile: String?
         /// HS256 shared secret (at least 32 bytes).
         public var secretFile: String?
+        /// `keys.list[].retired_at`: when the key stopped signing, seconds since 1970.
+        public var retiredAt: Int64?
     }
 
     /// Page branding.
@@ -101,6 +103,8 @@ public struct SSOConfig: Sendable {
     public var maxBodyBytes: Int
     /// `log_level`.
     public var logLevel: String
+    /// `audit.log_file`, resolved against the config file's folder; empty: off.
+    public var auditLogFile: String
     public var branding: Branding
     public var requestCache: RequestCache
 }

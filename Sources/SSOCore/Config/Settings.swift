@@ -2,7 +2,7 @@
 /// `config/sso.example.yaml` is checked against it by a test (every key present and commented).
 public enum Settings {
     public static let all: [SettingSpec] = general + servers + memcached + keys + cookie + sessions + login + services
-        + requestCache + branding
+        + requestCache + branding + audit
 
     static let general: [SettingSpec] = [
         .init("accounts_url", .text, .required,
@@ -57,6 +57,8 @@ public enum Settings {
         .init("keys.list[].public_key_file", .text, .optional, doc: "PEM public key: what app hosts verify with."),
         .init("keys.list[].secret_file", .text, .optional,
               doc: "HS256 shared secret of at least 32 bytes; every host that verifies with it could also mint tokens."),
+        .init("keys.list[].retired_at", .integer(0...(1 << 40)), .optional, unit: "seconds since 1970",
+              doc: "When the key stopped signing (set by ssoctl keys rotate); ssoctl keys prune drops it once every token it signed has expired."),
     ]
 
     static let cookie: [SettingSpec] = [
@@ -132,6 +134,12 @@ public enum Settings {
         .init("branding.accent_color", .text, .value("#2f5bea"), doc: "Accent colour, a CSS hex colour."),
         .init("branding.logo_url", .text, .value(""),
               doc: "A path on the accounts host (/logo.svg) or a data:image/ URL; empty shows a monogram."),
+    ]
+
+    static let audit: [SettingSpec] = [
+        .init("audit", .section, .optional, doc: "The audit trail, apart from the debug log."),
+        .init("audit.log_file", .text, .value(""),
+              doc: "JSON lines of sign-ins, refusals, sign-outs, hand-offs, revocations and admin actions; never a secret. Empty: off."),
     ]
 
     /// Every key of the users file, declared the same way.

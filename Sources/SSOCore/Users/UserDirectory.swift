@@ -32,6 +32,9 @@ public struct UserDirectory: Sendable {
         self.decoyHash = try PasswordHash.decoy(likeMostOf: users.map(\.passwordHash))
     }
 
+    /// Everyone, by user name.
+    public var all: [User] { users.values.sorted { $0.username < $1.username } }
+
     /// The user named `username`, if any.
     public func user(_ username: String) -> User? { users[username] }
 

@@ -68,7 +68,7 @@ public final class UsersFile: Sendable {
     }
 
     /// Reloads when changed and ends the sessions of users whose access changed; logs what happened.
-    public func refresh(sessions: SessionStore, logger: Logger) {
+    public func refresh(sessions: SessionStore, logger: Logger, audit: AuditLog = .off, now: Int64 = 0) {
         switch reloadIfChanged() {
         case .unchanged:
             return
@@ -81,6 +81,7 @@ public final class UsersFile: Sendable {
                 do {
                     let ended = try index.endAll(of: user)
                     logger.notice("sessions ended: access changed", metadata: ["user": "\(user)", "sessions": "\(ended)"])
+                    audit.record("revoke", [("user", user), ("reason", "access_changed"), ("sessions", String(ended))], now: now)
                 } catch {
                     // Not lost: the user's sessions are looked for again at the next change; meanwhile this is loud.
                     logger.error("could not end sessions after an access change", metadata: ["user": "\(user)", "error": "\(error)"])
