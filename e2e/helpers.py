@@ -22,12 +22,30 @@ def make_stack(tmp_root, server, log_level="debug", **overrides):
     return Stack(state, BIN, server=server, overrides=overrides, log_level=log_level)
 
 
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connects from a given local address."""
+
+    def __init__(self, source, **kw):
+        self.source = source
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kw)
+
+
 class Browser:
     """A cookie-keeping HTTP client that follows no redirect by itself, so each hop can be checked."""
 
-    def __init__(self, stack, user_agent="Mozilla/5.0 (X11; Linux x86_64) sso-e2e"):
+    def __init__(self, stack, user_agent="Mozilla/5.0 (X11; Linux x86_64) sso-e2e", source=None):
+        """`source`: the loopback address this browser connects from (127.0.0.2, …), so the servers see another client
+        address; the whole 127.0.0.0/8 is loopback on Linux."""
         self.stack = stack
         self.session = requests.Session()
+        if source:
+            adapter = SourceAddressAdapter(source)
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
         self.session.trust_env = False  # no proxies, and REQUESTS_CA_BUNDLE must not replace the demo CA
         self.session.verify = str(stack.ca)
         self.session.headers["User-Agent"] = user_agent
@@ -76,6 +94,26 @@ class Browser:
         assert r.status_code == 302, r.text[:500]
         final, _ = self.follow(requests.compat.urljoin(self.stack.accounts, r.headers["Location"]))
         return final
+
+    def request_id_link(self, target):
+        """Walks the redirects from `target` (an app URL this browser is not signed in to) until a requestID link
+        appears, and returns it without following it: the hand-off this browser started."""
+        url = target
+        for _ in range(5):
+            r = self.get(url)
+            assert r.status_code in (302, 303), (url, r.status_code, r.text[:200])
+            url = requests.compat.urljoin(url, r.headers["Location"])
+            if "requestID=" in url:
+                return url
+        raise AssertionError(f"no requestID link on the way from {target}")
+
+    def sign_out(self):
+        """Signs out at accounts the way a person does: the logout page, then its button (a POST with the page's CSRF
+        token). Returns the final response."""
+        page = self.get(self.stack.accounts + "/logout")
+        if 'method="post"' not in page.text:
+            return page  # an older accounts host signs out on GET
+        return self.post(self.stack.accounts + "/logout", data=form_fields(page.text))
 
     def cookie(self, host, name="__Host-sso"):
         for c in self.session.cookies:
@@ -173,3 +211,28 @@ def new_driver(profile_dir):
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(20)
     return driver
+
+
+def raw_https(stack, sni_host, request, timeout=10):
+    """Sends `request` (bytes, exactly as written) over TLS to the stack with `sni_host` as the server name, for requests
+    no HTTP library would send (absolute request lines, odd headers); returns (status, lower-case headers, body)."""
+    import socket
+    import ssl
+    context = ssl.create_default_context(cafile=str(stack.ca))
+    with socket.create_connection(("127.0.0.1", stack.https_port), timeout=timeout) as tcp:
+        with context.wrap_socket(tcp, server_hostname=sni_host) as tls:
+            tls.sendall(request)
+            data = b""
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return status, headers, body

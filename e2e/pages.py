@@ -67,3 +67,11 @@ def png_distinct_bytes(png):
 
 def csp_errors(driver):
     return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+
+
+def sign_out(driver, accounts_url):
+    """Signs out the way a person does: the logout page, then its button."""
+    driver.get(accounts_url + "/logout")
+    WebDriverWait(driver, 15, ignored_exceptions=IN_TRANSIT).until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, "form[action='/logout'] button"))).click()
+    wait_text(driver, "You are signed out")

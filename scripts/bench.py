@@ -58,14 +58,18 @@ def bench_server(stack, port, static_dir):
 
 
 def shipped_auth_location(stack, name, origin):
-    """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it,
-    renamed to `name` and with the origin fixed: the bench server is plain HTTP on 127.0.0.1, which is no registered
+    """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it, renamed to `name` and with
+    its SSO_ORIGIN set: the bench server is plain HTTP on 127.0.0.1, which is no registered
     origin, so (b) and (d) say infusion's and (e) one that is not in the registry."""
     text = (ROOT / "nginx" / "sso-auth-location.conf").read_text()
     start = text.index("location = /_sso/auth {")
     end = text.index("\n}", start)
     block = text[start:end].replace("location = /_sso/auth {", f"location = {name} {{", 1)
-    return "\n".join("        " + line for line in block.splitlines()) + f"\n            fastcgi_param SSO_ORIGIN {origin};\n        }}"
+    shipped = "fastcgi_param SSO_ORIGIN $scheme://$server_name:$server_port;"
+    if block.count(shipped) != 1:
+        raise RuntimeError("nginx/sso-auth-location.conf: expected one SSO_ORIGIN line in /_sso/auth")
+    block = block.replace(shipped, f"fastcgi_param SSO_ORIGIN {origin};")
+    return "\n".join("        " + line for line in block.splitlines()) + "\n        }"
 
 
 def memcached_stats(stack):

@@ -203,7 +203,7 @@ class Stack:
         # Only the web server may connect: unix sockets 0660 in its group; TCP (Apache) only from its user's sockets.
         group = WEB_USER if self.as_root else ""
         allowed = [self.web_user] if self.server == "apache" else []
-        cfg["accounts"].update(listen=accounts_listen, workers=2, socket_mode="0660", socket_group=group, allowed_users=allowed)
+        cfg["accounts"].update(listen=accounts_listen, workers=4, socket_mode="0660", socket_group=group, allowed_users=allowed)
         # Two worker processes for AppAuthFCGI: the tests prove one keeps serving while the other is replaced.
         cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0660",
                                socket_group=group, allowed_users=allowed, processes=2)
@@ -218,6 +218,7 @@ class Stack:
             dict(cfg["services"][0], origins=[self.infusion], idle_timeout=idle["infusion"]),
             dict(cfg["services"][1], origins=[self.dextor], idle_timeout=idle["dextor"])]
         cfg["request_cache"].update(max_body_bytes=o.get("cache_max_body", 1048576), ttl=o.get("cache_ttl", 600))
+        cfg["audit"]["log_file"] = str(self.state / "logs" / "audit.log")
         for key, value in o.get("config", {}).items():  # any other key, dotted: {"cookie.name": "sso"}
             section, _, leaf = key.rpartition(".")
             target = cfg
@@ -306,11 +307,29 @@ class Stack:
             shutil.copy(f, web / "sso" / f.name)
         (web / "sso" / f"sso-{generated}.conf").write_text(self.ssoctl("generate", f"{folder}-{generated}"))
         site = self.render_site((ROOT / folder / "example-site.conf").read_text(), address_token)
-        (web / "sso" / "example-site.conf").write_text(site)
+        (web / "sso" / "example-site.conf").write_text(self.extend_site(site))
         return web
 
+    def extend_site(self, site):
+        """Test-only additions to the example site, from overrides["site"][server]: {host: text} puts text inside that
+        host's server block (after its server_name line; for Apache at the end of its <VirtualHost>); {"append": text} adds whole blocks at the end."""
+        extra = self.overrides.get("site", {}).get(self.server, {})
+        for host, text in extra.items():
+            if host == "append":
+                continue
+            marker = f"server_name {host};" if self.server == "nginx" else f"ServerName {host}"
+            if site.count(marker) != 1:
+                raise RuntimeError(f"example site: cannot find {marker!r} once")
+            if self.server == "nginx":
+                site = site.replace(marker, marker + "\n" + text)
+            else:
+                # Apache merges <Location> sections in order: additions go last in the virtual host, after <Location "/">.
+                end = site.index("</VirtualHost>", site.index(marker))
+                site = site[:end] + text + "\n" + site[end:]
+        return site + "\n" + extra.get("append", "")
+
     def nginx_conf(self):
-        web = self.install_site("nginx", "upstreams", "listen 127.0.0.1:8443")
+        web = self.install_site("nginx", "http", "listen 127.0.0.1:8443")
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(f"/etc/nginx/{f}", web / f)
         # The workers run as the web server's user (not root): their temporary files go where that user may write.

@@ -11,8 +11,8 @@ struct AccountsApp: Handler {
     let logout: LogoutStep
     let landing: LandingStep
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UserDirectory) {
-        let host = AccountsHost(config: config, keys: keys, users: users)
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile, audit: AuditLog = .off) {
+        let host = AccountsHost(config: config, keys: keys, users: users, audit: audit)
         self.host = host
         noCookie = NoCookieStep(host: host)
         copyCookie = CopyCookieStep(host: host)
@@ -35,7 +35,9 @@ struct AccountsApp: Handler {
                 return try login.page(request)
             case ("POST", "/login"):
                 return try login.respond(to: request, context: context)
-            case ("GET", "/logout"), ("POST", "/logout"):
+            case ("GET", "/logout"), ("HEAD", "/logout"):
+                return try logout.page(request, context: context)
+            case ("POST", "/logout"):
                 return try logout.respond(to: request, context: context)
             case ("GET", "/"), ("HEAD", "/"):
                 return try landing.respond(to: request, context: context)

@@ -14,10 +14,13 @@ protocol AccountsStep: Sendable {
 struct AccountsHost: Sendable {
     let config: SSOConfig
     let gate: SessionGate
-    let users: UserDirectory
+    let users: UsersFile
     let page: Page
+    /// The audit trail (`audit.log_file`).
+    let audit: AuditLog
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UserDirectory) {
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile, audit: AuditLog) {
+        self.audit = audit
         self.config = config
         let check = SessionCheck(codec: JWTCodec(keys: keys, issuer: config.accountsURL.serialized, audience: config.audience),
                                  lastAccessInterval: config.lastAccessInterval)
@@ -28,7 +31,7 @@ struct AccountsHost: Sendable {
 
     /// The accounts session of this request (no service: the accounts host needs no registration).
     func session(_ request: HTTPRequest, context: RequestContext) throws -> SessionCheck.Outcome {
-        try gate.outcome(of: request, service: nil, context: context)
+        try gate.outcome(of: request, at: config.accountsURL, service: nil, context: context)
     }
 
     /// `redirectURL` checked against the service registry; nil when absent or refused.
@@ -37,11 +40,21 @@ struct AccountsHost: Sendable {
         return RedirectTarget.validate(text, allowedOrigins: config.registry.origins)
     }
 
-    /// The sign-in form with a fresh CSRF token (cookie and hidden field).
-    func form(target: RedirectTarget?, service: Service?, username: String = "", status: HTTPStatus, message: String?) throws -> HTTPResponse {
+    /// The sign-in form with a fresh CSRF token (cookie and hidden field); `state` rides along to copyCookie.
+    func form(target: RedirectTarget?, service: Service?, state: String? = nil, username: String = "", status: HTTPStatus,
+              message: String?) throws -> HTTPResponse {
         let csrf = try SecureRandom.token()
-        return page.login(status: status, target: service?.title, redirectURL: target?.url, csrf: csrf, username: username, message: message)
+        return page.login(status: status, target: service?.title, redirectURL: target?.url, state: state, csrf: csrf,
+                          username: username, message: message)
             .adding(.setCookie, Cookies.setCookie(name: config.csrfCookieName, value: csrf, maxAge: 1800))
+    }
+
+    /// The `state` an app host sent with this sign-in, when well formed.
+    func state(_ text: String?) -> String? { text.flatMap { HandoffState.isWellFormed($0) ? $0 : nil } }
+
+    /// `/copyCookie` for `target`, carrying `state`.
+    func copyCookieURL(_ target: RedirectTarget, state: String?) -> String {
+        "/copyCookie?redirectURL=" + PercentEncoding.encode(target.url) + (state.map { "&state=" + $0 } ?? "")
     }
 
     func badRedirect() -> HTTPResponse {

@@ -12,7 +12,7 @@ struct LoginStep: AccountsStep {
         let text = request.query["redirectURL"] ?? ""
         if text.isEmpty { return try host.form(target: nil, service: nil, status: .ok, message: nil) }
         guard let target = host.redirectTarget(text) else { return host.badRedirect() }
-        return .redirect(to: "/copyCookie?redirectURL=" + PercentEncoding.encode(target.url))
+        return .redirect(to: host.copyCookieURL(target, state: host.state(request.query["state"])))
     }
 
     /// `POST /login`.
@@ -27,6 +27,7 @@ struct LoginStep: AccountsStep {
             target = t
         }
         let service = target.flatMap { config.registry.service(at: $0.origin) }
+        let state = host.state(fields["state"])
         let username = fields["username"] ?? ""
         let password = fields["password"] ?? ""
 
@@ -34,30 +35,40 @@ struct LoginStep: AccountsStep {
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
-            return try host.form(target: target, service: service, username: username, status: .forbidden,
+            host.audit.record("signin", [("result", "bad_form"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
+            return try host.form(target: target, service: service, state: state, username: username, status: .forbidden,
                                  message: "This sign-in page expired. Please enter your password again.")
         }
         guard !username.isEmpty, !password.isEmpty else {
-            return try host.form(target: target, service: service, username: username, status: .badRequest,
+            return try host.form(target: target, service: service, state: state, username: username, status: .badRequest,
                                  message: "Enter your user name and your password.")
         }
-        let window = config.loginFailureWindow
-        let userFailures = try store.eventCount(scope: "user", subject: username)
-        let addressFailures = try store.eventCount(scope: "ip", subject: request.remoteAddress)
-        if userFailures >= UInt64(config.maxLoginFailures) || addressFailures >= UInt64(config.maxLoginFailures * 4) {
+        let throttle = SignInThrottle(store: store, limits: config.signInLimits)
+        let device = deviceID(request, username: username, now: context.now)
+        let ticket: SignInThrottle.Ticket
+        switch try throttle.admit(username: username, remote: request.remoteAddress, device: device, now: context.now) {
+        case .refuse(let retryAfter):
             context.logger.warning("sign-in throttled", metadata: ["remote": "\(request.remoteAddress)"])
-            let minutes = max(1, (window + 59) / 60)
-            return try host.form(target: target, service: service, username: username, status: .tooManyRequests,
-                                 message: "Too many failed sign-in attempts. Wait \(minutes) minute\(minutes == 1 ? "" : "s") and try again.")
-                .adding(.retryAfter, String(window))
+            host.audit.record("signin", [("result", "throttled"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
+            let wait = retryAfter < 90 ? "\(retryAfter) second\(retryAfter == 1 ? "" : "s")"
+                : "\((retryAfter + 59) / 60) minute\(retryAfter > 60 ? "s" : "")"
+            return try host.form(target: target, service: service, state: state, username: username, status: .tooManyRequests,
+                                 message: "Too many failed sign-in attempts. Wait \(wait) and try again.")
+                .adding(.retryAfter, String(retryAfter))
+        case .judge(let admitted):
+            ticket = admitted
         }
-        guard let user = host.users.authenticate(username: username, password: password) else {
-            _ = try store.countEvent(scope: "user", subject: username, window: window)
-            _ = try store.countEvent(scope: "ip", subject: request.remoteAddress, window: window)
+        guard let user = host.users.current.authenticate(username: username, password: password) else {
+            try throttle.failed(ticket, now: context.now)
             context.logger.notice("sign-in failed", metadata: ["remote": "\(request.remoteAddress)"])
-            return try host.form(target: target, service: service, username: username, status: .ok,
+            host.audit.record("signin", [("result", "bad_password"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
+            return try host.form(target: target, service: service, state: state, username: username, status: .ok,
                                  message: "The user name or password is incorrect.")
         }
+        try throttle.succeeded(ticket)
         let now = context.now
         let tokenID = try SecureRandom.token()
         let session = JWTSession(
@@ -65,13 +76,40 @@ struct LoginStep: AccountsStep {
             sessionTimeout: config.registry.sessionTimeout(for: user.services, fallback: config.defaultIdleTimeout),
             fingerprint: Fingerprint.of(request), created: now, expiresAt: now + config.sessionLifetime)
         try store.put(session, tokenID: tokenID, now: now)
-        let claims = JWTClaims(iss: config.accountsURL.serialized, aud: config.audience, sub: user.username, jti: tokenID,
+        try UserSessionIndex(store: store).record(tokenID, user: user.username, ttl: Int(config.sessionLifetime) + 60)
+        // The accounts host's own token: its cookie is accepted here and nowhere else (copyCookie mints one per app host).
+        let claims = JWTClaims(iss: config.accountsURL.serialized, aud: [config.audience, config.accountsURL.serialized],
+                               sub: user.username, jti: tokenID,
                                iat: now, nbf: now, exp: session.expiresAt, svc: user.services, name: user.name, email: user.email)
         let token = try host.gate.check.codec.sign(claims)
         context.logger.info("signed in", metadata: ["user": "\(user.username)", "timeout": "\(session.sessionTimeout)"])
-        let next = target.map { "/copyCookie?redirectURL=" + PercentEncoding.encode($0.url) } ?? "/"
+        host.audit.record("signin", [("result", "ok"), ("user", user.username), ("client", request.remoteAddress),
+                                     ("service", service?.name ?? ""), ("session", String(tokenID.prefix(8)))], now: now)
+        let next = target.map { host.copyCookieURL($0, state: state) } ?? "/"
         return HTTPResponse.redirect(to: next)
             .adding(.setCookie, Cookies.setCookie(name: config.cookieName, value: token, sameSite: config.cookieSameSite))
             .adding(.setCookie, Cookies.setCookie(name: config.csrfCookieName, value: "", maxAge: 0))
+            .adding(.setCookie, Cookies.setCookie(name: config.deviceCookieName, value: try deviceToken(for: user.username, now: now),
+                                                  maxAge: Int(Self.deviceLifetime)))
+    }
+
+    /// How long a device cookie marks a browser as one the user signs in from, in seconds. Default: one year.
+    static let deviceLifetime: Int64 = 365 * 86_400
+    /// The audience of device tokens: no host accepts them as a session.
+    static let deviceAudience = "sso:device"
+
+    /// A signed device token for `username`: proves this browser signed in as that user before.
+    func deviceToken(for username: String, now: Int64) throws -> String {
+        try host.gate.check.codec.sign(JWTClaims(
+            iss: host.config.accountsURL.serialized, aud: [host.config.audience, Self.deviceAudience], sub: username,
+            jti: try SecureRandom.token(byteCount: 16), iat: now, nbf: now, exp: now + Self.deviceLifetime, svc: [], name: "", email: ""))
+    }
+
+    /// The id of this browser's device cookie when it is a valid one for `username`.
+    func deviceID(_ request: HTTPRequest, username: String, now: Int64) -> String? {
+        guard let token = request.cookie(host.config.deviceCookieName),
+              let claims = try? host.gate.check.codec.verify(token, now: now, host: Self.deviceAudience),
+              claims.sub == username else { return nil }
+        return claims.jti
     }
 }

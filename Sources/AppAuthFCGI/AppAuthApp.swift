@@ -11,24 +11,25 @@ struct AppAuthApp: Handler {
     let capture: CaptureStep
     let replay: ReplayStep
 
-    init(config: SSOConfig, keys: JWTKeySet, backend: (any BackendClient)? = nil) {
+    init(config: SSOConfig, keys: JWTKeySet, backend: (any BackendClient)? = nil, audit: AuditLog = .off) {
         let host = AppHost(config: config, keys: keys, backend: backend ?? SocketBackendClient(
-            timeoutSeconds: config.requestCache.backendTimeout, maxResponseBytes: config.requestCache.maxResponseBytes))
+            timeoutSeconds: config.requestCache.backendTimeout, maxResponseBytes: config.requestCache.maxResponseBytes),
+            audit: audit)
         self.host = host
-        self.check = AuthCheckStep(host: host)
+        let route = ReplayRoute(host: host)
+        self.check = AuthCheckStep(host: host, route: route)
         self.capture = CaptureStep(host: host)
         self.signIn = SignInStep(host: host, capture: capture)
-        self.authorizer = AuthorizerStep(host: host, signIn: signIn)
-        self.replay = ReplayStep(host: host)
+        self.authorizer = AuthorizerStep(host: host, signIn: signIn, route: route)
+        self.replay = ReplayStep(host: host, capture: capture)
     }
 
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {
         let step = Step(request)
         guard let origin = request.origin, let service = host.config.registry.service(at: origin) else {
             context.logger.error("origin not in the service registry", metadata: ["origin": "\(request.origin?.serialized ?? "(none)")"])
-            // The auth check's answers have empty bodies (nginx discards them); nginx sends its 403 on to @sso_replay,
-            // whose answer is this page.
-            if step == .check { return .empty(.forbidden) }
+            // The auth check's answers have empty bodies (nginx discards them); its 403 asks @sso_replay for this page.
+            if step == .check { return HTTPResponse.empty(.forbidden).adding(.ssoRoute, "page") }
             return host.page.message(status: .forbidden, title: "Sign-in is not set up for this site",
                                      text: "This address is not registered with the single sign-on. Contact the administrator of this site.")
         }

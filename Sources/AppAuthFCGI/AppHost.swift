@@ -21,8 +21,11 @@ struct AppHost: Sendable {
     let page: Page
     /// Delivers kept requests to the app (`SSO_BACKEND`).
     let backend: any BackendClient
+    /// The audit trail (`audit.log_file`).
+    let audit: AuditLog
 
-    init(config: SSOConfig, keys: JWTKeySet, backend: any BackendClient) {
+    init(config: SSOConfig, keys: JWTKeySet, backend: any BackendClient, audit: AuditLog) {
+        self.audit = audit
         self.config = config
         let check = SessionCheck(codec: JWTCodec(keys: keys, issuer: config.accountsURL.serialized, audience: config.audience),
                                  lastAccessInterval: config.lastAccessInterval)
@@ -36,14 +39,25 @@ struct AppHost: Sendable {
     /// Kept requests in this request's store.
     func keptRequests(_ context: RequestContext) -> RequestCacheStore { RequestCacheStore(kv: context.store, prefix: config.keyPrefix) }
 
-    /// To accounts (302, or 303 after a kept submission), or 401 JSON for API calls.
+    /// To accounts (302, or 303 after a kept submission), or 401 JSON for API calls. A browser is given the state
+    /// cookie that binds the sign-in to it (kept if it has one already, so several tabs can sign in at once) and the
+    /// same value travels as `state` through noCookie, the sign-in form and copyCookie, back with the requestID.
     func startSignIn(_ request: HTTPRequest, cleanURL: String, status: HTTPStatus = .found) -> HTTPResponse {
         let noCookie = config.accountsURL.serialized + "/noCookie?redirectURL=" + PercentEncoding.encode(cleanURL)
         if request.isAPIRequest {
             return .jsonError(.unauthorized, code: "unauthenticated", message: "Sign-in required.", extra: [("login_url", noCookie)])
         }
-        return .redirect(to: noCookie, status: status)
+        let kept = request.cookie(config.stateCookieName).flatMap { HandoffState.isWellFormed($0) ? $0 : nil }
+        guard let state = kept ?? (try? HandoffState.make()) else {
+            return page.message(status: .serviceUnavailable, title: "Sign-in is unavailable",
+                                text: "Sign-in cannot be started right now. Please try again in a minute.")
+        }
+        return .redirect(to: noCookie + "&state=" + state, status: status)
+            .adding(.setCookie, Cookies.setCookie(name: config.stateCookieName, value: state, maxAge: Self.stateLifetime))
     }
+
+    /// How long a started sign-in may take, in seconds: the state cookie's Max-Age. Default: 1800.
+    static let stateLifetime = 1800
 
     /// The fail-closed answer when the store cannot be reached: 503 JSON for API calls, a 503 page for people.
     /// `retryAfter` is in seconds. Default: 30.

@@ -2,9 +2,11 @@ import FastCGI
 import SSOCore
 
 /// nginx's `auth_request` oracle: 200 with the identity headers, or 401. Empty bodies; one store read on the common path.
-/// A signed-in request carrying the replay cookie answers 403, which nginx routes to `@sso_replay`.
+/// The one signed-in request a kept submission waits for answers 403 with `X-SSO-Route: replay`, which nginx's
+/// `@sso_replay` sends back here to be rebuilt; every other 403 in the location stays a 403.
 struct AuthCheckStep: AppStep {
     let host: AppHost
+    let route: ReplayRoute
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         // A requestID in the URL always goes through the sign-in path, which redeems it and removes it from the address.
@@ -12,9 +14,12 @@ struct AuthCheckStep: AppStep {
         do {
             // The session cookie and the replay cookie, read in one pass over the Cookie header.
             let (token, replay) = request.cookies(host.gate.cookieName, host.cache.cookieName)
-            switch try host.gate.outcome(of: request, token: .some(token), service: site.service, context: context) {
+            switch try host.gate.outcome(of: request, token: .some(token), at: site.origin, service: site.service, context: context) {
             case .valid(let identity):
-                if host.cache.enabled && replay != nil { return .empty(.forbidden) }
+                // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
+                if (try? route.waits(for: request, replayCookie: replay, at: site, context: context)) ?? false {
+                    return HTTPResponse.empty(.forbidden).adding(.ssoRoute, "replay")
+                }
                 return HTTPResponse(status: .ok)
                     .adding(.xRemoteUser, identity.claims.sub)
                     .adding(.xRemoteEmail, identity.claims.email)

@@ -2,21 +2,29 @@ import FastCGI
 import SSOCore
 
 /// Apache mod_authnz_fcgi's AUTHORIZER role: the check and the sign-in path in one answer. A valid session answers 200
-/// with `Variable-SSO_*` (Apache turns them into env vars and the identity headers); anything else is the sign-in
-/// path's answer, which Apache sends to the browser as it is.
+/// with `Variable-SSO_*` (Apache turns them into env vars and the identity headers), and `Variable-SSO_REPLAY` for the
+/// one request a kept submission waits for (sso-protect.conf routes it to the replay step); a store that cannot answer
+/// is the 503 page; anything else is the sign-in path's answer, which Apache sends to the browser as it is.
 struct AuthorizerStep: AppStep {
     let host: AppHost
     let signIn: SignInStep
+    let route: ReplayRoute
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         // A requestID is redeemed by the sign-in path.
         if !request.carriesRequestID {
             do {
-                if case .valid(let identity) = try host.gate.outcome(of: request, service: site.service, context: context) {
-                    return HTTPResponse(status: .ok)
+                if case .valid(let identity) = try host.gate.outcome(of: request, at: site.origin, service: site.service,
+                                                                      context: context) {
+                    // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
+                    let replay = (try? route.waits(for: request, replayCookie: request.cookie(host.cache.cookieName), at: site,
+                                                   context: context)) ?? false
+                    var answer = HTTPResponse(status: .ok)
                         .adding(.variableSSOUser, identity.claims.sub)
                         .adding(.variableSSOEmail, identity.claims.email)
                         .adding(.variableSSOName, identity.claims.name)
+                    if replay { answer.add(.variableSSOReplay, "1") }
+                    return answer
                 }
             } catch {
                 // Fail closed with the 503 page, never the sign-in path: the session may well be valid.

@@ -2,9 +2,11 @@ import FastCGI
 import SSOCore
 
 /// The user is signed in again and a kept submission waits behind the replay cookie: rebuild it and deliver it to the
-/// app (`SSO_BACKEND`) exactly once, to the same browser and user only; or say on a page why it was not kept.
+/// app (`SSO_BACKEND`) exactly once, to the same browser and user only; or say on a page why it was not kept. Only the
+/// request the check routed here (`ReplayRoute`) comes in; nothing else is ever sent to the app from here.
 struct ReplayStep: AppStep {
     let host: AppHost
+    let capture: CaptureStep
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         do {
@@ -17,7 +19,7 @@ struct ReplayStep: AppStep {
 
     private func replay(_ request: HTTPRequest, at site: Site, context: RequestContext) throws -> HTTPResponse {
         let service = site.service
-        let outcome = try host.gate.outcome(of: request, service: service, context: context)
+        let outcome = try host.gate.outcome(of: request, at: site.origin, service: service, context: context)
         guard case .valid(let identity) = outcome else {
             if case .refused(.notRegistered) = outcome { return host.noAccess(service) }
             return host.startSignIn(request, cleanURL: site.origin.serialized + request.requestURI)
@@ -30,23 +32,24 @@ struct ReplayStep: AppStep {
         let store = host.keptRequests(context)
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
         let continueURL = site.origin.serialized + request.requestURI
-        guard let id = request.cookie(host.cache.cookieName), let peeked = try store.peek(id) else {
-            if request.cookie(host.cache.cookieName) == nil {
-                return forward(request, identity: identity, to: backend, context: context)
-            }
+        guard let id = request.cookie(host.cache.cookieName) else { return retry(request) }
+        if id == CaptureStep.tooManyFromAddress {
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "too many submissions from your network were already waiting").adding(.setCookie, clear)
+        }
+        guard let peeked = try store.peek(id) else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
         }
-        // Another page of the site, while a submission waits for its own page: deliver this one as it is.
-        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else {
-            return forward(request, identity: identity, to: backend, context: context)
-        }
+        // The check routes only the kept submission's own request here; anything else goes back to the web server.
+        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else { return retry(request) }
         guard let (entry, body) = try store.take(id) else {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
                 .adding(.setCookie, clear)
         }
+        capture.released(entry, context: context)
         if let dropped = entry.dropped {
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
         }
@@ -77,24 +80,16 @@ struct ReplayStep: AppStep {
         }
     }
 
-    /// The request as it is (a GET of another page while a replay waits), relayed to the app with the identity headers.
-    private func forward(_ request: HTTPRequest, identity: SessionCheck.Identity, to backend: BackendAddress,
-                         context: RequestContext) -> HTTPResponse {
-        var headers = request.headers.filter { !["host", "cookie", "content-length", "connection", "x-remote-user",
-                                                  "x-remote-email", "x-remote-name"].contains($0.name) }
-            .map { BackendRequest.HeaderPair($0.name, $0.value) }
-        headers += upstreamHeaders(request, identity: identity)
-        do {
-            return try host.backend.send(BackendRequest(method: request.method, uri: request.requestURI, headers: headers, body: request.body),
-                                         to: backend)
-        } catch {
-            context.logger.error("forward failed", metadata: ["error": "\(error)"])
-            return host.page.message(status: .badGateway, title: "The application cannot be reached", text: "Please try again in a moment.")
-        }
+    /// A request that is not the kept submission's own: never relayed from here. A GET or HEAD is sent round again (the
+    /// check lets it through this time); other methods are told to send again, since their body cannot follow a redirect.
+    private func retry(_ request: HTTPRequest) -> HTTPResponse {
+        if request.method == "GET" || request.method == "HEAD" { return .redirect(to: request.requestURI) }
+        return host.page.message(status: .conflict, title: "Please send this again",
+                                 text: "Your request could not be delivered. Go back and send it again.")
     }
 
     /// What the web server's proxy would add: host, forwarding headers, the identity, the browser's current cookies
-    /// (without the replay cookie).
+    /// (without the SSO's own, as the web server sends them).
     private func upstreamHeaders(_ request: HTTPRequest, identity: SessionCheck.Identity) -> [BackendRequest.HeaderPair] {
         var out = [BackendRequest.HeaderPair("Host", request.header("Host") ?? "")]
         if !request.remoteAddress.isEmpty { out.append(.init("X-Forwarded-For", request.remoteAddress)) }
@@ -102,8 +97,9 @@ struct ReplayStep: AppStep {
         out.append(.init("X-Remote-User", identity.claims.sub))
         out.append(.init("X-Remote-Email", identity.claims.email))
         out.append(.init("X-Remote-Name", identity.claims.name))
+        let sso = host.config.appHostCookieNames.map { $0 + "=" }
         let cookies = (request.header("Cookie") ?? "").split(separator: ";").map { $0.trimmingSpaces }
-            .filter { !$0.hasPrefix(host.cache.cookieName + "=") && !$0.isEmpty }
+            .filter { pair in !pair.isEmpty && !sso.contains { pair.hasPrefix($0) } }
         if !cookies.isEmpty { out.append(.init("Cookie", cookies.joined(separator: "; "))) }
         return out
     }

@@ -9,7 +9,7 @@ struct SignInStep: AppStep {
     let capture: CaptureStep
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
-        let cleanURI = URLQuery.removing("requestID", from: request.requestURI)
+        let cleanURI = URLQuery.removing(Self.switchParameter, from: URLQuery.removing("requestID", from: request.requestURI))
         let cleanURL = site.origin.serialized + cleanURI
         do {
             let requestID = request.query["requestID"]
@@ -17,7 +17,7 @@ struct SignInStep: AppStep {
                 return answer
             }
             if request.cookie(host.gate.cookieName) != nil {
-                switch try host.gate.outcome(of: request, service: site.service, context: context) {
+                switch try host.gate.outcome(of: request, at: site.origin, service: site.service, context: context) {
                 case .refused(.notRegistered): return host.noAccess(site.service)
                 case .valid where requestID != nil: return .redirect(to: cleanURL)
                 case .valid:
@@ -45,27 +45,82 @@ struct SignInStep: AppStep {
         }
     }
 
-    /// Step 6: a requestID issued for this origin, not used, not expired, becomes this host's JWT cookie. Nil: not valid.
+    /// The query parameter that says the user chose, on the page, to replace the signed-in user with the hand-off's.
+    static let switchParameter = "sso_switch"
+
+    /// Step 6: a requestID issued for this origin and this browser (its state cookie), not used, not expired, becomes
+    /// this host's cookie. Nil: not valid at all (unknown, used, expired), so the browser is sent to sign in afresh.
+    /// One issued elsewhere is burned and refused with a page; one for another user than the one signed in here waits
+    /// for the user to choose on a page.
     func redeem(_ requestID: String, request: HTTPRequest, at site: Site, cleanURL: String,
                 context: RequestContext) throws -> HTTPResponse? {
-        guard let handoff = try host.gate.store(context).redeemHandoff(requestID) else {
+        let store = host.gate.store(context)
+        guard let handoff = try store.peekHandoff(requestID) else {
             context.logger.notice("requestID not valid (unknown, used or expired)")
             return nil
         }
         guard handoff.origin == site.origin.serialized else {
+            _ = try store.burnHandoff(requestID)
             context.logger.warning("requestID presented at the wrong origin", metadata: ["origin": "\(site.origin)"])
             return nil
         }
-        switch try host.gate.outcome(of: request, token: .some(handoff.jwt), service: site.service, context: context) {
+        guard handoff.belongs(toState: request.cookie(host.config.stateCookieName)) else {
+            _ = try store.burnHandoff(requestID)
+            context.logger.warning("requestID refused: not started by this browser", metadata: ["origin": "\(site.origin)"])
+            host.audit.record("handoff", [("result", "not_this_browser"), ("client", request.remoteAddress),
+                                          ("service", site.service.name)], now: context.now)
+            return notStartedHere(site: site, cleanURL: cleanURL)
+        }
+        let outcome = try host.gate.outcome(of: request, token: .some(handoff.jwt), at: site.origin, service: site.service,
+                                            context: context)
+        switch outcome {
         case .valid(let identity):
+            if request.query[Self.switchParameter] == nil,
+               case .valid(let current)? = try? host.gate.outcome(of: request, at: site.origin, service: site.service, context: context),
+               current.claims.sub != identity.claims.sub {
+                return confirmSwitch(from: current, to: identity, requestID: requestID, site: site, cleanURL: cleanURL)
+            }
+            guard try store.burnHandoff(requestID) else { return nil }  // another request used it first
             context.logger.info("requestID redeemed", metadata: ["user": "\(identity.claims.sub)", "service": "\(site.service.name)"])
+            host.audit.record("handoff", [("result", "redeemed"), ("user", identity.claims.sub), ("client", request.remoteAddress),
+                                          ("service", site.service.name), ("session", String(identity.claims.jti.prefix(8)))],
+                              now: context.now)
             return HTTPResponse.redirect(to: cleanURL)
                 .adding(.setCookie, Cookies.setCookie(name: host.gate.cookieName, value: handoff.jwt, sameSite: host.config.cookieSameSite))
+                .adding(.setCookie, Cookies.setCookie(name: host.config.stateCookieName, value: "", maxAge: 0))
         case .refused(.notRegistered):
+            _ = try store.burnHandoff(requestID)
             return host.noAccess(site.service)
         case .refused(let why):
+            _ = try store.burnHandoff(requestID)
             context.logger.notice("hand-off session not valid", metadata: ["reason": "\(why.rawValue)"])
             return nil
         }
+    }
+
+    /// A requestID this browser did not ask for: someone sent the link. Nothing changes here; the user may sign in.
+    private func notStartedHere(site: Site, cleanURL: String) -> HTTPResponse {
+        host.page.message(status: .forbidden, title: "This sign-in link was not started here",
+                          text: "The link you opened signs in a browser that asked for it, and this browser did not. "
+                              + "Nothing was changed. If you want to use \(site.service.title), sign in yourself.",
+                          link: ("Sign in to \(site.service.title)", cleanURL))
+    }
+
+    /// Signed in here as one user, a hand-off comes back for another: the user decides. 409, not 200: to Apache's
+    /// authorizer a 200 means "let the request through".
+    private func confirmSwitch(from current: SessionCheck.Identity, to next: SessionCheck.Identity, requestID: String,
+                               site: Site, cleanURL: String) -> HTTPResponse {
+        let proceed = URLQuery.appending(Self.switchParameter, "1", to: URLQuery.appending("requestID", requestID, to: cleanURL))
+        let content = """
+        <h1>Switch account?</h1>
+        <p>You are signed in to <span class="target">\(HTML.escape(site.service.title))</span> as \
+        <span class="target">\(HTML.escape(current.claims.name))</span> (\(HTML.escape(current.claims.sub))).</p>
+        <p>This sign-in is for <span class="target">\(HTML.escape(next.claims.name))</span> \
+        (\(HTML.escape(next.claims.sub))). Continue as \(HTML.escape(next.claims.sub)) only if you started it.</p>
+        <a class="button" href="\(HTML.escape(proceed))">Continue as \(HTML.escape(next.claims.sub))</a>
+        <a class="button secondary" href="\(HTML.escape(cleanURL))">Stay signed in as \(HTML.escape(current.claims.sub))</a>
+
+        """
+        return host.page.render(status: .conflict, title: "Switch account?", content: content)
     }
 }

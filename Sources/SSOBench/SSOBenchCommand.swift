@@ -17,6 +17,8 @@ struct SSOBenchCommand: ParsableCommand {
     @Option(help: "How many sessions.") var count = 1
     @Option(help: "The user the sessions belong to (must be in the users file).") var user = "alice"
     @Option(help: "The User-Agent the requests will send (the session fingerprint).") var userAgent: String
+    @Option(help: "The app origin the tokens are for (each host accepts only its own). Default: the user's first service's.")
+    var origin: String?
 
     func run() throws {
         let cfg = try ConfigLoader.load(path: config)
@@ -28,6 +30,9 @@ struct SSOBenchCommand: ParsableCommand {
         let fingerprint = Fingerprint.of(HTTPRequest(params: ["HTTP_USER_AGENT": userAgent]))
         let now = Int64(Date().timeIntervalSince1970)
         let timeout = cfg.registry.sessionTimeout(for: u.services, fallback: cfg.defaultIdleTimeout)
+        guard let host = origin ?? u.services.first.flatMap({ cfg.registry.service(named: $0)?.origins.first?.serialized }) else {
+            throw ValidationError("no origin: pass --origin")
+        }
         var out = ""
         for i in 0..<count {
             let tokenID = try SecureRandom.token()
@@ -37,7 +42,7 @@ struct SSOBenchCommand: ParsableCommand {
             let session = JWTSession(user: u.username, lastAccessedTime: lastAccess, sessionTimeout: timeout, fingerprint: fingerprint,
                                      created: now, expiresAt: now + cfg.sessionLifetime)
             try store.put(session, tokenID: tokenID, now: now)
-            out += try codec.sign(JWTClaims(iss: cfg.accountsURL.serialized, aud: cfg.audience, sub: u.username, jti: tokenID,
+            out += try codec.sign(JWTClaims(iss: cfg.accountsURL.serialized, aud: [cfg.audience, host], sub: u.username, jti: tokenID,
                                             iat: now, nbf: now, exp: session.expiresAt, svc: u.services, name: u.name, email: u.email))
             out += "\n"
         }

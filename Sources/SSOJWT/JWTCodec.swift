@@ -11,6 +11,7 @@ public struct JWTCodec: Sendable {
 
     public let keys: JWTKeySet
     public let issuer: String
+    /// The realm every token must name in `aud` (the config's `audience`).
     public let audience: String
     public let leeway: Int64
 
@@ -40,10 +41,11 @@ public struct JWTCodec: Sendable {
         return signingInput + "." + Base64URL.encode(signature)
     }
 
-    /// Verifies `token` at `now` (seconds since 1970) and returns its claims, or throws `JWTError`.
-    public func verify(_ token: String, now: Int64) throws -> JWTClaims {
+    /// Verifies `token` at `now` (seconds since 1970) for the host at origin `host` (nil: any host of the realm) and
+    /// returns its claims, or throws `JWTError`.
+    public func verify(_ token: String, now: Int64, host: String? = nil) throws -> JWTClaims {
         let claims = try verifySignature(token)
-        try check(claims, now: now)
+        try check(claims, now: now, host: host)
         return claims
     }
 
@@ -73,16 +75,18 @@ public struct JWTCodec: Sendable {
             throw JWTError(.malformed("bad claims"))
         }
         guard claims.iss == issuer else { throw JWTError(.wrongIssuer) }
-        guard claims.aud == audience else { throw JWTError(.wrongAudience) }
+        guard claims.aud.contains(audience) else { throw JWTError(.wrongAudience) }
         return claims
     }
 
-    /// The time and audience checks alone, for claims whose signature is already known to be good.
-    public func check(_ claims: JWTClaims, now: Int64) throws {
+    /// The time and audience checks alone, for claims whose signature is already known to be good. `host`, when given,
+    /// must be named in `aud` as well as the realm: the origin of the host the token is presented to.
+    public func check(_ claims: JWTClaims, now: Int64, host: String? = nil) throws {
         guard now < claims.exp + leeway else { throw JWTError(.expired) }
         guard now + leeway >= claims.nbf else { throw JWTError(.notYetValid) }
         guard claims.iss == issuer else { throw JWTError(.wrongIssuer) }
-        guard claims.aud == audience else { throw JWTError(.wrongAudience) }
+        guard claims.aud.contains(audience) else { throw JWTError(.wrongAudience) }
+        if let host, !claims.aud.contains(host) { throw JWTError(.wrongAudience) }
         guard !claims.jti.isEmpty else { throw JWTError(.missingClaim("jti")) }
         guard !claims.sub.isEmpty else { throw JWTError(.missingClaim("sub")) }
     }

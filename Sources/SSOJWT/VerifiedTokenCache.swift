@@ -7,7 +7,7 @@ import Synchronization
 /// the store. Only successes are kept, so junk tokens cannot fill it. Shared by every worker of a process.
 ///
 /// Keyed by the SHA-256 of the whole token (never the signature alone: a copied signature on a forged payload must
-/// miss); the issuer and audience are the codec's own and are not stored. About 300 bytes an entry.
+/// miss); the issuer is the codec's own and is not stored. About 300 bytes an entry.
 public final class VerifiedTokenCache: Sendable {
     /// Most tokens kept. Default: 16,384 (about 5 MB when full); when full it starts again empty.
     public let capacity: Int
@@ -24,7 +24,7 @@ public final class VerifiedTokenCache: Sendable {
 
     struct Entry: Sendable {
         let sub: String, jti: String, name: String, email: String
-        let svc: [String]
+        let svc: [String], aud: [String]
         let iat: Int64, nbf: Int64, exp: Int64
     }
 
@@ -36,7 +36,7 @@ public final class VerifiedTokenCache: Sendable {
     public func claims(for token: String, codec: JWTCodec) -> JWTClaims? {
         let key = TokenDigest(token)
         guard let e = entries.withLock({ $0[key] }) else { return nil }
-        return JWTClaims(iss: codec.issuer, aud: codec.audience, sub: e.sub, jti: e.jti, iat: e.iat, nbf: e.nbf, exp: e.exp,
+        return JWTClaims(iss: codec.issuer, aud: e.aud, sub: e.sub, jti: e.jti, iat: e.iat, nbf: e.nbf, exp: e.exp,
                          svc: e.svc, name: e.name, email: e.email)
     }
 
@@ -44,7 +44,7 @@ public final class VerifiedTokenCache: Sendable {
     public func insert(_ token: String, _ claims: JWTClaims) {
         guard capacity > 0 else { return }
         let key = TokenDigest(token)
-        let entry = Entry(sub: claims.sub, jti: claims.jti, name: claims.name, email: claims.email, svc: claims.svc,
+        let entry = Entry(sub: claims.sub, jti: claims.jti, name: claims.name, email: claims.email, svc: claims.svc, aud: claims.aud,
                           iat: claims.iat, nbf: claims.nbf, exp: claims.exp)
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
@@ -57,14 +57,16 @@ public final class VerifiedTokenCache: Sendable {
 }
 
 extension JWTCodec {
-    /// The claims of `token` at `now`, or nil for any refusal: the signature from `cache` when it has seen the token,
-    /// verified now (and remembered) otherwise; the times are checked either way.
-    public func verifiedClaims(_ token: String, now: Int64, cache: VerifiedTokenCache?) -> JWTClaims? {
+    /// The claims of `token` at `now` for the host at origin `host`, or nil for any refusal: the signature from `cache`
+    /// when it has seen the token, verified now (and remembered) otherwise; times and audience are checked either way.
+    public func verifiedClaims(_ token: String, now: Int64, host: String?, cache: VerifiedTokenCache?) -> JWTClaims? {
         if let cached = cache?.claims(for: token, codec: self) {
-            return (try? check(cached, now: now)) == nil ? nil : cached
+            return (try? check(cached, now: now, host: host)) == nil ? nil : cached
         }
-        guard let claims = try? verifySignature(token), (try? check(claims, now: now)) != nil else { return nil }
+        guard let claims = try? verifySignature(token) else { return nil }
+        // Remembered once the signature is good, whichever host asked: the audience is checked on every use.
         cache?.insert(token, claims)
+        guard (try? check(claims, now: now, host: host)) != nil else { return nil }
         return claims
     }
 }

@@ -10,6 +10,12 @@ public protocol KeyValueStore: AnyObject {
     func delete(_ key: String) throws(StoreError) -> Bool
     /// Adds `delta` to the counter under `key`, creating it at 0 with `ttl` seconds when absent; returns the new value.
     func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64
+    /// Takes `delta` from the counter under `key` (never below 0); an absent counter stays absent. Returns the new value.
+    func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64
+    /// Adds `value` to the end of the item under `key`, atomically; false when there is no such item.
+    func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool
+    /// Gives the item under `key` a new lifetime of `ttl` seconds; false when there is no such item.
+    func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool
 }
 
 /// The store could not answer. Callers turn this into a refusal (fail closed), never into a yes.

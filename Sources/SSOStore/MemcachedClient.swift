@@ -131,4 +131,33 @@ public final class MemcachedClient: KeyValueStore {
         guard rc == MEMCACHED_SUCCESS else { throw failure("increment", rc) }
         return value
     }
+
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        try checkKey(key)
+        var value: UInt64 = 0
+        let rc = reconnectingOnce { memcached_decrement(handle, key, key.utf8.count, UInt32(truncatingIfNeeded: delta), &value) }
+        if rc == MEMCACHED_NOTFOUND { return 0 }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("decrement", rc) }
+        return value
+    }
+
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        try checkKey(key)
+        let rc = reconnectingOnce {
+            value.withUnsafeBufferPointer { buf in
+                buf.withMemoryRebound(to: CChar.self) { memcached_append(handle, key, key.utf8.count, $0.baseAddress, $0.count, 0, 0) }
+            }
+        }
+        if rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_NOTFOUND { return false }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("append", rc) }
+        return true
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try checkKey(key)
+        let rc = reconnectingOnce { memcached_touch(handle, key, key.utf8.count, time_t(ttl)) }
+        if rc == MEMCACHED_NOTFOUND { return false }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("touch", rc) }
+        return true
+    }
 }

@@ -38,4 +38,16 @@ public final class CountingStore: KeyValueStore, Sendable {
         state.withLock { $0.others += 1 }
         return try inner.increment(key, by: delta, ttl: ttl)
     }
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        state.withLock { $0.others += 1 }
+        return try inner.decrement(key, by: delta)
+    }
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        state.withLock { $0.others += 1 }
+        return try inner.append(key, value)
+    }
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        state.withLock { $0.others += 1 }
+        return try inner.touch(key, ttl: ttl)
+    }
 }

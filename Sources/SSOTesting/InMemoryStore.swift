@@ -60,4 +60,30 @@ public final class InMemoryStore: KeyValueStore, Sendable {
             return next
         }
     }
+
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        try locked { items, _ in
+            guard let item = items[key] else { return 0 }
+            let current = UInt64(String(decoding: item.value, as: UTF8.self)) ?? 0
+            let next = current >= delta ? current - delta : 0
+            items[key] = (Array(String(next).utf8), item.expires)
+            return next
+        }
+    }
+
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        try locked { items, _ in
+            guard let item = items[key] else { return false }
+            items[key] = (item.value + value, item.expires)
+            return true
+        }
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try locked { items, now in
+            guard let item = items[key] else { return false }
+            items[key] = (item.value, Self.expiry(ttl, now))
+            return true
+        }
+    }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
 
-/// A real memcached on a free loopback port for one test, stopped in `deinit`. Spawned with posix_spawn and reaped
+/// A real memcached on a free loopback port for one test (the one non-wrapper target that calls the C library: it starts
+/// and stops a process, and only tests link it), stopped in `deinit`. Spawned with posix_spawn and reaped
 /// with waitpid, so stopping never depends on Foundation's child-process monitoring.
 public final class MemcachedServer {
     public let port: Int

@@ -7,7 +7,7 @@ import SSOCore
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print web-server config derived from sso.yaml.",
-        subcommands: [ApacheDefines.self, NginxUpstreams.self])
+        subcommands: [ApacheDefines.self, NginxHTTP.self])
 
     struct ApacheDefines: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -23,16 +23,16 @@ struct Generate: ParsableCommand {
         }
     }
 
-    struct NginxUpstreams: ParsableCommand {
+    struct NginxHTTP: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "nginx-upstreams",
-            abstract: "nginx `upstream` blocks for the snippets in nginx/ (save as /etc/nginx/sso/sso-upstreams.conf).")
+            commandName: "nginx-http",
+            abstract: "nginx upstreams and cookie maps for the snippets in nginx/ (save as /etc/nginx/sso/sso-http.conf).")
 
         @Option(help: "The config file.") var config = "/etc/sso/sso.yaml"
 
         func run() throws {
             let cfg = try ServerCommand.loadConfig(config)
-            print(WebServerConfig.nginxUpstreams(cfg, source: config), terminator: "")
+            print(WebServerConfig.nginxHTTP(cfg, source: config), terminator: "")
         }
     }
 }

@@ -39,8 +39,8 @@ import SSOTesting
         try a.deleteSession("tok")
         #expect(try a.session("tok") == nil)
         #expect(try a.session("../evil") == nil)   // never becomes a key
-        try a.putHandoff(RequestHandoff(jwt: "j", origin: "https://o"), requestID: "r1", ttl: 60)
-        #expect(try a.redeemHandoff("r1") == RequestHandoff(jwt: "j", origin: "https://o"))
+        try a.putHandoff(RequestHandoff(jwt: "j", origin: "https://o", state: nil), requestID: "r1", ttl: 60)
+        #expect(try a.redeemHandoff("r1") == RequestHandoff(jwt: "j", origin: "https://o", state: nil))
         #expect(try a.redeemHandoff("r1") == nil)
         #expect(try a.countEvent(scope: "user", subject: "any name: with spaces", window: 60) == 1)
         #expect(try a.eventCount(scope: "user", subject: "any name: with spaces") == 1)
@@ -69,7 +69,7 @@ import SSOTesting
         let clients = try (0..<threads).map { _ in SessionStore(kv: try MemcachedClient(MemcachedOptions(servers: [server.address])), prefix: "c:") }
         let setup = clients[0]
         for round in 0..<rounds {
-            try setup.putHandoff(RequestHandoff(jwt: "jwt-\(round)", origin: "https://o"), requestID: "rid-\(round)", ttl: 60)
+            try setup.putHandoff(RequestHandoff(jwt: "jwt-\(round)", origin: "https://o", state: nil), requestID: "rid-\(round)", ttl: 60)
         }
         final class Tally: @unchecked Sendable {
             let lock = NSLock()
@@ -99,7 +99,7 @@ import SSOTesting
     @Test func failsClosedAndReconnectsByItself() throws {
         let server = try MemcachedServer()
         let store = SessionStore(kv: try MemcachedClient(MemcachedOptions(servers: [server.address], retryTimeoutSeconds: 1)), prefix: "r:")
-        try store.putHandoff(RequestHandoff(jwt: "j", origin: "o"), requestID: "before", ttl: 60)
+        try store.putHandoff(RequestHandoff(jwt: "j", origin: "o", state: nil), requestID: "before", ttl: 60)
         server.stop()
         #expect(throws: StoreError.self) { try store.session("anything") }
         #expect(throws: StoreError.self) { try store.redeemHandoff("before") }

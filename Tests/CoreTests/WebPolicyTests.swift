@@ -37,11 +37,14 @@ import Testing
     }
 
     @Test func requestOriginAndAPICalls() {
-        let r = HTTPRequest(params: ["REQUEST_URI": "/x?requestID=1&a=2", "HTTP_HOST": "App.example.test:8443", "HTTPS": "on",
-                                     "HTTP_ACCEPT": "application/json"])
+        let r = HTTPRequest(params: ["REQUEST_URI": "/x?requestID=1&a=2", "SERVER_NAME": "App.example.test", "SERVER_PORT": "8443",
+                                     "HTTPS": "on", "HTTP_ACCEPT": "application/json", "HTTP_HOST": "evil.example.test"])
         #expect(r.origin?.serialized == "https://app.example.test:8443" && r.isAPIRequest && r.carriesRequestID)
+        // The Host header never names the origin; SSO_ORIGIN from the web server wins over the server name.
+        #expect(HTTPRequest(params: ["HTTP_HOST": "app.example.test", "HTTPS": "on"]).origin == nil)
+        #expect(HTTPRequest(params: ["SSO_ORIGIN": "https://a.example.test", "SERVER_NAME": "b.example.test"]).origin?.host == "a.example.test")
         #expect(HTTPRequest(params: ["HTTP_SEC_FETCH_MODE": "navigate", "HTTP_ACCEPT": "text/html"]).isAPIRequest == false)
-        #expect(HTTPRequest(params: ["HTTP_HOST": "a b"]).origin == nil)
+        #expect(HTTPRequest(params: ["SERVER_NAME": "a b"]).origin == nil)
         #expect(!HTTPRequest(params: ["REQUEST_URI": "/x?norequestIDhere=1"]).carriesRequestID)
         #expect(JSONString.quote("a\"<\n\u{01}") == "\"a\\\"\\u003c\\n\\u0001\"")
     }

@@ -76,6 +76,25 @@ import Testing
         #expect(refusal(token, JWTCodec(keys: keys, issuer: "https://accounts.example.test", audience: "other")) == .wrongAudience)
     }
 
+    @Test func aTokenIsForItsOwnHostOnly() throws {
+        let codec = TestKeys.verifier()
+        let token = try TestKeys.signer().sign(TestKeys.claims(now: now))  // aud: the realm and https://app.example.test
+        #expect((try? codec.verify(token, now: now, host: "https://app.example.test")) != nil)
+        do {
+            _ = try codec.verify(token, now: now, host: "https://other.example.test")
+            Issue.record("a token for one host was accepted on another")
+        } catch let error as JWTError {
+            #expect(error.reason == .wrongAudience)
+        }
+        // The cache remembers the signature, never the audience: a hit on another host is still refused.
+        let cache = VerifiedTokenCache()
+        #expect(codec.verifiedClaims(token, now: now, host: "https://app.example.test", cache: cache) != nil)
+        #expect(codec.verifiedClaims(token, now: now, host: "https://other.example.test", cache: cache) == nil)
+        // A single-string aud (RFC 7519 allows it) reads as a list of one.
+        let json = Array(#"{"iss":"i","aud":"sso","sub":"s","jti":"j","iat":1,"nbf":1,"exp":2,"svc":[],"name":"","email":""}"#.utf8)
+        #expect(try JSONDecoder().decode(JWTClaims.self, from: Data(json)).aud == ["sso"])
+    }
+
     @Test func nonCanonicalBase64AndShapeAreRefused() throws {
         let token = try TestKeys.signer().sign(TestKeys.claims(now: now))
         let p = parts(token)
@@ -143,14 +162,14 @@ enum TestPEM {
         let codec = TestKeys.verifier()
         let cache = VerifiedTokenCache()
         let token = try TestKeys.signer().sign(TestKeys.claims(now: now, lifetime: 100))
-        #expect(codec.verifiedClaims(token, now: now, cache: cache) != nil)
+        #expect(codec.verifiedClaims(token, now: now, host: nil, cache: cache) != nil)
         #expect(cache.count == 1)
-        #expect(codec.verifiedClaims(token, now: now + 100 + JWTCodec.defaultLeeway, cache: cache) == nil)  // expiry still checked on a hit
+        #expect(codec.verifiedClaims(token, now: now + 100 + JWTCodec.defaultLeeway, host: nil, cache: cache) == nil)  // expiry still checked on a hit
         let parts = token.split(separator: ".").map(String.init)
         var forged = TestKeys.claims(now: now, lifetime: 100)
         forged.sub = "mallory"
         let forgedToken = parts[0] + "." + Base64URL.encode(Array(try JSONEncoder().encode(forged))) + "." + parts[2]
-        #expect(codec.verifiedClaims(forgedToken, now: now, cache: cache) == nil)  // same signature, other payload: verified, refused
+        #expect(codec.verifiedClaims(forgedToken, now: now, host: nil, cache: cache) == nil)  // same signature, other payload: verified, refused
         #expect(cache.count == 1)                                                   // failures are not kept
         let small = VerifiedTokenCache(capacity: 2)
         for i in 0..<5 { small.insert("t\(i)", TestKeys.claims(now: now)) }

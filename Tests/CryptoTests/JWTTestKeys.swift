@@ -17,7 +17,7 @@ enum TestKeys {
     }
 
     static func claims(now: Int64 = 1_000_000, lifetime: Int64 = 3600, jti: String = "tok-1") -> JWTClaims {
-        JWTClaims(iss: "https://accounts.example.test", aud: "sso", sub: "alice", jti: jti, iat: now, nbf: now,
+        JWTClaims(iss: "https://accounts.example.test", aud: ["sso", "https://app.example.test"], sub: "alice", jti: jti, iat: now, nbf: now,
                   exp: now + lifetime, svc: ["infusion"], name: "Alice", email: "alice@example.test")
     }
 }

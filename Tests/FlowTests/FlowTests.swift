@@ -16,26 +16,38 @@ import SSOTesting
         let w = try World()
         #expect(w.check("infusion.iqueue.test", "/x", cookies: [:]).status == 401)
         let first = w.signin("infusion.iqueue.test", "/x")
-        #expect(first.header(.location) == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"))
+        let state = try #require(World.cookie(first, "__Host-sso_state"))
+        #expect(first.header(.location) == "https://accounts.iqueue.test:8443/noCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x")
+                + "&state=" + state)
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/x")
-        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"), cookies: ["__Host-sso": jwt])
+        // copyCookie hands out a requestID only with the state the app host sent; without it, back to the app.
+        let unbound = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x"), cookies: ["__Host-sso": jwt])
+        #expect(unbound.header(.location) == infusion + "/x")
+        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/x") + "&state=" + state,
+                                     cookies: ["__Host-sso": jwt])
         let location = try #require(copy.header(.location))
         #expect(location.hasPrefix(infusion + "/x?requestID="))
         let uri = String(location.dropFirst(infusion.count))
         #expect(w.check("infusion.iqueue.test", uri, cookies: [:]).status == 401)
-        let redeemed = w.signin("infusion.iqueue.test", uri)
+        // Another browser (no state cookie) is refused with a page, and that burns the requestID.
+        let planted = w.signin("infusion.iqueue.test", uri)
+        #expect(planted.status == 403 && World.cookie(planted, "__Host-sso") == nil)
+        #expect(w.signin("infusion.iqueue.test", uri, cookies: ["__Host-sso_state": state]).header(.location)?.contains("/noCookie?") == true)
+        // The browser that started it redeems a fresh one.
+        let (fresh, freshState) = try w.requestIDLink(jwt, to: "infusion.iqueue.test", path: "/x")
+        let redeemed = w.signin("infusion.iqueue.test", fresh, cookies: ["__Host-sso_state": freshState])
         #expect(redeemed.status == 302 && redeemed.header(.location) == infusion + "/x")
         let appCookie = try #require(World.cookie(redeemed, "__Host-sso"))
         let ok = w.check("infusion.iqueue.test", "/x", cookies: ["__Host-sso": appCookie])
         #expect(ok.status == 200 && ok.header(.xRemoteUser) == "alice" && ok.header(.xRemoteEmail) == "a@x.test")
         #expect(ok.body.isEmpty)
         // Single use.
-        #expect(w.signin("infusion.iqueue.test", uri).header(.location)?.contains("/noCookie?") == true)
+        #expect(w.signin("infusion.iqueue.test", fresh, cookies: ["__Host-sso_state": freshState]).header(.location)?.contains("/noCookie?") == true)
     }
 
     @Test func theCommonPathIsOneStoreRoundTrip() throws {
         let w = try World(lastAccessInterval: 60)
-        let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
+        let (jwt, _) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
         w.store.reset()
         for _ in 0..<10 { #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200) }
         #expect(w.store.counts == CountingStore.Counts(gets: 10))
@@ -47,18 +59,19 @@ import SSOTesting
 
     @Test func idleTimeoutIsTheLeastOfTheUsersServices() throws {
         let w = try World(lastAccessInterval: 0)
-        let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
+        let (jwt, accounts) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
+        let dextor = try w.handOff(accounts, to: "dextor.leantaas.test")
         for _ in 0..<5 {  // used every 800 s: survives well past 900 s
             w.now += 800
             #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200)
         }
         w.now += 900  // infusion's 900 s, though dextor allows 1800 s
-        #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": jwt]).status == 401)
+        #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": dextor]).status == 401)
     }
 
     @Test func absoluteLifetimeEndsAnActiveSession() throws {
         let w = try World(lastAccessInterval: 0)
-        let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
+        let (jwt, _) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
         for _ in 0..<8 { w.now += 800; _ = w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]) }
         // 8 × 800 s = 6400 s: still inside the 7200 s lifetime, and used every 800 s.
         #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200)
@@ -71,8 +84,10 @@ import SSOTesting
         let jwt = try w.signIn("bob", "builder", target: infusion + "/")
         let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode("https://dextor.leantaas.test:8443/"), cookies: ["__Host-sso": jwt])
         #expect(copy.status == 403 && String(decoding: copy.body, as: UTF8.self).contains("No access to Dextor"))
-        #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": jwt]).status == 401)
-        #expect(w.signin("dextor.leantaas.test", "/", cookies: ["__Host-sso": jwt]).status == 403)
+        // bob's infusion cookie at dextor: not this host's token, so the check refuses it and sends him to sign in.
+        let infusionCookie = try w.handOff(jwt, to: "infusion.iqueue.test")
+        #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": infusionCookie]).status == 401)
+        #expect(w.signin("dextor.leantaas.test", "/", cookies: ["__Host-sso": infusionCookie]).status == 302)
     }
 
     @Test func anUnregisteredSiteIsRefusedWithAPageOnlyWhereSomeoneReadsIt() throws {
@@ -88,25 +103,25 @@ import SSOTesting
 
     @Test func fingerprintAndLogout() throws {
         let w = try World()
-        let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
-        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt], extra: ["HTTP_USER_AGENT": "other"]).status == 401)
-        let out = w.accountsRequest("/logout", cookies: ["__Host-sso": jwt])
+        let (app, jwt) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app], extra: ["HTTP_USER_AGENT": "other"]).status == 401)
+        let out = w.signOut(jwt)
         #expect(out.status == 200 && World.cookie(out, "__Host-sso") == "")
-        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 401)
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 401)
     }
 
     @Test func storeDownFailsClosed() throws {
         let w = try World()
-        let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
+        let (app, jwt) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
         w.memory.isDown = true
-        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 401)
-        let page = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt])
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 401)
+        let page = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": app])
         #expect(page.status == 503 && page.header(.retryAfter) == "30")
-        let api = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt], extra: ["HTTP_ACCEPT": "application/json"])
+        let api = w.signin("infusion.iqueue.test", "/", cookies: ["__Host-sso": app], extra: ["HTTP_ACCEPT": "application/json"])
         #expect(api.status == 503 && api.header(.contentType) == "application/json")
         #expect(w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/"), cookies: ["__Host-sso": jwt]).status == 503)
         w.memory.isDown = false
-        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": jwt]).status == 200)
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 200)
     }
 
     @Test func loginRefusalsLookAlike() throws {
@@ -133,10 +148,9 @@ import SSOTesting
         let sink = LogSink()
         w.logger = sink.logger()
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
-        let copy = w.accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(infusion + "/"), cookies: ["__Host-sso": jwt])
-        let location = try #require(copy.header(.location))
-        let requestID = String(location.split(separator: "=").last ?? "")
-        _ = w.signin("infusion.iqueue.test", String(location.dropFirst(infusion.count)))
+        let (link, state) = try w.requestIDLink(jwt, to: "infusion.iqueue.test")
+        let requestID = String(link.split(separator: "=").last ?? "")
+        _ = w.signin("infusion.iqueue.test", link, cookies: ["__Host-sso_state": state])
         let form = w.accountsRequest("/login")
         let csrf = try #require(World.cookie(form, "__Host-sso_csrf"))
         let failed = w.accountsRequest("/login", method: "POST", cookies: ["__Host-sso_csrf": csrf],
@@ -144,6 +158,6 @@ import SSOTesting
         #expect(failed.status == 200)
         let text = sink.lines.joined(separator: "\n")
         #expect(!text.isEmpty)
-        for secret in ["wonderland", "wrong-password-xyz", jwt, requestID] { #expect(!text.contains(secret)) }
+        for secret in ["wonderland", "wrong-password-xyz", jwt, requestID, state] { #expect(!text.contains(secret)) }
     }
 }

@@ -47,7 +47,7 @@ final class World: @unchecked Sendable {
         \(extraConfig)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: path)
-        let users = try UsersFileLoader.load(path: config.usersFile, registry: config.registry)
+        let users = try UsersFile(path: config.usersFile, registry: config.registry)
         accounts = AccountsApp(config: config, keys: try KeyLoader.load(config, side: .accounts), users: users)
         appAuth = AppAuthApp(config: config, keys: try KeyLoader.load(config, side: .appHost), backend: backend)
     }
@@ -61,7 +61,7 @@ final class World: @unchecked Sendable {
 
     func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], bytes: [UInt8],
                  extra: [String: String] = [:]) -> HTTPRequest {
-        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "HTTPS": "on",
+        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "SERVER_NAME": host, "SERVER_PORT": "8443", "HTTPS": "on",
                       "HTTP_USER_AGENT": userAgent, "REMOTE_ADDR": "10.0.0.1"]
         if !cookies.isEmpty { params["HTTP_COOKIE"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
         if !bytes.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(bytes.count) }
@@ -91,13 +91,37 @@ final class World: @unchecked Sendable {
     /// The cookie a browser ends up with on `host` after signing in on accounts as `user`: through `copyCookie` and the
     /// requestID redemption, as a browser would. Also returns the accounts JWT.
     func appCookie(_ host: String, user: String, password: String) throws -> (app: String, accounts: String) {
-        let target = "https://\(host):8443/"
-        let jwt = try signIn(user, password, target: target)
-        let copy = accountsRequest("/copyCookie?redirectURL=" + PercentEncoding.encode(target), cookies: ["__Host-sso": jwt])
+        let jwt = try signIn(user, password, target: "https://\(host):8443/")
+        return (try handOff(jwt, to: host), jwt)
+    }
+
+    /// The cookie `host` sets for the accounts session `jwt`, as a browser gets it: the app sends it to sign in (with
+    /// a state cookie), `copyCookie` hands out a requestID for that state, and the app redeems it.
+    func handOff(_ jwt: String, to host: String) throws -> String {
+        let (link, state) = try requestIDLink(jwt, to: host)
+        let redeemed = signin(host, link, cookies: ["__Host-sso_state": state])
+        return try #require(World.cookie(redeemed, "__Host-sso"))
+    }
+
+    /// The requestID link (path and query on `host`) for the accounts session `jwt`, and the state cookie the app set
+    /// when it sent this browser to sign in.
+    func requestIDLink(_ jwt: String, to host: String, path: String = "/") throws -> (link: String, state: String) {
+        let start = signin(host, path)
+        let state = try #require(World.cookie(start, "__Host-sso_state"))
+        let noCookie = try #require(start.header(.location))
+        let query = String(try #require(noCookie.split(separator: "?", maxSplits: 1).last))
+        let copy = accountsRequest("/copyCookie?" + query, cookies: ["__Host-sso": jwt])
         let location = try #require(copy.header(.location))
-        let uri = String(location.dropFirst("https://\(host):8443".count))
-        let redeemed = signin(host, uri)
-        return (try #require(World.cookie(redeemed, "__Host-sso")), jwt)
+        #expect(location.contains("requestID="))
+        return (String(location.dropFirst("https://\(host):8443".count)), state)
+    }
+
+    /// Signs out at accounts with the accounts JWT: the logout page's form, posted back (or a plain GET, before logout
+    /// was a form).
+    func signOut(_ jwt: String) -> HTTPResponse {
+        let page = accountsRequest("/logout", cookies: ["__Host-sso": jwt])
+        guard let csrf = World.cookie(page, "__Host-sso_csrf") else { return page }
+        return accountsRequest("/logout", method: "POST", cookies: ["__Host-sso": jwt, "__Host-sso_csrf": csrf], body: "csrf=\(csrf)")
     }
 
     /// Signs in on accounts for `target` and returns the accounts JWT.

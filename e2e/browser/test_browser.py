@@ -6,7 +6,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from helpers import ARTIFACTS, SERVERS, make_stack
-from pages import csp_errors, echo, open_and_sign_in, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
+from pages import csp_errors, echo, sign_out, open_and_sign_in, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
 
 
 @pytest.fixture(scope="module", params=SERVERS)
@@ -64,7 +64,8 @@ def test_sign_in_once_then_second_domain_then_sign_out(stack, driver):
 
     # Sign out: both apps ask for a password again.
     driver.get(stack.accounts + "/logout")
-    wait_text(driver, "You are signed out")
+    screenshot(driver, stack, "sign-out")
+    sign_out(driver, stack.accounts)
     screenshot(driver, stack, "signed-out")
     for app in (stack.infusion, stack.dextor):
         driver.get(app + "/again")
@@ -103,8 +104,7 @@ def test_form_sent_after_sign_out_in_another_tab_reaches_the_app(stack, driver):
     form_tab = driver.current_window_handle
     # The session ends in another tab while the form is open.
     driver.switch_to.new_window("tab")
-    driver.get(stack.accounts + "/logout")
-    wait_text(driver, "You are signed out")
+    sign_out(driver, stack.accounts)
     driver.close()
     driver.switch_to.window(form_tab)
     # The user submits the form they were filling in (a real form of this page, submitted by the browser).
@@ -147,7 +147,7 @@ def test_sign_in_page_fits_a_phone(stack, driver):
 def test_submission_that_cannot_be_kept_is_explained(stack, driver):
     open_and_sign_in(driver, stack.infusion + "/forms/new", "accounts.iqueue.test")
     driver.switch_to.new_window("tab")
-    driver.get(stack.accounts + "/logout")
+    sign_out(driver, stack.accounts)
     driver.close()
     driver.switch_to.window(driver.window_handles[0])
     # A form whose body is larger than what is kept (1 MiB by default).

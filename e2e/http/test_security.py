@@ -160,37 +160,32 @@ def test_fingerprint_mismatch_is_refused(stack):
     assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
 
 
-def request_id_for(stack, browser, app):
-    """Walks to copyCookie for `app` and returns the redirect carrying a fresh requestID (not followed)."""
-    r = browser.get(stack.accounts + "/copyCookie?redirectURL=" + quote(app + "/x", safe=""))
-    assert r.status_code == 302 and "requestID=" in r.headers["Location"]
-    return r.headers["Location"]
-
-
 def test_request_id_is_single_use(stack, browser):
     browser.sign_in(stack.infusion + "/")
-    location = request_id_for(stack, browser, stack.dextor)
-    fresh = Browser(stack)
-    r = fresh.get(location)
+    location = browser.request_id_link(stack.dextor + "/x")
+    r = browser.get(location)
     assert r.status_code == 302 and r.headers["Location"] == stack.dextor + "/x"
-    assert fresh.cookie("dextor.leantaas.test") is not None
-    again = Browser(stack)
-    r = again.get(location)
+    assert browser.cookie("dextor.leantaas.test") is not None
+    # Used: the same browser, without the cookie it got, cannot use the link again.
+    browser.session.cookies.clear(domain="dextor.leantaas.test", path="/", name="__Host-sso")
+    r = browser.get(location)
     assert r.status_code == 302 and "/noCookie?redirectURL=" + quote(stack.dextor + "/x", safe="") in r.headers["Location"]
-    assert again.cookie("dextor.leantaas.test") is None
+    assert browser.cookie("dextor.leantaas.test") is None
 
 
 def test_request_id_at_the_wrong_origin_is_refused_and_burned(stack, browser):
     browser.sign_in(stack.infusion + "/")
-    location = request_id_for(stack, browser, stack.infusion)
+    browser.session.cookies.clear(domain="infusion.iqueue.test", path="/", name="__Host-sso")
+    location = browser.request_id_link(stack.infusion + "/x")
     request_id = parse_qs(urlsplit(location).query)["requestID"][0]
-    thief = Browser(stack)
-    r = thief.get(stack.dextor + "/x?requestID=" + request_id)
+    r = browser.get(stack.dextor + "/x?requestID=" + request_id)
     assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
     assert "requestID" not in r.headers["Location"]
-    assert thief.cookie("dextor.leantaas.test") is None
-    r = Browser(stack).get(location)
+    assert browser.cookie("dextor.leantaas.test") is None
+    # Burned: not redeemable at its own origin either.
+    r = browser.get(location)
     assert r.status_code == 302 and "/noCookie?" in r.headers["Location"]
+    assert browser.cookie("infusion.iqueue.test") is None
 
 
 @pytest.mark.parametrize("garbage", ["", "x", "not-a-uuid", "../../etc/passwd", "%00", "a" * 300, "😀", "a b", "%ZZ"])

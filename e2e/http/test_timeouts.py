@@ -42,10 +42,7 @@ def test_absolute_lifetime_ends_an_active_session(short_stack):
 def test_expired_request_id_is_refused(short_stack):
     b = Browser(short_stack)
     b.sign_in(short_stack.infusion + "/")
-    r = b.get(short_stack.accounts + "/copyCookie?redirectURL=" + quote(short_stack.dextor + "/late", safe=""))
-    location = r.headers["Location"]
-    assert "requestID=" in location
+    location = b.request_id_link(short_stack.dextor + "/late")
     time.sleep(3.2)
-    fresh = Browser(short_stack)
-    assert refused(fresh.get(location))
-    assert fresh.cookie("dextor.leantaas.test") is None
+    assert refused(b.get(location))
+    assert b.cookie("dextor.leantaas.test") is None

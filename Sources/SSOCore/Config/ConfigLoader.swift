@@ -99,7 +99,8 @@ public enum ConfigLoader {
             }
             keys.append(.init(kid: kid, privateKeyFile: privateFile.map { resolve($0, relativeTo: file) },
                               publicKeyFile: publicFile.map { resolve($0, relativeTo: file) },
-                              secretFile: secretFile.map { resolve($0, relativeTo: file) }))
+                              secretFile: secretFile.map { resolve($0, relativeTo: file) },
+                              retiredAt: k.has("retired_at") ? Int64(k.integer("retired_at")) : nil))
         }
         if c.has("keys.list") && keys.isEmpty { problem("keys.list", "[]", "at least one key") }
         if Set(keys.map(\.kid)).count != keys.count { problem("keys.list", "duplicate kid", "unique kids") }
@@ -108,8 +109,12 @@ public enum ConfigLoader {
             problem("keys.signing_kid", signingKID, "the kid of a listed key")
         }
 
-        for name in ["cookie.name", "cookie.csrf_name", "request_cache.cookie_name"] where !isToken(c.text(name)) {
+        let cookieKeys = ["cookie.name", "cookie.csrf_name", "cookie.state_name", "cookie.device_name", "request_cache.cookie_name"]
+        for name in cookieKeys where !isToken(c.text(name)) {
             problem(name, c.text(name), "a cookie name of letters, digits and -_")
+        }
+        if Set(cookieKeys.map { c.text($0) }).count != cookieKeys.count {
+            problem("cookie", cookieKeys.map { c.text($0) }.joined(separator: ", "), "a different name for each cookie")
         }
 
         var services: [Service] = []
@@ -153,18 +158,26 @@ public enum ConfigLoader {
         }
         let requestCache = SSOConfig.RequestCache(
             enabled: c.flag("request_cache.enabled"), maxBodyBytes: cacheBody, maxEntryBytes: cacheEntry,
-            ttl: c.integer("request_cache.ttl"), cookieName: c.text("request_cache.cookie_name"),
+            ttl: c.integer("request_cache.ttl"), maxPerUser: c.integer("request_cache.max_per_user"),
+            maxPerAddress: c.integer("request_cache.max_per_address"), cookieName: c.text("request_cache.cookie_name"),
             backendTimeout: c.integer("request_cache.backend_timeout"), maxResponseBytes: c.integer("request_cache.max_response_bytes"))
 
         let config = SSOConfig(
             file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
             appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
-            cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), cookieSameSite: c.text("cookie.same_site"),
+            cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), stateCookieName: c.text("cookie.state_name"),
+            deviceCookieName: c.text("cookie.device_name"),
+            cookieSameSite: c.text("cookie.same_site"),
             registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
+            usersReloadInterval: c.integer("users_reload_interval"),
             requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
             lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),
-            defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")), maxLoginFailures: c.integer("login.max_failures"),
-            loginFailureWindow: c.integer("login.failure_window"), maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")),
+            signInLimits: .init(pairFailures: c.integer("login.max_failures"), addressFailures: c.integer("login.max_address_failures"),
+                                userSoftLimit: c.integer("login.user_soft_limit"), maxDelay: c.integer("login.max_delay"),
+                                window: c.integer("login.failure_window")),
+            maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            auditLogFile: c.text("audit.log_file").isEmpty ? "" : resolve(c.text("audit.log_file"), relativeTo: file),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
         // Every key has been read (so every missing one is listed) before deciding.

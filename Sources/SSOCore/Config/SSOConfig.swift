@@ -49,6 +49,8 @@ public struct SSOConfig: Sendable {
         public var publicKeyFile: String?
         /// HS256 shared secret (at least 32 bytes).
         public var secretFile: String?
+        /// `keys.list[].retired_at`: when the key stopped signing, seconds since 1970.
+        public var retiredAt: Int64?
     }
 
     /// Page branding.
@@ -71,6 +73,10 @@ public struct SSOConfig: Sendable {
         public var maxEntryBytes: Int
         /// `request_cache.ttl`, seconds.
         public var ttl: Int
+        /// `request_cache.max_per_user`.
+        public var maxPerUser: Int
+        /// `request_cache.max_per_address`.
+        public var maxPerAddress: Int
         /// `request_cache.cookie_name`.
         public var cookieName: String
         /// `request_cache.backend_timeout`, seconds.
@@ -97,12 +103,18 @@ public struct SSOConfig: Sendable {
     public var cookieName: String
     /// `cookie.csrf_name`.
     public var csrfCookieName: String
+    /// `cookie.state_name`.
+    public var stateCookieName: String
+    /// `cookie.device_name`.
+    public var deviceCookieName: String
     /// `cookie.same_site`.
     public var cookieSameSite: String
     /// `services`.
     public var registry: ServiceRegistry
     /// `users_file`, resolved against the config file's folder.
     public var usersFile: String
+    /// `users_reload_interval`, seconds (0: never).
+    public var usersReloadInterval: Int
     /// `sessions.request_id_ttl`, seconds.
     public var requestIDTTL: Int
     /// `sessions.lifetime`, seconds.
@@ -111,14 +123,19 @@ public struct SSOConfig: Sendable {
     public var lastAccessInterval: Int64
     /// `sessions.default_idle_timeout`, seconds.
     public var defaultIdleTimeout: Int64
-    /// `login.max_failures`.
-    public var maxLoginFailures: Int
-    /// `login.failure_window`, seconds.
-    public var loginFailureWindow: Int
+    /// `login.*`: the sign-in throttle's limits.
+    public var signInLimits: SignInThrottle.Limits
     /// `limits.max_body_bytes`.
     public var maxBodyBytes: Int
     /// `log_level`.
     public var logLevel: String
+    /// `audit.log_file`, resolved against the config file's folder; empty: off.
+    public var auditLogFile: String
     public var branding: Branding
     public var requestCache: RequestCache
+}
+
+extension SSOConfig {
+    /// Every cookie an app host's browser may hold for the SSO: removed before a request is proxied to the app.
+    public var appHostCookieNames: [String] { [cookieName, stateCookieName, requestCache.cookieName] }
 }

@@ -61,7 +61,7 @@ public struct Page: Sendable {
     }
 
     /// The sign-in form. `target` names the service the user is going to; `message` is an error announced to screen readers.
-    public func login(status: HTTPStatus, target: String?, redirectURL: String?, csrf: String, username: String = "",
+    public func login(status: HTTPStatus, target: String?, redirectURL: String?, state: String? = nil, csrf: String, username: String = "",
                       message: String? = nil) -> HTTPResponse {
         var content = "<h1>Sign in</h1>\n"
         if let target {
@@ -75,6 +75,7 @@ public struct Page: Sendable {
         <form method="post" action="/login" novalidate>
         <input type="hidden" name="csrf" value="\(HTML.escape(csrf))">
         <input type="hidden" name="redirectURL" value="\(HTML.escape(redirectURL ?? ""))">
+        <input type="hidden" name="state" value="\(HTML.escape(state ?? ""))">
         <label for="username">User name</label>
         <input type="text" id="username" name="username" value="\(HTML.escape(username))" autocomplete="username"
           autocapitalize="none" spellcheck="false" required\(username.isEmpty ? " autofocus" : "")\(describedBy)>

@@ -24,6 +24,7 @@ enum PageStyle {
         button,.button{display:inline-block;width:100%;margin-top:1.5rem;padding:.75rem 1rem;font-size:1rem;font-weight:600;
           color:#fff;background:var(--accent);border:0;border-radius:8px;cursor:pointer;text-align:center;text-decoration:none}
         button:hover,.button:hover{filter:brightness(1.08)}
+        .button.secondary,button.secondary{background:#fff;color:var(--accent);border:1px solid var(--line);margin-top:.75rem}
         .alert{margin:1rem 0 0;padding:.75rem .9rem;border-radius:8px;background:var(--badbg);color:var(--bad);
           border:1px solid #fecdca}
         .alert:empty{display:none}

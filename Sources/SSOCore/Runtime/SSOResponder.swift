@@ -1,5 +1,5 @@
 import FastCGI
-import Glibc
+import FoundationEssentials
 import Logging
 import SSOStore
 
@@ -21,7 +21,7 @@ public struct SSOResponder<H: Handler>: Responder {
     }
 
     /// Seconds since 1970 from the system clock.
-    public static var wallClock: @Sendable () -> Int64 { { Int64(time(nil)) } }
+    public static var wallClock: @Sendable () -> Int64 { { Int64(Date().timeIntervalSince1970) } }
 
     public func makeWorker(index: Int) throws -> KeyValueStore { try makeStore() }
 

@@ -83,4 +83,13 @@ public final class MonitoredStore: KeyValueStore {
     public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
         try observe { () throws(StoreError) in try inner.increment(key, by: delta, ttl: ttl) }
     }
+    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
+        try observe { () throws(StoreError) in try inner.decrement(key, by: delta) }
+    }
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        try observe { () throws(StoreError) in try inner.append(key, value) }
+    }
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try observe { () throws(StoreError) in try inner.touch(key, ttl: ttl) }
+    }
 }

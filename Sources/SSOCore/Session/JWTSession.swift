@@ -61,16 +61,3 @@ public struct JWTSession: Codable, Equatable, Sendable {
         Int(max(1, min(sessionTimeout, expiresAt - now)) + 1)
     }
 }
-
-/// A one-time hand-off from accounts to an app host: the JWT and the origin it was issued for.
-public struct RequestHandoff: Codable, Equatable, Sendable {
-    /// The signed token the app host turns into its cookie.
-    public var jwt: String
-    /// The only origin that may redeem it, serialized (`https://host[:port]`).
-    public var origin: String
-
-    public init(jwt: String, origin: String) {
-        self.jwt = jwt
-        self.origin = origin
-    }
-}

@@ -17,9 +17,10 @@ public struct SessionCheck: Sendable {
         self.verified = verified
     }
 
-    /// The token's claims: signature from the cache or verified now, times checked at `now` either way.
-    func claims(of token: String, now: Int64) -> JWTClaims? {
-        codec.verifiedClaims(token, now: now, cache: verified)
+    /// The token's claims for the host at origin `host`: signature from the cache or verified now; times and audience
+    /// checked either way.
+    func claims(of token: String, now: Int64, host: String) -> JWTClaims? {
+        codec.verifiedClaims(token, now: now, host: host, cache: verified)
     }
 
     /// Who is signed in, after a passing check.
@@ -40,11 +41,12 @@ public struct SessionCheck: Sendable {
         case refused(Refusal)
     }
 
-    /// Runs the check. `service` nil skips the registration test (the accounts host). Throws only when the store cannot answer.
-    public func check(token: String?, fingerprint: String, service: String?, now: Int64,
+    /// Runs the check for the host at origin `host` (the token must name it in `aud`). `service` nil skips the
+    /// registration test (the accounts host). Throws only when the store cannot answer.
+    public func check(token: String?, host: String, fingerprint: String, service: String?, now: Int64,
                       store: SessionStore) throws(StoreError) -> Outcome {
         guard let token, !token.isEmpty else { return .refused(.noToken) }
-        guard let claims = claims(of: token, now: now) else { return .refused(.badToken) }
+        guard let claims = claims(of: token, now: now, host: host) else { return .refused(.badToken) }
         if let service, !claims.svc.contains(service) { return .refused(.notRegistered) }
         guard var session = try store.session(claims.jti) else { return .refused(.noSession) }
         guard session.user == claims.sub else { return .refused(.wrongUser) }

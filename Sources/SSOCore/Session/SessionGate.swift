@@ -19,15 +19,15 @@ public struct SessionGate: Sendable {
     /// The sessions, hand-offs and counters in this request's store.
     public func store(_ context: RequestContext) -> SessionStore { SessionStore(kv: context.store, prefix: keyPrefix) }
 
-    /// Checks `token` (by default the request's own session cookie) for `service` (nil: the accounts host, where no
-    /// registration is needed). Throws only when the store cannot answer.
-    public func outcome(of request: HTTPRequest, token: String?? = .none, service: Service?,
+    /// Checks `token` (by default the request's own session cookie) on the host at `origin`, for `service` (nil: the
+    /// accounts host, where no registration is needed). Throws only when the store cannot answer.
+    public func outcome(of request: HTTPRequest, token: String?? = .none, at origin: Origin, service: Service?,
                         context: RequestContext) throws(StoreError) -> SessionCheck.Outcome {
         let presented: String? = switch token {
         case .some(let given): given
         case .none: request.cookie(cookieName)
         }
-        return try check.check(token: presented, fingerprint: Fingerprint.of(request), service: service?.name,
+        return try check.check(token: presented, host: origin.serialized, fingerprint: Fingerprint.of(request), service: service?.name,
                                now: context.now, store: store(context))
     }
 }

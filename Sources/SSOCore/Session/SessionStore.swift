@@ -41,13 +41,22 @@ public struct SessionStore {
         try kv.set(handoffKey(requestID), Array(bytes), ttl: ttl)
     }
 
+    /// The hand-off under `requestID` without using it up (nil when absent, used, expired or unreadable).
+    public func peekHandoff(_ requestID: String) throws(StoreError) -> RequestHandoff? {
+        guard Self.isSafeKeyPart(requestID), let bytes = try kv.get(handoffKey(requestID)) else { return nil }
+        return try? JSONDecoder().decode(RequestHandoff.self, from: Data(bytes))
+    }
+
+    /// Uses up a requestID: true only for the one caller whose delete removed it (single use under concurrency).
+    public func burnHandoff(_ requestID: String) throws(StoreError) -> Bool {
+        guard Self.isSafeKeyPart(requestID) else { return false }
+        return try kv.delete(handoffKey(requestID))
+    }
+
     /// Redeems a requestID once: get, then delete; only the caller whose delete removed the item gets the hand-off.
     public func redeemHandoff(_ requestID: String) throws(StoreError) -> RequestHandoff? {
-        guard Self.isSafeKeyPart(requestID) else { return nil }
-        let key = handoffKey(requestID)
-        guard let bytes = try kv.get(key) else { return nil }
-        guard try kv.delete(key) else { return nil }
-        return try? JSONDecoder().decode(RequestHandoff.self, from: Data(bytes))
+        guard let handoff = try peekHandoff(requestID), try burnHandoff(requestID) else { return nil }
+        return handoff
     }
 
     /// Counts one event for `subject` in `scope` within a window of `window` seconds; returns the count so far.
@@ -62,7 +71,8 @@ public struct SessionStore {
         return UInt64(String(decoding: bytes.filter { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)) ?? 0
     }
 
-    func throttleKey(scope: String, subject: String) -> String {
+    /// The key of a throttle counter: the subject is hashed, so any user name or address makes a valid key.
+    public func throttleKey(scope: String, subject: String) -> String {
         prefix + "t:" + scope + ":" + String(Digest.sha256Hex(Array(subject.utf8)).prefix(32))
     }
 

@@ -30,7 +30,16 @@ public enum UsersFileLoader {
                                     expected: "a service named in the config: \(registry.services.map(\.name).joined(separator: ", "))")
             }
             users.append(User(username: username, passwordHash: hash, name: u.has("name") ? u.text("name") : username,
-                              email: u.text("email"), services: services))
+                              email: u.text("email"), services: services, disabled: u.flag("disabled")))
+        }
+        // One real hash per scheme and cost proves the parameters usable (hashing every user's would take minutes).
+        var proven: [String: Bool] = [:]
+        for (i, user) in users.enumerated() {
+            let signature = PasswordHash.costSignature(user.passwordHash)
+            if proven[signature] == nil { proven[signature] = PasswordHash.canHash(likeThis: user.passwordHash) }
+            if proven[signature] == false {
+                reader.problems.add("users[\(i)].password_hash", String(user.passwordHash.prefix(7)) + "…", expected: "parameters libxcrypt can hash with")
+            }
         }
         guard reader.problems.problems.isEmpty else { throw ConfigError(file: path, problems: reader.problems.problems) }
         return try UserDirectory(users: users)

@@ -2,11 +2,15 @@ import FastCGI
 
 /// How the SSO reads a request: its public origin and whether a person or a program sent it.
 extension HTTPRequest {
-    /// The public origin of this request: `SSO_ORIGIN` when the web server sets it, else scheme and `Host`.
+    /// The public origin of this request, from the web server's configuration and never from the client: `SSO_ORIGIN`
+    /// when the snippets set it (nginx: `$scheme://$server_name:$server_port`), else the scheme with `SERVER_NAME` and
+    /// `SERVER_PORT` (Apache with `UseCanonicalName On`: its `ServerName`). The `Host` header plays no part: with an
+    /// absolute request line it can name another site than the one the web server chose.
     public var origin: Origin? {
         if let configured = params["SSO_ORIGIN"], !configured.isEmpty { return Origin(parsing: configured) }
-        guard let host = header("Host"), !host.isEmpty else { return nil }
-        return Origin(parsing: (isHTTPS ? "https://" : "http://") + host)
+        guard let name = params["SERVER_NAME"], !name.isEmpty else { return nil }
+        let port = params["SERVER_PORT"].flatMap { $0.isEmpty ? nil : $0 }
+        return Origin(parsing: (isHTTPS ? "https://" : "http://") + name + (port.map { ":" + $0 } ?? ""))
     }
 
     /// True for API and XHR calls, which get a 401 with JSON instead of a redirect to a sign-in page:

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import SSOCore
+@testable import SSOCrypto
+import SSOTesting
+
+@Suite struct SignInThrottleTests {
+    let limits = SignInThrottle.Limits(pairFailures: 5, addressFailures: 20, userSoftLimit: 8, maxDelay: 60, window: 300)
+
+    func throttle(_ kv: InMemoryStore) -> SignInThrottle { SignInThrottle(store: SessionStore(kv: kv, prefix: "t:"), limits: limits) }
+
+    func fail(_ t: SignInThrottle, _ user: String, from remote: String, device: String? = nil, now: Int64 = 100) throws -> Bool {
+        switch try t.admit(username: user, remote: remote, device: device, now: now) {
+        case .judge(let ticket): try t.failed(ticket, now: now); return true
+        case .refuse: return false
+        }
+    }
+
+    @Test func aStrangerLocksOnlyHisOwnAddress() throws {
+        let t = throttle(InMemoryStore(now: { 100 }))
+        let judged = try (0..<7).map { _ in try fail(t, "alice", from: "10.0.0.66") }
+        #expect(judged == [true, true, true, true, true, false, false])
+        guard case .judge = try t.admit(username: "alice", remote: "10.0.0.7", device: nil, now: 100) else {
+            Issue.record("alice at her own address was refused"); return
+        }
+    }
+
+    @Test func pastTheSoftLimitUnknownBrowsersWaitButTheUsersOwnDoNot() throws {
+        let t = throttle(InMemoryStore(now: { 100 }))
+        for i in 0..<9 { _ = try fail(t, "alice", from: "10.1.\(i).1") }  // many addresses: past the soft limit of 8
+        guard case .refuse(let wait) = try t.admit(username: "alice", remote: "10.9.9.9", device: nil, now: 100) else {
+            Issue.record("an unknown browser was not slowed"); return
+        }
+        #expect(wait >= 1 && wait <= 60)
+        guard case .judge = try t.admit(username: "alice", remote: "10.9.9.9", device: "alices-laptop", now: 100) else {
+            Issue.record("the user's own browser was slowed by others' failures"); return
+        }
+    }
+
+    @Test func successTakesTheCountBack() throws {
+        let t = throttle(InMemoryStore(now: { 100 }))
+        for _ in 0..<4 { _ = try fail(t, "bob", from: "10.0.0.1") }
+        for _ in 0..<10 {  // right passwords are no failures
+            guard case .judge(let ticket) = try t.admit(username: "bob", remote: "10.0.0.1", device: nil, now: 100) else {
+                Issue.record("refused"); return
+            }
+            try t.succeeded(ticket)
+        }
+    }
+
+    @Test func ipv6CountsBySlash64() {
+        #expect(ClientAddress.throttleKey("2001:db8:1:2:aaaa::1") == ClientAddress.throttleKey("2001:db8:1:2:ffff:1:2:3"))
+        #expect(ClientAddress.throttleKey("2001:db8:1:2::1") != ClientAddress.throttleKey("2001:db8:1:3::1"))
+        #expect(ClientAddress.throttleKey("::ffff:192.0.2.7") == "192.0.2.7")
+        #expect(ClientAddress.throttleKey("192.0.2.7") == "192.0.2.7")
+        #expect(ClientAddress.throttleKey("fe80::1%eth0") == "fe80:0:0:0::/64")
+        #expect(ClientAddress.throttleKey("not an address") == "not an address")
+    }
+
+    @Test func theDecoyCostsWhatMostUsersCost() throws {
+        let bcrypt = "$2b$05$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22"
+        let yescrypt = try PasswordHash.make(password: "x")
+        #expect(PasswordHash.costSignature(try PasswordHash.decoy(likeMostOf: [bcrypt, bcrypt, yescrypt])) == "$2b$05$")
+        #expect(PasswordHash.costSignature(try PasswordHash.decoy(likeMostOf: [yescrypt])) == PasswordHash.costSignature(yescrypt))
+        #expect(try PasswordHash.decoy(likeMostOf: []).hasPrefix("$y$"))
+    }
+}

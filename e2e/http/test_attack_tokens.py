@@ -1,0 +1,63 @@
+"""The apps never see a token that works elsewhere: the SSO cookies are removed before a request reaches an app, and the
+cookie a host sets is accepted on that host only (accounts included). One logout still ends them all."""
+from urllib.parse import quote
+
+from helpers import Browser
+
+SSO_COOKIES = ("__Host-sso", "__Host-sso_replay", "__Host-sso_state")
+
+
+def test_the_app_never_receives_the_sso_cookies_but_keeps_its_own(stack):
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/").status_code == 200
+    b.session.cookies.set("app_pref", "dark", domain="infusion.iqueue.test", path="/")
+    echo = b.get(stack.infusion + "/page").json()
+    cookie = echo["headers"].get("cookie", "")
+    for name in SSO_COOKIES:
+        assert name + "=" not in cookie, cookie
+    assert "app_pref=dark" in cookie
+    # Only SSO cookies: the app gets no Cookie header at all (or an empty one), never a fragment of ours.
+    b.session.cookies.clear(domain="infusion.iqueue.test", path="/", name="app_pref")
+    echo = b.get(stack.infusion + "/page").json()
+    assert "sso" not in echo["headers"].get("cookie", "")
+
+
+def token_of(browser, host):
+    return browser.cookie(host).value
+
+
+def test_one_hosts_cookie_is_refused_on_another_host(stack):
+    alice = Browser(stack)
+    assert alice.sign_in(stack.infusion + "/").status_code == 200
+    assert alice.follow(stack.dextor + "/")[0].status_code == 200
+    stolen = token_of(alice, "infusion.iqueue.test")
+    thief = Browser(stack)
+    thief.session.cookies.set("__Host-sso", stolen, domain="dextor.leantaas.test", path="/")
+    r = thief.get(stack.dextor + "/")
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], r.status_code
+    # The same token on its own host still works, and the host tokens differ.
+    assert stolen != token_of(alice, "dextor.leantaas.test")
+    assert alice.get(stack.infusion + "/").status_code == 200
+
+
+def test_an_app_hosts_cookie_is_no_accounts_session(stack):
+    alice = Browser(stack)
+    assert alice.sign_in(stack.infusion + "/").status_code == 200
+    stolen = token_of(alice, "infusion.iqueue.test")
+    thief = Browser(stack)
+    thief.session.cookies.set("__Host-sso", stolen, domain="accounts.iqueue.test", path="/")
+    r = thief.get(stack.accounts + "/copyCookie?redirectURL=" + quote(stack.dextor + "/", safe=""))
+    assert r.status_code == 200 and 'name="password"' in r.text, (r.status_code, r.headers.get("Location"))
+
+
+def test_one_logout_still_ends_every_hosts_token(stack):
+    alice = Browser(stack)
+    alice.sign_in(stack.infusion + "/")
+    alice.follow(stack.dextor + "/")
+    tokens = {h: token_of(alice, h) for h in ("infusion.iqueue.test", "dextor.leantaas.test")}
+    alice.sign_out()
+    for host, token in tokens.items():
+        again = Browser(stack)
+        again.session.cookies.set("__Host-sso", token, domain=host, path="/")
+        r = again.get(stack.origin(host) + "/")
+        assert r.status_code == 302, (host, r.status_code)
