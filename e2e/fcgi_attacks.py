@@ -177,7 +177,8 @@ def main():
         print(json.dumps(hold(address, int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))), flush=True)
     elif command == "probe":
         env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": sys.argv[3], "HTTPS": "on",
-               "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe", "REMOTE_ADDR": "127.0.0.1"}
+               "SSO_ORIGIN": "https://" + sys.argv[3], "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe",
+               "REMOTE_ADDR": "127.0.0.1"}
         try:
             s = open_socket(address)
         except OSError as error:
@@ -193,7 +194,8 @@ def main():
     elif command == "queue":
         conns = []
         env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/queued", "HTTP_HOST": sys.argv[4], "HTTPS": "on",
-               "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-queue", "REMOTE_ADDR": "127.0.0.1"}
+               "SSO_ORIGIN": "https://" + sys.argv[4], "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-queue",
+               "REMOTE_ADDR": "127.0.0.1"}
         for i in range(int(sys.argv[3])):
             s = open_socket(address, timeout=60)
             s.sendall(fc.begin() + fc.params(dict(env, REQUEST_URI=f"/queued/{i}")) + fc.stdin(b""))

@@ -28,9 +28,8 @@ struct Serve: ParsableCommand {
         }
         let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "accounts")
-        UsersReloader.start(users, config: cfg, logger: logger, audit: audit)
         try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users, audit: audit), server: cfg.accounts, config: cfg,
-                                logger: logger)
+                                logger: logger, background: { UsersReloader.start(users, config: cfg, logger: logger, audit: audit) })
     }
 }
 

@@ -73,7 +73,10 @@ public enum ServerCommand {
 
     /// Serves `handler` on `server` until SIGTERM/SIGINT; returns when requests in flight are done. With
     /// `processes > 0` this process becomes the supervisor and the serving is done by the worker processes it starts.
-    public static func serve<H: Handler>(_ handler: H, server: SSOConfig.Server, config: SSOConfig, logger: Logger) throws(ExitCode) {
+    /// `background` (a watcher thread, say) is started only in a process that serves, never in the supervisor: work
+    /// whose effects others see (ending sessions) must happen in step with the process answering requests.
+    public static func serve<H: Handler>(_ handler: H, server: SSOConfig.Server, config: SSOConfig, logger: Logger,
+                                         background: () -> Void = {}) throws(ExitCode) {
         do {
             if server.processes > 0 {
                 try Supervisor(options: .init(address: server.listen, socketMode: server.socketMode, socketGroup: server.socketGroup,
@@ -90,6 +93,7 @@ public enum ServerCommand {
                 options.drainQueueOnStop = supervisor.drainQueueOnStop
                 options.readyFD = Supervisor.WorkerFlag.readyFD
             }
+            background()
             let health = StoreHealth(logger: logger)
             let memcached = config.memcached
             let responder = SSOResponder(handler: handler, logger: logger, makeStore: {

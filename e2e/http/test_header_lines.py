@@ -62,7 +62,7 @@ def test_a_header_that_is_not_utf8_is_replayed_byte_for_byte(stack):
     assert sent_as_is == content_type
 
     # The session ends (logout at accounts); the same form is kept, the user signs in again, it is replayed.
-    assert b.get(stack.accounts + "/logout").status_code == 200
+    b.sign_out()
     form, hops = b.navigate("POST", stack.infusion + FORM, body, headers)
     assert form.status_code == 200 and 'name="password"' in form.text, (form.status_code, hops)
     r = b.submit_login(form, "alice", "wonderland")

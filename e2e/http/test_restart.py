@@ -123,13 +123,15 @@ def test_sigterm_serves_the_connections_already_queued(own_stack):
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
-    out, err = client.communicate("go\n", timeout=60)
-    statuses = json.loads(out.strip().splitlines()[-1])["statuses"]
-    # The sign-in path's answer to a request without a session: every one of them.
-    assert statuses == [302] * 20, statuses
-    assert own_stack.procs["appauth"].wait(30) == 0
-    own_stack.procs.pop("appauth")
-    own_stack.start_fcgi(["appauth"])
+    try:
+        out, err = client.communicate("go\n", timeout=60)
+        statuses = json.loads(out.strip().splitlines()[-1])["statuses"]
+        # The sign-in path's answer to a request without a session: every one of them.
+        assert statuses == [302] * 20, statuses
+        assert own_stack.procs["appauth"].wait(30) == 0
+    finally:
+        own_stack.terminate("appauth")
+        own_stack.start_fcgi(["appauth"])
 
 
 def test_a_worker_process_that_dies_is_replaced_and_costs_only_its_requests(own_stack):

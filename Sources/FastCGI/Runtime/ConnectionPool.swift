@@ -19,6 +19,9 @@ final class ConnectionPool: Sendable {
         case receiving
         /// Answered and half-closed; what the peer still sends is read and dropped until it closes. Closed at its deadline.
         case closing
+        /// Answered and half-closed, and as much was dropped as will be: nothing more is read; closed when the peer
+        /// closes (the reaper looks), or at its deadline.
+        case quiet
     }
 
     /// How long each wait may last.
@@ -118,15 +121,16 @@ final class ConnectionPool: Sendable {
         c.phase = phase
         c.deadline = deadline
         let wasRegistered = c.registered
-        if phase == .receiving {
-            // New bytes were just scanned: more are likely soon. The reaper doubles the pause while none come.
+        let watched = phase == .receiving || phase == .quiet
+        if watched {
+            // New bytes were just scanned (or the last allowed ones dropped): the reaper looks soon, then less often.
             c.backoff = 1_000_000
             c.recheckAt = Monotonic.now() + c.backoff
         } else {
             c.recheckAt = 0
             c.registered = true
         }
-        let wake = phase == .receiving ? c.recheckAt : deadline
+        let wake = watched ? c.recheckAt : deadline
         var evicted: Int32 = -1
         let sooner = table.withLock { t -> Bool in
             if t.entries.count >= timeouts.maxConnections, let oldest = t.entries.min(by: { $0.value.opened < $1.value.opened }) {
@@ -139,7 +143,9 @@ final class ConnectionPool: Sendable {
             return true
         }
         if evicted >= 0 { close(evicted) }
-        if phase != .receiving {
+        // A watched connection is not armed (its unread bytes would make epoll report it again at once); one that was
+        // armed before is disarmed already, its one-shot event having been taken.
+        if !watched {
             if wasRegistered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
         }
         if sooner { ringReaper() }
@@ -175,7 +181,21 @@ final class ConnectionPool: Sendable {
                     continue
                 }
                 next = min(next, c.deadline)
-                guard c.phase == .receiving, c.recheckAt != 0 else { continue }
+                guard c.phase == .receiving || c.phase == .quiet, c.recheckAt != 0 else { continue }
+                if c.phase == .quiet {
+                    if now >= c.recheckAt {
+                        if sso_fcgi_peer_closed(fd) != 0 {
+                            t.entries[fd] = nil
+                            late.append(fd)
+                            continue
+                        }
+                        c.backoff = min(c.backoff * 2, 250_000_000)
+                        c.recheckAt = now + c.backoff
+                        t.entries[fd] = c
+                    }
+                    next = min(next, c.recheckAt)
+                    continue
+                }
                 if now >= c.recheckAt {
                     let readable = sso_fcgi_bytes_readable(fd)
                     if readable == c.readable && sso_fcgi_peer_closed(fd) != 0 {

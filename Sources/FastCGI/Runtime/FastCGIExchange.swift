@@ -5,14 +5,17 @@ import Glibc
 enum FastCGIExchange {
     /// Largest total size of the params, in bytes. Default: 65,536; more gets 431.
     static let maxParamBytes = 65_536
-    /// Most bytes of an over-limit body read and discarded before the connection is given up. Default: 65,536: a body
-    /// nobody will keep is not read on anyone's behalf (the web server's own limit bounds what it sends).
+    /// Most bytes of an over-limit body read and discarded; past them the request is answered 413 and the connection
+    /// given up. Default: 65,536: a body nobody will keep is not read on anyone's behalf. A body up to the limit plus
+    /// this margin is read whole and handed to the responder marked `bodyOmitted` (it tells the user on a page).
     static let maxDrainBytes = 65_536
 
     enum ReadOutcome {
-        /// A request; `reusable` is false when part of its body was left unread (the connection cannot carry another).
-        case request(HTTPRequest, reusable: Bool)
-        case refuse(HTTPResponse)
+        /// A request to answer.
+        case request(HTTPRequest)
+        /// Answered here, not by the responder; `reusable` is false when part of the body was left unread (the
+        /// connection cannot carry another request).
+        case refuse(HTTPResponse, reusable: Bool)
         /// The connection failed or closed before the whole request came: nothing can be answered.
         case abandon
     }
@@ -25,7 +28,7 @@ enum FastCGIExchange {
                 let fits = entry.withMemoryRebound(to: UInt8.self, capacity: length) {
                     params.add(UnsafeBufferPointer(start: $0, count: length))
                 }
-                if !fits { return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n")) }
+                if !fits { return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"), reusable: true) }
                 cursor += 1
             }
         }
@@ -35,33 +38,34 @@ enum FastCGIExchange {
         var body: [UInt8] = []
         var omitted = declared > maxBodyBytes
         // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request.
-        if role != "AUTHORIZER" && (declared > 0 || values["HTTP_TRANSFER_ENCODING"] != nil) {
+        let hasBody = role != "AUTHORIZER" && (declared > 0 || values["HTTP_TRANSFER_ENCODING"] != nil)
+        // More than the limit and the margin, said up front: nothing of it is read on anyone's behalf.
+        if hasBody && declared > maxBodyBytes + maxDrainBytes { return tooLarge }
+        if hasBody {
             var chunk = [CChar](repeating: 0, count: 16_384)
-            var drained = 0
+            var total = 0
             while true {
                 let n = FCGX_GetStr(&chunk, Int32(chunk.count), request.pointee.in)
                 if n <= 0 { break }
-                if omitted {
-                    // Read and discard a little, so a kept-alive connection stays in step; beyond the bound, give up.
-                    drained += Int(n)
-                    if drained > maxDrainBytes {
-                        return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true), reusable: false)
-                    }
-                    continue
-                }
+                // Read and discard up to the margin, so a kept-alive connection stays in step; beyond it, give up.
+                total += Int(n)
+                if total > maxBodyBytes + maxDrainBytes { return tooLarge }
+                if omitted { continue }
                 body.append(contentsOf: chunk[0..<Int(n)].map { UInt8(bitPattern: $0) })
                 if body.count > maxBodyBytes {
                     omitted = true
-                    drained = body.count - maxBodyBytes
                     body = []
                 }
             }
             // A read error or an early end of the connection: a cut-off body is never taken for the whole one.
             if FCGX_GetError(request.pointee.in) != 0 { return .abandon }
         }
-        if omitted { return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true), reusable: true) }
-        return .request(HTTPRequest(params: values, rawParams: params.raw, body: body), reusable: true)
+        if omitted { return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true)) }
+        return .request(HTTPRequest(params: values, rawParams: params.raw, body: body))
     }
+
+    /// A body past the limit and the margin: refused, the rest left unread, the connection given up.
+    static let tooLarge = ReadOutcome.refuse(.text(.contentTooLarge, "Request body too large\n"), reusable: false)
 
     /// Writes a CGI-style response: `Status:`, headers, blank line, body.
     static func write(_ response: HTTPResponse, to request: UnsafeMutablePointer<FCGX_Request>) {

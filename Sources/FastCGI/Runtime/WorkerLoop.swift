@@ -132,12 +132,12 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         switch FastCGIExchange.read(request, maxBodyBytes: maxBodyBytes) {
         case .abandon:
             answered = false
-        case .refuse(let response):
-            server.logger.notice("request refused", metadata: ["status": "\(response.status.code)"])
+        case .refuse(let response, let inStep):
+            reusable = reusable && inStep
+            server.notes.note("request refused", "status \(response.status.code)")
             watch.extend(until: Monotonic.now() + pool.timeouts.io)
             FastCGIExchange.write(response, to: request)
-        case .request(let httpRequest, let inStep):
-            reusable = reusable && inStep
+        case .request(let httpRequest):
             // Answering has no deadline here: the store and the backend client have their own timeouts.
             watch.extend(until: 0)
             let response = responder.respond(to: httpRequest, worker: worker)
@@ -176,19 +176,23 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         pool.park(connection, .closing, deadline: Monotonic.now() + pool.timeouts.linger)
     }
 
-    /// Reads and drops what a closing connection still sends; closes it at its end, or past a bound.
+    /// Reads and drops what a closing connection still sends, up to a bound; closes it at its end. Past the bound it
+    /// stops reading and waits (quiet) for the peer to close: a web server still sending a body it was refused then
+    /// blocks, reads the answer, and closes, instead of failing its write and answering 503 itself.
     private func linger(_ connection: ConnectionPool.Connection) {
         var c = connection
         while c.drained < FastCGIExchange.maxDrainBytes {
-            let n = recv(c.fd, peekBuffer.baseAddress, peekBuffer.count, Int32(MSG_DONTWAIT))
+            let n = recv(c.fd, peekBuffer.baseAddress, min(peekBuffer.count, FastCGIExchange.maxDrainBytes - c.drained),
+                         Int32(MSG_DONTWAIT))
             if n > 0 { c.drained += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 pool.park(c, .closing, deadline: c.deadline)
                 return
             }
-            break
+            close(c.fd)
+            return
         }
-        close(c.fd)
+        pool.park(c, .quiet, deadline: c.deadline)
     }
 }
 
