@@ -69,6 +69,8 @@ def test_a_params_record_whose_lengths_add_past_int_max_kills_no_process(stack):
     assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced"
     assert traffic.results and traffic.failures == [], traffic.failures[:10]
     assert Browser(stack).get(stack.infusion + "/after").status_code == 302
+    print(f"\n[{stack.server}] INT_MAX record: 2 x 20 sent, {len(traffic.results)} requests meanwhile, "
+          f"{len(traffic.failures)} failed, 0 restarts")
 
 
 def test_stalled_connections_hold_no_worker_and_are_dropped(stack):
@@ -95,12 +97,15 @@ def test_stalled_connections_hold_no_worker_and_are_dropped(stack):
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1]
         assert p99 < 1.0, latencies[-5:]
+        print(f"\n[{stack.server}] stalled: {len(latencies)} requests, 0 failed, p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
+              f"p99 {p99 * 1000:.1f} ms")
     finally:
         outcomes = [json.loads(h.communicate(timeout=60)[0].strip().splitlines()[-1]) for h in holders]
     for mode, outcome in zip(modes, outcomes):
         # Every one was closed by the program, within the timeout and a reaper tick, however it stalled.
         assert outcome["closed"] == outcome["opened"] > 0, (mode, outcome)
         assert outcome["last_closed"] < 5 + 2, (mode, outcome)
+        print(f"[{stack.server}] stalled {mode}: {outcome}")
 
 
 def test_hundreds_of_malformed_requests_to_both_programs(stack):
@@ -128,3 +133,5 @@ def test_hundreds_of_malformed_requests_to_both_programs(stack):
     assert traffic.failures == [], traffic.failures[:10]
     # 800 more malformed requests leave the programs' memory where the warm-up left it.
     assert rss_after <= rss_before * 1.10, (rss_before, rss_after)
+    print(f"\n[{stack.server}] fuzz: 400 warm-up + 800 malformed requests, {len(traffic.results)} requests meanwhile, "
+          f"0 failed, 0 restarts, RSS {rss_before} -> {rss_after} kB")

@@ -57,6 +57,7 @@ def test_sighup_restarts_every_worker_under_load_and_fails_no_request(own_stack)
     after = program_pids(own_stack, "appauth")
     assert w.total > 500 and w.non2xx == 0 and w.errors == 0, w.output
     assert after[0] == before[0] and len(after) == len(before) and set(after[1:]).isdisjoint(before[1:]), (before, middle, after)
+    print(f"\n[{own_stack.server}] SIGHUP x2: {w.total} requests, {w.non2xx} non-2xx, {w.errors} socket errors")
 
 
 def hold_listening_socket(stack):
@@ -98,6 +99,7 @@ def test_stop_and_start_on_a_socket_that_outlives_the_program_fails_no_request(o
                 assert proc.wait(30) == 0
                 proc = start()
         assert w.total > 500 and w.non2xx == 0 and w.errors == 0, w.output
+        print(f"\n[{own_stack.server}] stop+start x2 on a held socket: {w.total} requests, {w.non2xx} non-2xx, {w.errors} socket errors")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -156,4 +158,4 @@ def test_a_worker_process_that_dies_is_replaced_and_costs_only_its_requests(own_
     # Lost: the requests that process had taken, at most one per worker thread being served (plus any it had accepted
     # and was still reading, none with whole requests from a web server).
     assert w.total > 500 and w.non2xx + w.errors <= workers_per_process, w.output
-    print(f"\nworker killed: {w.total} requests, {w.non2xx} non-2xx, {w.errors} socket errors, replaced after {replaced:.2f} s")
+    print(f"\n[{own_stack.server}] worker killed: {w.total} requests, {w.non2xx} non-2xx, {w.errors} socket errors, replaced after {replaced:.2f} s")

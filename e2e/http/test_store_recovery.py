@@ -58,7 +58,7 @@ def test_a_valid_session_is_never_sent_to_sign_in_while_memcached_recovers(own_s
     for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     wrongful = [r for r in results if r[0] in (302, 303, 401) or (r[0] == 302 and "noCookie" in r[1])]
-    print(f"\n{len(results)} requests: {statuses}")
+    print(f"\n[{own_stack.server}] memcached stopped 3 x 2.5 s: {len(results)} requests: {statuses}")
     assert len(results) > 200
     assert wrongful == [], (len(wrongful), statuses)
     assert set(statuses) <= {200, 503}, statuses
