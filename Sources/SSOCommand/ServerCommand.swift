@@ -60,8 +60,8 @@ public enum ServerCommand {
 
     /// Serves `handler` on `server` until SIGTERM/SIGINT; returns when requests in flight are done.
     public static func serve<H: Handler>(_ handler: H, server: SSOConfig.Server, config: SSOConfig, logger: Logger) throws(ExitCode) {
-        let memcached = config.memcached
-        let responder = SSOResponder(handler: handler, logger: logger, makeStore: { try MemcachedClient(memcached) })
+        let stores = StoreFactory(config.memcached)
+        let responder = SSOResponder(handler: handler, logger: logger, makeStore: { try stores.make() })
         let runtime = FastCGIServer(
             options: .init(address: server.listen, workers: server.workers, socketMode: server.socketMode,
                            maxBodyBytes: config.maxBodyBytes),
