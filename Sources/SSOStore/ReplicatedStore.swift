@@ -50,15 +50,26 @@ public final class ReplicatedStore: KeyValueStore {
     }
 
     /// The first copy found on a trusted server that answers: the item (nil for a tombstone) and the server's index.
-    /// Nil when no trusted server has one; throws when none answered.
+    /// Nil when no trusted server has one; throws when none answered. A live item found after servers that answered
+    /// without it is copied back to them with `add` (read repair: a restarted or cleaned server regains its copies as
+    /// they are used; `add` never overwrites a tombstone written in the meantime).
     func locate(_ key: String) throws(StoreError) -> (item: NodeItem?, copy: Int)? {
         try MemcachedClient.checkKey(key)
         try ensureFenceLease()
         var answered = false
+        var without: [Int] = []
         for i in placement.nodes(for: key) where pool.isTrusted(i) {
             guard let items = on(i, { node throws(StoreError) in try node.fetch([key]) }) else { continue }
             answered = true
-            if let item = items[key] { return (item.flags == Self.tombstone ? nil : item, i) }
+            guard let item = items[key] else {
+                without.append(i)
+                continue
+            }
+            if item.flags == Self.tombstone { return (nil, i) }
+            for j in without {
+                _ = on(j) { node throws(StoreError) in try node.write(.add, key, item.value, flags: 0, ttl: options.tombstoneTTL) }
+            }
+            return (item, i)
         }
         guard answered else { throw StoreError("memcached: no copy of the item could be read") }
         return nil

@@ -63,6 +63,18 @@ import SSOTesting
         #expect(try store.session("short") == nil)
     }
 
+    /// A service may set idle_timeout to 30 days; the item's TTL is then one second more, which memcached would read
+    /// as a date in 1970 (expired at once) if it were sent as is.
+    @Test func aThirtyDayIdleTimeoutKeepsTheSession() throws {
+        let server = try MemcachedServer()
+        let store = SessionStore(kv: try MemcachedClient(MemcachedOptions(servers: [server.address])), prefix: "m:")
+        let now = Int64(Date().timeIntervalSince1970)
+        let s = JWTSession(user: "u", lastAccessedTime: now, sessionTimeout: 2_592_000, fingerprint: "f", created: now,
+                           expiresAt: now + 90 * 86_400)
+        try store.put(s, tokenID: "month", now: now)
+        #expect(try store.session("month") == s)
+    }
+
     @Test func redemptionIsSingleUseUnderConcurrency() throws {
         let server = try MemcachedServer()
         let threads = 16

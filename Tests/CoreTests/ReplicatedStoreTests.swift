@@ -65,6 +65,19 @@ import SSOTesting
         #expect(!store.pool.isEjected(first))  // tried again, and back
     }
 
+    @Test func aServerRestartedEmptyRegainsItsCopiesAsTheyAreRead() throws {
+        let pool = Pool()
+        let store = pool.process()
+        let keys = (0..<40).map { "s\($0)" }.filter { pool.copies($0)[0] == 0 }
+        for k in keys { try store.set(k, Array("v".utf8), ttl: 60) }
+        pool.servers[0].restart()  // empty, and nobody wrote while it was away: not fenced
+        for k in keys { #expect(try store.get(k) == Array("v".utf8)) }
+        #expect(keys.allSatisfy { pool.servers[0].peekItem($0)?.value == Array("v".utf8) })
+        // Now the other copies can go: the repaired ones carry the items.
+        for i in 1...2 { pool.servers[i].isDown = true }
+        for k in keys { #expect(try store.get(k) == Array("v".utf8)) }
+    }
+
     @Test func everyServerDownFailsClosed() throws {
         let pool = Pool()
         let store = pool.process()
@@ -110,7 +123,8 @@ import SSOTesting
         pool.clock.advance(1.1)  // up for a lease: the next fence read cleans it
         #expect(try store.get(key) == Array("new".utf8))
         #expect(store.pool.isTrusted(0))
-        #expect(pool.servers[0].peekItem(key) == nil)  // flushed; the read fell through to the other copy
+        // Flushed, the read fell through to the other copy and put it back: the new value, never the old one.
+        #expect(pool.servers[0].peekItem(key)?.value == Array("new".utf8))
         #expect(pool.servers[1].peekItem("t:~fence:n0:11211")?.value ?? Array("clear".utf8) == Array("clear".utf8))
         #expect(pool.servers[2].peekItem("t:~fence:n0:11211")?.value ?? Array("clear".utf8) == Array("clear".utf8))
     }
