@@ -14,6 +14,9 @@ public final class PoolState: Sendable {
         var upSince: Double
         /// When this process last learned that the server is fenced (nil: not fenced).
         var fencedAt: Double?
+        /// Until when the server is taken to be missing copies (it came back, or was cleaned): reads copy what they find
+        /// to it.
+        var recoveringUntil: Double = 0
     }
     private struct State {
         var nodes: [Node]
@@ -26,14 +29,18 @@ public final class PoolState: Sendable {
     public let retryTimeout: Double
     /// Seconds a read of the fence list is trusted. Default: 1.
     public let lease: Double
+    /// Seconds after a server comes back (or is cleaned) during which reads copy items to it. Default: 600.
+    public let repairWindow: Double
     /// Monotonic seconds; tests move it.
     public let clock: @Sendable () -> Double
 
-    public init(servers: Int, retryTimeout: Double, lease: Double, clock: @escaping @Sendable () -> Double = PoolState.monotonic) {
+    public init(servers: Int, retryTimeout: Double, lease: Double, repairWindow: Double = 600,
+                clock: @escaping @Sendable () -> Double = PoolState.monotonic) {
         let now = clock()
         state = Mutex(State(nodes: Array(repeating: Node(upSince: now), count: servers)))
         self.retryTimeout = retryTimeout
         self.lease = lease
+        self.repairWindow = repairWindow
         self.clock = clock
     }
 
@@ -60,7 +67,10 @@ public final class PoolState: Sendable {
     public func succeeded(_ i: Int) {
         let now = clock()
         state.withLock { s in
-            if s.nodes[i].downUntil != 0 { s.nodes[i].upSince = now }
+            if s.nodes[i].downUntil != 0 {
+                s.nodes[i].upSince = now
+                s.nodes[i].recoveringUntil = now + repairWindow
+            }
             s.nodes[i].downUntil = 0
             s.nodes[i].probing = false
         }
@@ -80,6 +90,12 @@ public final class PoolState: Sendable {
 
     /// Whether copies on server `i` may be read: not fenced as far as this process knows.
     public func isTrusted(_ i: Int) -> Bool { state.withLock { $0.nodes[i].fencedAt == nil } }
+
+    /// Whether server `i` came back (or was cleaned) within the repair window and is trusted: reads copy items to it.
+    public func isRecovering(_ i: Int) -> Bool {
+        let now = clock()
+        return state.withLock { now < $0.nodes[i].recoveringUntil && $0.nodes[i].fencedAt == nil }
+    }
 
     /// Whether the fence list was read within the lease.
     public var leaseIsValid: Bool {
@@ -102,6 +118,7 @@ public final class PoolState: Sendable {
                     if s.nodes[i].fencedAt == nil { s.nodes[i].fencedAt = start }
                 } else if let at = s.nodes[i].fencedAt, at < start {
                     s.nodes[i].fencedAt = nil
+                    s.nodes[i].recoveringUntil = start + repairWindow
                 }
             }
             s.leaseUntil = max(s.leaseUntil, start + lease)
@@ -111,7 +128,10 @@ public final class PoolState: Sendable {
     /// Server `i` was cleaned (flushed, its fences cleared) by this process, in a round that started at `start`.
     public func cleaned(_ i: Int, start: Double) {
         state.withLock { s in
-            if let at = s.nodes[i].fencedAt, at < start { s.nodes[i].fencedAt = nil }
+            if let at = s.nodes[i].fencedAt, at < start {
+                s.nodes[i].fencedAt = nil
+                s.nodes[i].recoveringUntil = start + repairWindow
+            }
         }
     }
 

@@ -50,9 +50,9 @@ public final class ReplicatedStore: KeyValueStore {
     }
 
     /// The first copy found on a trusted server that answers: the item (nil for a tombstone) and the server's index.
-    /// Nil when no trusted server has one; throws when none answered. A live item found after servers that answered
-    /// without it is copied back to them with `add` (read repair: a restarted or cleaned server regains its copies as
-    /// they are used; `add` never overwrites a tombstone written in the meantime).
+    /// Nil when no trusted server has one; throws when none answered. A live item found is copied with `add` to the
+    /// servers that answered without it and to those recovering (back within the repair window), so a restarted or
+    /// cleaned server regains its copies as they are used (read repair; `add` never overwrites a tombstone).
     func locate(_ key: String) throws(StoreError) -> (item: NodeItem?, copy: Int)? {
         try MemcachedClient.checkKey(key)
         try ensureFenceLease()
@@ -66,7 +66,8 @@ public final class ReplicatedStore: KeyValueStore {
                 continue
             }
             if item.flags == Self.tombstone { return (nil, i) }
-            for j in without {
+            let copies = placement.nodes(for: key)
+            for j in without + copies.filter({ $0 != i && !without.contains($0) && pool.isRecovering($0) }) {
                 _ = on(j) { node throws(StoreError) in try node.write(.add, key, item.value, flags: 0, ttl: options.tombstoneTTL) }
             }
             return (item, i)

@@ -78,6 +78,22 @@ import SSOTesting
         for k in keys { #expect(try store.get(k) == Array("v".utf8)) }
     }
 
+    @Test func aServerBackFromAnOutageRegainsCopiesItIsNotReadFirstFor() throws {
+        let pool = Pool()
+        let store = pool.process()
+        let second = (0..<60).map { "s\($0)" }.filter { pool.copies($0)[1] == 0 }
+        let first = try #require((0..<60).map { "f\($0)" }.first { pool.copies($0)[0] == 0 })
+        for k in second + [first] { try store.set(k, Array("v".utf8), ttl: 60) }
+        pool.servers[0].isDown = true
+        _ = try store.get(first)  // server 0 fails under a read: ejected (a read misses no write: not fenced)
+        pool.servers[0].restart()
+        pool.servers[0].isDown = false
+        pool.clock.advance(1.1)
+        _ = try store.get(first)  // tried again: back, and recovering for the repair window
+        for k in second { #expect(try store.get(k) == Array("v".utf8)) }
+        #expect(second.allSatisfy { pool.servers[0].peekItem($0)?.value == Array("v".utf8) })
+    }
+
     @Test func everyServerDownFailsClosed() throws {
         let pool = Pool()
         let store = pool.process()
