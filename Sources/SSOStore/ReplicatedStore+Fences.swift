@@ -7,21 +7,25 @@ extension ReplicatedStore {
     /// How long a fence record lives: longer than any copy it protects against (tombstone TTL), plus a minute.
     var fenceTTL: Int { options.tombstoneTTL + 60 }
 
-    /// Records on every other reachable server that the servers in `missed` missed a write. False when some server
-    /// could not be fenced anywhere.
+    /// Servers a fence must be recorded on: `replicas + 1` (all the others in a pool of `replicas + 1`). A reader needs
+    /// answers from `servers - replicas` servers to trust its fence list, so the two sets always meet.
+    var fenceQuorum: Int { min(options.replicas + 1, nodes.count - 1) }
+
+    /// Records on every other reachable server that the servers in `missed` missed a write. False when a server's
+    /// fence reached fewer than `fenceQuorum` servers (a delete or take then fails: its answer could not be trusted).
     func fence(_ missed: [Int]) -> Bool {
-        var everywhere = true
+        var enough = true
         for i in missed {
             pool.fenced(i)
-            var recorded = false
+            var recorded = 0
             for j in nodes.indices where j != i && !missed.contains(j) {
                 if on(j, { node throws(StoreError) in try node.write(.set, fenceKeys[i], Self.fencedValue, flags: 0, ttl: fenceTTL) }) == .stored {
-                    recorded = true
+                    recorded += 1
                 }
             }
-            everywhere = everywhere && recorded
+            enough = enough && recorded >= fenceQuorum
         }
-        return everywhere
+        return enough
     }
 
     /// Reads the fence list from every server when the lease is over; cleans fenced servers that are back. Throws when

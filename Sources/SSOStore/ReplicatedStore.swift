@@ -148,13 +148,14 @@ public final class ReplicatedStore: KeyValueStore {
             try node.write(.set, key, [], flags: Self.tombstone, ttl: options.tombstoneTTL)
         }.missed
         guard !missed.isEmpty else { return }
-        guard fence(missed) else { throw StoreError("memcached: a copy missed the delete and could not be fenced") }
+        guard fence(missed) else { throw StoreError("memcached: a copy missed the delete and could not be fenced widely enough") }
         // Readers that last read the fence list before this fence trust the missed server for at most one lease more.
         pause(pool.lease)
     }
 
     public func take(_ key: String) throws(StoreError) -> [UInt8]? {
         try MemcachedClient.checkKey(key)
+        try ensureFenceLease()  // a claimant cut off from most servers fails closed instead of claiming alone
         var value: [UInt8]?
         var claimedBefore = false
         var answered = false
@@ -172,8 +173,9 @@ public final class ReplicatedStore: KeyValueStore {
             guard let item else { continue }
             if claim == .stored { value = item.value } else { claimedBefore = true }
         }
-        _ = fence(missed)
         guard answered else { throw StoreError("memcached: no copy of the item could be read") }
+        // A copy that missed this claim still holds the item: its fence must be where every reader looks.
+        guard fence(missed) else { throw StoreError("memcached: a copy missed the claim and could not be fenced") }
         return claimedBefore ? nil : value
     }
 

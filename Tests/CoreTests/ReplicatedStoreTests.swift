@@ -204,6 +204,46 @@ import SSOTesting
         #expect(pool.servers[read.version.copy].peekItem("s")?.flags == ReplicatedStore.tombstone)
     }
 
+    /// One process's view of a server: throws while the test cuts this process off from it (a network partition).
+    final class Cut: StoreNode, @unchecked Sendable {
+        let inner: InMemoryStore
+        var blocked = false
+        init(_ inner: InMemoryStore) { self.inner = inner }
+        var name: String { inner.name }
+        func check() throws(StoreError) { if blocked { throw StoreError("cut off") } }
+        func fetch(_ keys: [String]) throws(StoreError) -> [String: NodeItem] { try check(); return try inner.fetch(keys) }
+        func write(_ mode: NodeWriteMode, _ key: String, _ value: [UInt8], flags: UInt32, ttl: Int) throws(StoreError) -> NodeWriteResult {
+            try check(); return try inner.write(mode, key, value, flags: flags, ttl: ttl)
+        }
+        func incr(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 { try check(); return try inner.incr(key, by: delta, ttl: ttl) }
+        func flushAll() throws(StoreError) { try check(); try inner.flushAll() }
+    }
+
+    func partitioned(_ pool: Pool, cutOff: Set<Int>) -> ReplicatedStore {
+        let clock = pool.clock
+        let views = pool.servers.enumerated().map { i, s in let c = Cut(s); c.blocked = cutOff.contains(i); return c }
+        return ReplicatedStore(nodes: views, pool: PoolState(servers: 3, retryTimeout: 1, lease: 1, clock: { clock.now }),
+                               options: pool.options, pause: { clock.advance($0) })
+    }
+
+    @Test func underAPartitionARequestIDIsStillTakenOnceAndADeleteStillHolds() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "r\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(key, Array("jwt".utf8), ttl: 60)
+        // A reaches only server 1; B reaches servers 0 and 2. A cannot know what B sees: it must not claim alone.
+        let a = partitioned(pool, cutOff: [0, 2]), b = partitioned(pool, cutOff: [1])
+        #expect(throws: StoreError.self) { try a.take(key) }
+        #expect(try b.take(key) == Array("jwt".utf8))
+        // A session deleted by a host that misses server 0 is not read from server 0 by a host that misses server 1.
+        let session = try #require((0..<100).map { "s\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(session, Array("live".utf8), ttl: 60)
+        let c = partitioned(pool, cutOff: [0]), d = partitioned(pool, cutOff: [1])
+        #expect(try d.get(session) == Array("live".utf8))
+        try c.delete(session)
+        pool.clock.advance(0.01)
+        #expect(throws: StoreError.self) { try d.get(session) }  // fenced server 0 is all d could read: fail closed
+    }
+
     @Test func placementIsStableAndIgnoresWhichServersAreUp() {
         let p = Placement(servers: ["a:1", "b:1", "c:1"], copies: 2)
         #expect(p.nodes(for: "sso:s:abc") == Placement(servers: ["a:1", "b:1", "c:1"], copies: 2).nodes(for: "sso:s:abc"))
