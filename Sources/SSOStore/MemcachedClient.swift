@@ -167,8 +167,28 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
         try read(key)?.value
     }
 
+    /// One key's item and CAS id: the check's one read, without `fetch`'s dictionary.
     public func read(_ key: String) throws(StoreError) -> VersionedValue? {
-        try fetch([key])[key].map { VersionedValue(value: $0.value, version: StoreVersion(cas: $0.cas)) }
+        try Self.checkKey(key)
+        var found: VersionedValue?
+        let rc = reconnectingOnce {
+            found = nil
+            var length = key.utf8.count
+            let sent = key.withCString { k in
+                var keys: [UnsafePointer<CChar>?] = [k]
+                return memcached_mget(handle, &keys, &length, 1)
+            }
+            guard sent == MEMCACHED_SUCCESS else { return sent }
+            var rc = MEMCACHED_SUCCESS
+            while let result = memcached_fetch_result(handle, nil, &rc) {
+                defer { memcached_result_free(result) }
+                let value = Array(UnsafeRawBufferPointer(start: memcached_result_value(result), count: memcached_result_length(result)))
+                found = VersionedValue(value: value, version: StoreVersion(cas: memcached_result_cas(result)))
+            }
+            return rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND ? MEMCACHED_SUCCESS : rc
+        }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("get", rc) }
+        return found
     }
 
     public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {

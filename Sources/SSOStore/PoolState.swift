@@ -22,6 +22,8 @@ public final class PoolState: Sendable {
         var nodes: [Node]
         /// Monotonic seconds until which `fencedAt` may be trusted (the fence list's lease).
         var leaseUntil: Double = -.infinity
+        /// One worker is reading the fence list ahead of the lease's end.
+        var renewing = false
     }
 
     private let state: Mutex<State>
@@ -97,11 +99,29 @@ public final class PoolState: Sendable {
         return state.withLock { now < $0.nodes[i].recoveringUntil && $0.nodes[i].fencedAt == nil }
     }
 
-    /// Whether the fence list was read within the lease.
-    public var leaseIsValid: Bool {
-        let now = clock()
-        return state.withLock { now < $0.leaseUntil }
+    /// What a worker must do about the fence list before it reads a copy.
+    public enum LeaseCheck: Sendable, Equatable {
+        /// The list is fresh.
+        case valid
+        /// The last quarter of the lease: this worker reads the list again while the others go on with it.
+        case renew
+        /// The lease is over: no copy may be read before the list is read again.
+        case expired
     }
+
+    /// Whether the fence list may be trusted now; under load one worker per process renews it before it runs out.
+    public func leaseCheck() -> LeaseCheck {
+        let now = clock()
+        return state.withLock { s in
+            if now >= s.leaseUntil { return .expired }
+            if now < s.leaseUntil - lease / 4 || s.renewing { return .valid }
+            s.renewing = true
+            return .renew
+        }
+    }
+
+    /// A renewal that could not read the list ends; the lease runs out as it would have.
+    public func renewalFailed() { state.withLock { $0.renewing = false } }
 
     /// This process fenced server `i` itself (a write missed it): no worker reads from it from now on.
     public func fenced(_ i: Int) {
@@ -122,6 +142,7 @@ public final class PoolState: Sendable {
                 }
             }
             s.leaseUntil = max(s.leaseUntil, start + lease)
+            s.renewing = false
         }
     }
 

@@ -28,10 +28,20 @@ extension ReplicatedStore {
         return enough
     }
 
-    /// Reads the fence list from every server when the lease is over; cleans fenced servers that are back. Throws when
-    /// too few servers answered to know the list (fewer than servers - replicas).
+    /// Reads the fence list from every server when the lease is over (or about to be, by one worker); cleans fenced
+    /// servers that are back. Throws when the lease is over and too few servers answered to know the list (fewer
+    /// than servers - replicas).
     func ensureFenceLease() throws(StoreError) {
-        guard nodes.count > 1, !pool.leaseIsValid else { return }
+        guard nodes.count > 1 else { return }
+        switch pool.leaseCheck() {
+        case .valid: return
+        case .expired: try readFences()
+        case .renew:
+            do { try readFences() } catch { pool.renewalFailed() }
+        }
+    }
+
+    func readFences() throws(StoreError) {
         let start = pool.clock()
         var fenced = Set<Int>()
         var records: [Int: [(holder: Int, cas: UInt64)]] = [:]
