@@ -42,6 +42,9 @@ import SSOTesting
         }
         _ = try store.increment("c", by: 2, ttl: 60)
         #expect(pool.holders("c").count == 2)
+        #expect(try store.decrement("c", by: 1) == 1)
+        #expect(pool.copies("c").allSatisfy { pool.servers[$0].peekItem("c")?.value == Array("1".utf8) })
+        #expect(try store.decrement("absent", by: 1) == 0 && pool.holders("absent").isEmpty)
         #expect(try store.add("a", [1], ttl: 60) && pool.holders("a").count == 2)
         try store.delete("k1")
         #expect(pool.copies("k1").allSatisfy { pool.servers[$0].peekItem("k1")?.flags == ReplicatedStore.tombstone })
@@ -216,6 +219,7 @@ import SSOTesting
             try check(); return try inner.write(mode, key, value, flags: flags, ttl: ttl)
         }
         func incr(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 { try check(); return try inner.incr(key, by: delta, ttl: ttl) }
+        func decr(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64? { try check(); return try inner.decr(key, by: delta) }
         func flushAll() throws(StoreError) { try check(); try inner.flushAll() }
     }
 
