@@ -191,18 +191,6 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
         return found
     }
 
-    public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
-        _ = try write(.set, key, value, flags: 0, ttl: ttl)
-    }
-
-    public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
-        try write(.add, key, value, flags: 0, ttl: ttl) == .stored
-    }
-
-    public func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool {
-        try write(.cas(version.cas), key, value, flags: 0, ttl: ttl) == .stored
-    }
-
     public func delete(_ key: String) throws(StoreError) {
         _ = try remove(key)
     }
@@ -222,11 +210,4 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
         return try remove(key) ? value : nil
     }
 
-    public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
-        try incr(key, by: delta, ttl: ttl)
-    }
-
-    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
-        try decr(key, by: delta) ?? 0
-    }
 }

@@ -115,18 +115,6 @@ public final class InMemoryStore: KeyValueStore, StoreNode, Sendable {
         try fetch([key])[key].map { VersionedValue(value: $0.value, version: StoreVersion(cas: $0.cas)) }
     }
 
-    public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
-        _ = try write(.set, key, value, flags: 0, ttl: ttl)
-    }
-
-    public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
-        try write(.add, key, value, flags: 0, ttl: ttl) == .stored
-    }
-
-    public func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool {
-        try write(.cas(version.cas), key, value, flags: 0, ttl: ttl) == .stored
-    }
-
     public func delete(_ key: String) throws(StoreError) {
         try locked { s, _ in _ = s.items.removeValue(forKey: key) }
     }
@@ -135,11 +123,4 @@ public final class InMemoryStore: KeyValueStore, StoreNode, Sendable {
         try locked { s, _ in s.items.removeValue(forKey: key)?.value }
     }
 
-    public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
-        try incr(key, by: delta, ttl: ttl)
-    }
-
-    public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
-        try decr(key, by: delta) ?? 0
-    }
 }
