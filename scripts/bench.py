@@ -13,6 +13,7 @@ of nginx, AppAuthFCGI and memcached, AppAuthFCGI's RSS, and memcached operations
 first-access redirect chain and the SSO hop server-side.
 """
 import argparse
+import html
 import http.client
 import os
 import re
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from ssostack import ROOT, Stack, free_port  # next to this script, whose folder Python puts on the import path
 
@@ -232,10 +233,11 @@ def chain_timing(stack, iterations):
         status, loc, _, t = request("GET", stack.infusion + "/x", cookies); hops.append(("app -> 302 noCookie", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("noCookie -> 302 copyCookie", t))
         status, _, page, t = request("GET", loc, cookies); hops.append(("copyCookie -> sign-in form", t))
-        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
-        target = re.search(rb'name="redirectURL" value="([^"]+)"', page).group(1).decode().replace("&amp;", "&")
-        from urllib.parse import urlencode
-        body = urlencode({"csrf": csrf, "redirectURL": target, "username": "alice", "password": "wonderland"}).encode()
+        # Every field the form carries (csrf, redirectURL, the hand-off's state), then the credentials.
+        fields = {m.group(1).decode(): html.unescape(m.group(2).decode())
+                  for m in re.finditer(rb'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
+        fields.update(username="alice", password="wonderland")
+        body = urlencode(fields).encode()
         status, loc, _, t = request("POST", stack.accounts + "/login", cookies, body); hops.append(("login POST -> 302", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("copyCookie -> 302 requestID", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("requestID redemption -> 302", t))
