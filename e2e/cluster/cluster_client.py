@@ -121,9 +121,9 @@ class Load:
         self.refused = []  # (user, host) pairs whose cookie must never get in: forged ones, logged-out sessions
         self.pool = None
 
-    def record(self, kind, ok, detail=""):
+    def record(self, kind, ok, detail="", seconds=0.0):
         with self.lock:
-            self.records.append((time.monotonic(), kind, ok, detail))
+            self.records.append((time.monotonic(), kind, ok, detail, seconds))
 
     def start(self):
         self.pool = netns.executor(cl.namespace("client"), self.checkers + 2)
@@ -143,8 +143,9 @@ class Load:
             user = rng.choice(self.users)
             app = rng.choice((INFUSION, DEXTOR))
             try:
+                started = time.monotonic()
                 r = user.get(app + f"/load/{n}")
-                self.record("check", signed_in(r), f"{r.status_code} {user.app}")
+                self.record("check", signed_in(r), f"{r.status_code} {user.app}", time.monotonic() - started)
             except requests.RequestException as error:
                 self.record("check", False, type(error).__name__)
             time.sleep(self.pause)
@@ -173,12 +174,16 @@ class Load:
                     self.record("intruder", True, "no answer")
             time.sleep(0.05)
 
+    def slowest(self, start, end, kind):
+        """The longest a request of `kind` took between two times, in seconds."""
+        return max((r[4] for r in self.records if start <= r[0] < end and r[1] == kind), default=0.0)
+
     def summary(self, start, end, kind):
         """(requests, failures, longest stretch in seconds from a failure to the next success) between two times."""
         rows = [r for r in self.records if start <= r[0] < end and r[1] == kind]
         failures = [r for r in rows if not r[2]]
         longest, first_failure = 0.0, None
-        for t, _, ok, _ in rows:
+        for t, _, ok, _, _ in rows:
             if not ok and first_failure is None:
                 first_failure = t
             elif ok and first_failure is not None:

@@ -80,8 +80,9 @@ def wait_until_readmitted(c, node, settle=2.0, limit=30.0):
 def phase(load, name, start, end):
     for kind in ("check", "sign-in", "sso-hop", "intruder"):
         total, failed, longest, examples = load.summary(start, end, kind)
+        slowest = f"  slowest {load.slowest(start, end, kind):4.2f} s" if kind == "check" else ""
         say(f"  {name:<34} {kind:<9} {total:>6} requests  {failed:>4} failed  longest failing stretch {longest:5.2f} s"
-            + (f"  e.g. {examples}" if failed else ""))
+            + slowest + (f"  e.g. {examples}" if failed else ""))
 
 
 def test_cluster_survives_memcached_and_app_host_failures(cluster):
@@ -130,12 +131,18 @@ def test_cluster_survives_memcached_and_app_host_failures(cluster):
         # mc1 missed writes while it was down, so it is fenced until some host cleans it; then it regains each session's
         # copy as the session is read (read repair). Before the next fault: wait for that, then read every session once.
         readmitted = wait_until_readmitted(c, "mc1")
-        assert still_signed_in(load.users, apps=(INFUSION,)) == len(load.users)
-        say(f"mc1 restarted empty: readmitted (fence cleared) after {readmitted:.1f} s; every session read once since")
-        on_mc1 = memcached_keys("mc1")
-        placed = ["sso:s:" + u.token_id() for u in load.users if "mc1" in copies("sso:s:" + u.token_id())]
-        say(f"  sessions placed on mc1: {len(placed)}, holding their copy there again: {sum(k in on_mc1 for k in placed)}")
-        assert all(k in on_mc1 for k in placed)
+        placed = {"sso:s:" + u.token_id(): u for u in load.users if "mc1" in copies("sso:s:" + u.token_id())}
+        # A read repairs the copy unless mc1 is skipped at that moment (ejected after a slow answer on this shared
+        # machine): read what is still missing again, a few times at most.
+        missing, sweeps = list(placed), 0
+        while missing and sweeps < 4:
+            sweeps += 1
+            assert still_signed_in([placed[k] for k in missing], apps=(INFUSION,)) == len(missing)
+            on_mc1 = memcached_keys("mc1")
+            missing = [k for k in missing if k not in on_mc1]
+        say(f"mc1 restarted empty: readmitted (fence cleared) after {readmitted:.1f} s; its {len(placed)} sessions "
+            f"regained their copy there in {sweeps} read(s) of each session still missing one")
+        assert not missing
 
         marks["mc2 hung (SIGSTOP) 10 s"] = time.monotonic()
         c.signal_memcached("mc2", signal.SIGSTOP)
