@@ -54,7 +54,8 @@ let package = Package(
 
         .executableTarget(name: "AccountsFCGI", dependencies: ["SSOCommand", "SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore"]),
         .executableTarget(name: "AppAuthFCGI", dependencies: ["SSOCommand", "SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore"]),
-        .executableTarget(name: "ssoctl", dependencies: ["SSOCommand", "SSOCore", "SSOStore"]),
+        .executableTarget(name: "ssoctl", dependencies: ["SSOCommand", "SSOCore", "SSOStore", "SSOCrypto",
+                                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "SSOBench",
             dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore",

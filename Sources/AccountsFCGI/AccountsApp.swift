@@ -11,8 +11,8 @@ struct AccountsApp: Handler {
     let logout: LogoutStep
     let landing: LandingStep
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UserDirectory) {
-        let host = AccountsHost(config: config, keys: keys, users: users)
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile, audit: AuditLog = .off) {
+        let host = AccountsHost(config: config, keys: keys, users: users, audit: audit)
         self.host = host
         noCookie = NoCookieStep(host: host)
         copyCookie = CopyCookieStep(host: host)

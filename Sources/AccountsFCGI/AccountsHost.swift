@@ -14,10 +14,13 @@ protocol AccountsStep: Sendable {
 struct AccountsHost: Sendable {
     let config: SSOConfig
     let gate: SessionGate
-    let users: UserDirectory
+    let users: UsersFile
     let page: Page
+    /// The audit trail (`audit.log_file`).
+    let audit: AuditLog
 
-    init(config: SSOConfig, keys: JWTKeySet, users: UserDirectory) {
+    init(config: SSOConfig, keys: JWTKeySet, users: UsersFile, audit: AuditLog) {
+        self.audit = audit
         self.config = config
         let check = SessionCheck(codec: JWTCodec(keys: keys, issuer: config.accountsURL.serialized, audience: config.audience),
                                  lastAccessInterval: config.lastAccessInterval)

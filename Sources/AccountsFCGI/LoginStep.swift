@@ -35,6 +35,8 @@ struct LoginStep: AccountsStep {
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
+            host.audit.record("signin", [("result", "bad_form"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
             return try host.form(target: target, service: service, state: state, username: username, status: .forbidden,
                                  message: "This sign-in page expired. Please enter your password again.")
         }
@@ -48,6 +50,8 @@ struct LoginStep: AccountsStep {
         switch try throttle.admit(username: username, remote: request.remoteAddress, device: device, now: context.now) {
         case .refuse(let retryAfter):
             context.logger.warning("sign-in throttled", metadata: ["remote": "\(request.remoteAddress)"])
+            host.audit.record("signin", [("result", "throttled"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
             let wait = retryAfter < 90 ? "\(retryAfter) second\(retryAfter == 1 ? "" : "s")"
                 : "\((retryAfter + 59) / 60) minute\(retryAfter > 60 ? "s" : "")"
             return try host.form(target: target, service: service, state: state, username: username, status: .tooManyRequests,
@@ -56,9 +60,11 @@ struct LoginStep: AccountsStep {
         case .judge(let admitted):
             ticket = admitted
         }
-        guard let user = host.users.authenticate(username: username, password: password) else {
+        guard let user = host.users.current.authenticate(username: username, password: password) else {
             try throttle.failed(ticket, now: context.now)
             context.logger.notice("sign-in failed", metadata: ["remote": "\(request.remoteAddress)"])
+            host.audit.record("signin", [("result", "bad_password"), ("user", username), ("client", request.remoteAddress),
+                                         ("service", service?.name ?? "")], now: context.now)
             return try host.form(target: target, service: service, state: state, username: username, status: .ok,
                                  message: "The user name or password is incorrect.")
         }
@@ -70,12 +76,15 @@ struct LoginStep: AccountsStep {
             sessionTimeout: config.registry.sessionTimeout(for: user.services, fallback: config.defaultIdleTimeout),
             fingerprint: Fingerprint.of(request), created: now, expiresAt: now + config.sessionLifetime)
         try store.put(session, tokenID: tokenID, now: now)
+        try UserSessionIndex(store: store).record(tokenID, user: user.username, ttl: Int(config.sessionLifetime) + 60)
         // The accounts host's own token: its cookie is accepted here and nowhere else (copyCookie mints one per app host).
         let claims = JWTClaims(iss: config.accountsURL.serialized, aud: [config.audience, config.accountsURL.serialized],
                                sub: user.username, jti: tokenID,
                                iat: now, nbf: now, exp: session.expiresAt, svc: user.services, name: user.name, email: user.email)
         let token = try host.gate.check.codec.sign(claims)
         context.logger.info("signed in", metadata: ["user": "\(user.username)", "timeout": "\(session.sessionTimeout)"])
+        host.audit.record("signin", [("result", "ok"), ("user", user.username), ("client", request.remoteAddress),
+                                     ("service", service?.name ?? ""), ("session", String(tokenID.prefix(8)))], now: now)
         let next = target.map { host.copyCookieURL($0, state: state) } ?? "/"
         return HTTPResponse.redirect(to: next)
             .adding(.setCookie, Cookies.setCookie(name: config.cookieName, value: token, sameSite: config.cookieSameSite))

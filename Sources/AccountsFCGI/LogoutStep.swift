@@ -37,6 +37,8 @@ struct LogoutStep: AccountsStep {
            let claims = try? host.gate.check.codec.verify(token, now: context.now, host: host.config.accountsURL.serialized) {
             try host.gate.store(context).deleteSession(claims.jti)
             context.logger.info("signed out", metadata: ["user": "\(claims.sub)"])
+            host.audit.record("signout", [("user", claims.sub), ("client", request.remoteAddress),
+                                          ("session", String(claims.jti.prefix(8)))], now: context.now)
         }
         let clear = Cookies.setCookie(name: host.gate.cookieName, value: "", maxAge: 0)
         let clearCSRF = Cookies.setCookie(name: host.config.csrfCookieName, value: "", maxAge: 0)

@@ -11,16 +11,17 @@ struct AppAuthApp: Handler {
     let capture: CaptureStep
     let replay: ReplayStep
 
-    init(config: SSOConfig, keys: JWTKeySet, backend: (any BackendClient)? = nil) {
+    init(config: SSOConfig, keys: JWTKeySet, backend: (any BackendClient)? = nil, audit: AuditLog = .off) {
         let host = AppHost(config: config, keys: keys, backend: backend ?? SocketBackendClient(
-            timeoutSeconds: config.requestCache.backendTimeout, maxResponseBytes: config.requestCache.maxResponseBytes))
+            timeoutSeconds: config.requestCache.backendTimeout, maxResponseBytes: config.requestCache.maxResponseBytes),
+            audit: audit)
         self.host = host
         let route = ReplayRoute(host: host)
         self.check = AuthCheckStep(host: host, route: route)
         self.capture = CaptureStep(host: host)
         self.signIn = SignInStep(host: host, capture: capture)
         self.authorizer = AuthorizerStep(host: host, signIn: signIn, route: route)
-        self.replay = ReplayStep(host: host)
+        self.replay = ReplayStep(host: host, capture: capture)
     }
 
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {

@@ -18,7 +18,8 @@ struct AppAuthCommand: ParsableCommand {
             print("\(options.config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, app auth on \(cfg.appAuth.listen))")
             return
         }
+        let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "appauth")
-        try ServerCommand.serve(AppAuthApp(config: cfg, keys: keys), server: cfg.appAuth, config: cfg, logger: logger)
+        try ServerCommand.serve(AppAuthApp(config: cfg, keys: keys, audit: audit), server: cfg.appAuth, config: cfg, logger: logger)
     }
 }

@@ -21,8 +21,11 @@ struct AppHost: Sendable {
     let page: Page
     /// Delivers kept requests to the app (`SSO_BACKEND`).
     let backend: any BackendClient
+    /// The audit trail (`audit.log_file`).
+    let audit: AuditLog
 
-    init(config: SSOConfig, keys: JWTKeySet, backend: any BackendClient) {
+    init(config: SSOConfig, keys: JWTKeySet, backend: any BackendClient, audit: AuditLog) {
+        self.audit = audit
         self.config = config
         let check = SessionCheck(codec: JWTCodec(keys: keys, issuer: config.accountsURL.serialized, audience: config.audience),
                                  lastAccessInterval: config.lastAccessInterval)

@@ -30,16 +30,42 @@ struct CaptureStep: AppStep {
         }
     }
 
+    /// The replay cookie's value when nothing at all was stored: too many submissions from the client's address.
+    static let tooManyFromAddress = "too-many"
+    /// The counters of waiting submissions, per client address and per user.
+    static let addressScope = "cap-ip", userScope = "cap-user"
+
+    /// A kept submission was taken (delivered, or explained): it no longer counts against its user and address.
+    func released(_ entry: CachedRequest, context: RequestContext) {
+        let counters = host.gate.store(context)
+        if let client = entry.client {
+            _ = try? counters.kv.decrement(counters.throttleKey(scope: Self.addressScope, subject: client), by: 1)
+        }
+        if let user = entry.user {
+            _ = try? counters.kv.decrement(counters.throttleKey(scope: Self.userScope, subject: user), by: 1)
+        }
+    }
+
     /// Keeps `request` (or, when it cannot be kept, a note saying why) and returns the replay cookie binding it to this
-    /// browser. `uri` is where the request was going.
+    /// browser. `uri` is where the request was going. Bounded: at most `max_per_address` records per client address and
+    /// `max_per_user` kept bodies per user within the ttl, so a flood cannot fill memcached and push sessions out.
     func keep(_ request: HTTPRequest, uri: String, at site: Site, context: RequestContext) throws -> String {
         let cache = host.cache
+        let counters = host.gate.store(context)
+        let client = ClientAddress.throttleKey(request.remoteAddress)
+        let fromAddress = try counters.countEvent(scope: Self.addressScope, subject: client, window: cache.ttl)
+        guard fromAddress <= UInt64(cache.maxPerAddress) else {
+            context.logger.warning("submission not kept: too many from this address", metadata: ["remote": "\(request.remoteAddress)"])
+            return Cookies.setCookie(name: cache.cookieName, value: Self.tooManyFromAddress, maxAge: cache.ttl + 3600)
+        }
         let contentType = request.header("Content-Type")
         // The user of the expired session: a token signed for this very host, whatever its times.
         let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }
             .flatMap { $0.aud.contains(site.origin.serialized) ? $0.sub : nil }
         var dropped: String? = nil
-        if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
+        if let user, try counters.countEvent(scope: Self.userScope, subject: user, window: cache.ttl) > UInt64(cache.maxPerUser) {
+            dropped = "\(cache.maxPerUser) of your submissions were already waiting for you to sign in"
+        } else if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
             dropped = "it was not sent from a page of this site"
         } else if user == nil {
             dropped = "it could not be tied to your earlier sign-in"
@@ -54,9 +80,10 @@ struct CaptureStep: AppStep {
             dropped = "it was larger than the \(ReplayPolicy.size(cache.maxEntryBytes)) that can be kept"
         }
         let body = dropped == nil ? request.body : []
-        let entry = CachedRequest(method: request.method, uri: uri, origin: site.origin.serialized, headers: dropped == nil ? headers : [],
+        var entry = CachedRequest(method: request.method, uri: uri, origin: site.origin.serialized, headers: dropped == nil ? headers : [],
                                   bodyLength: body.count, bodySHA256: Digest.sha256Hex(body), user: user,
                                   fingerprint: Fingerprint.of(request), created: context.now, dropped: dropped, parts: 0)
+        entry.client = client
         let id = try SecureRandom.token()
         try host.keptRequests(context).put(entry, body: body, id: id, ttl: cache.ttl)
         if let dropped {

@@ -12,6 +12,7 @@ struct ReplayRoute: Sendable {
     /// One more store read, only for requests that carry the replay cookie.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
         guard host.cache.enabled, let id = replayCookie else { return false }
+        if id == CaptureStep.tooManyFromAddress { return true }
         guard let entry = try host.keptRequests(context).peek(id) else { return true }
         return entry.uri == request.requestURI && entry.origin == site.origin.serialized
     }

@@ -6,6 +6,7 @@ import SSOCore
 /// request the check routed here (`ReplayRoute`) comes in; nothing else is ever sent to the app from here.
 struct ReplayStep: AppStep {
     let host: AppHost
+    let capture: CaptureStep
 
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         do {
@@ -32,6 +33,10 @@ struct ReplayStep: AppStep {
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
         let continueURL = site.origin.serialized + request.requestURI
         guard let id = request.cookie(host.cache.cookieName) else { return retry(request) }
+        if id == CaptureStep.tooManyFromAddress {
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "too many submissions from your network were already waiting").adding(.setCookie, clear)
+        }
         guard let peeked = try store.peek(id) else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
             return notDelivered(service: service, continueURL: continueURL,
@@ -44,6 +49,7 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
                 .adding(.setCookie, clear)
         }
+        capture.released(entry, context: context)
         if let dropped = entry.dropped {
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
         }

@@ -61,6 +61,8 @@ struct SignInStep: AppStep {
         guard handoff.belongs(toState: request.cookie(host.config.stateCookieName)) else {
             _ = try store.burnHandoff(requestID)
             context.logger.warning("requestID refused: not started by this browser", metadata: ["origin": "\(site.origin)"])
+            host.audit.record("handoff", [("result", "not_this_browser"), ("client", request.remoteAddress),
+                                          ("service", site.service.name)], now: context.now)
             return notStartedHere(site: site, cleanURL: cleanURL)
         }
         let outcome = try host.gate.outcome(of: request, token: .some(handoff.jwt), at: site.origin, service: site.service,
@@ -74,6 +76,9 @@ struct SignInStep: AppStep {
             }
             guard try store.burnHandoff(requestID) else { return nil }  // another request used it first
             context.logger.info("requestID redeemed", metadata: ["user": "\(identity.claims.sub)", "service": "\(site.service.name)"])
+            host.audit.record("handoff", [("result", "redeemed"), ("user", identity.claims.sub), ("client", request.remoteAddress),
+                                          ("service", site.service.name), ("session", String(identity.claims.jti.prefix(8)))],
+                              now: context.now)
             return HTTPResponse.redirect(to: cleanURL)
                 .adding(.setCookie, Cookies.setCookie(name: host.gate.cookieName, value: handoff.jwt, sameSite: host.config.cookieSameSite))
                 .adding(.setCookie, Cookies.setCookie(name: host.config.stateCookieName, value: "", maxAge: 0))

@@ -11,6 +11,11 @@ public final class PKey: @unchecked Sendable {
     /// True when the private half is present (the accounts side); app hosts load public keys only.
     public let hasPrivate: Bool
 
+    /// Takes ownership of `pointer` (freed in `deinit`, or here if the key is of a kind this project does not use).
+    convenience init(owning pointer: OpaquePointer, hasPrivate: Bool) throws {
+        try self.init(pointer: pointer, hasPrivate: hasPrivate)
+    }
+
     private init(pointer: OpaquePointer, hasPrivate: Bool) throws {
         let id = EVP_PKEY_get_base_id(pointer)
         if id == EVP_PKEY_ED25519 {

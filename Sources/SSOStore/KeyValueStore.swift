@@ -10,19 +10,25 @@ public protocol KeyValueStore: AnyObject {
     func read(_ key: String) throws(StoreError) -> VersionedValue?
     /// Stores `value` under `key` for `ttl` seconds (0 = no expiry).
     func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError)
-    /// Stores only when `key` is absent; false when it already exists.
+    /// Stores only when `key` is absent (or was deleted); false when it exists.
     func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool
     /// Overwrites `key` only while it still holds the version `read` returned: false when it was changed, deleted or
     /// expired since. Never creates an item, so an update cannot bring back what `delete` ended.
     func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool
     /// Ends `key` for good: no later `get`, `read` or `take` returns it, on any server, also after one comes back.
-    func delete(_ key: String) throws(StoreError)
+    /// True when there was an item to end.
+    @discardableResult
+    func delete(_ key: String) throws(StoreError) -> Bool
     /// Single use: returns the value to exactly one caller, however many ask at once, and ends the key.
     func take(_ key: String) throws(StoreError) -> [UInt8]?
     /// Adds `delta` to the counter under `key`, creating it at 0 with `ttl` seconds when absent; returns the new value.
     func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64
     /// Takes `delta` from the counter under `key` (never below 0); an absent counter stays absent. Returns the new value.
     func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64
+    /// Adds `value` to the end of the item under `key`, atomically; false when there is no such item.
+    func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool
+    /// Gives the item under `key` a new lifetime of `ttl` seconds; false when there is no such item.
+    func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool
 }
 
 /// A value and the version it was read at.

@@ -125,6 +125,7 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
                     case .set: memcached_set(handle, key, key.utf8.count, v.baseAddress, v.count, expiration, flags)
                     case .add: memcached_add(handle, key, key.utf8.count, v.baseAddress, v.count, expiration, flags)
                     case .cas(let cas): memcached_cas(handle, key, key.utf8.count, v.baseAddress, v.count, expiration, flags, cas)
+                    case .append: memcached_append(handle, key, key.utf8.count, v.baseAddress, v.count, 0, 0)
                     }
                 }
             }
@@ -191,8 +192,18 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
         return found
     }
 
-    public func delete(_ key: String) throws(StoreError) {
-        _ = try remove(key)
+    @discardableResult
+    public func delete(_ key: String) throws(StoreError) -> Bool {
+        try remove(key)
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try Self.checkKey(key)
+        let expiration = Self.expiration(ttl)
+        let rc = reconnectingOnce { memcached_touch(handle, key, key.utf8.count, expiration) }
+        if rc == MEMCACHED_NOTFOUND { return false }
+        guard rc == MEMCACHED_SUCCESS else { throw failure("touch", rc) }
+        return true
     }
 
     /// Removes `key`; true only for the one caller whose delete removed it.

@@ -104,7 +104,12 @@ public final class ReplicatedStore: KeyValueStore {
     }
 
     public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
-        let (answers, missed) = try writeEveryCopy(key) { node throws(StoreError) in try node.write(.add, key, value, flags: 0, ttl: ttl) }
+        // A tombstone is no item: it is replaced (CAS, so a write in between wins), as `delete` then `add` would.
+        let (answers, missed) = try writeEveryCopy(key) { node throws(StoreError) in
+            let added = try node.write(.add, key, value, flags: 0, ttl: ttl)
+            guard added == .notStored, let item = try node.fetch([key])[key], item.flags == Self.tombstone else { return added }
+            return try node.write(.cas(item.cas), key, value, flags: 0, ttl: ttl) == .stored ? .stored : .notStored
+        }
         _ = fence(missed)
         // The first copy that answered decides, as every writer tries the copies in the same order.
         let first = placement.nodes(for: key).first { answers[$0] != nil }
@@ -143,14 +148,46 @@ public final class ReplicatedStore: KeyValueStore {
         return true
     }
 
-    public func delete(_ key: String) throws(StoreError) {
+    @discardableResult
+    public func delete(_ key: String) throws(StoreError) -> Bool {
+        var ended = false
         let missed = try writeEveryCopy(key) { node throws(StoreError) in
-            try node.write(.set, key, [], flags: Self.tombstone, ttl: options.tombstoneTTL)
+            // Whether a live item was there, for the caller's count; the tombstone is written whatever the answer.
+            if let item = try node.fetch([key])[key], item.flags != Self.tombstone { ended = true }
+            return try node.write(.set, key, [], flags: Self.tombstone, ttl: options.tombstoneTTL)
         }.missed
-        guard !missed.isEmpty else { return }
+        guard !missed.isEmpty else { return ended }
         guard fence(missed) else { throw StoreError("memcached: a copy missed the delete and could not be fenced widely enough") }
         // Readers that last read the fence list before this fence trust the missed server for at most one lease more.
         pause(pool.lease)
+        return ended
+    }
+
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        var appended = false
+        // A tombstone is no item: nothing is appended to it (an append racing a delete lands on the tombstone and is
+        // ended with it).
+        let missed = try writeEveryCopy(key) { node throws(StoreError) in
+            guard let item = try node.fetch([key])[key], item.flags != Self.tombstone else { return .notStored }
+            let answer = try node.write(.append, key, value, flags: 0, ttl: 0)
+            appended = appended || answer == .stored
+            return answer
+        }.missed
+        _ = fence(missed)
+        return appended
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        var touched = false
+        // CAS over the live copy with the same value: a tombstone's lifetime is never shortened.
+        let missed = try writeEveryCopy(key) { node throws(StoreError) in
+            guard let item = try node.fetch([key])[key], item.flags != Self.tombstone else { return .notFound }
+            let answer = try node.write(.cas(item.cas), key, item.value, flags: 0, ttl: ttl)
+            touched = touched || answer == .stored
+            return answer
+        }.missed
+        _ = fence(missed)
+        return touched
     }
 
     public func take(_ key: String) throws(StoreError) -> [UInt8]? {

@@ -27,9 +27,10 @@ public struct NodeItem: Sendable, Equatable {
     }
 }
 
-/// memcached's storage commands; `cas` carries the id the item must still have.
+/// memcached's storage commands; `cas` carries the id the item must still have; `append` keeps the item's flags and
+/// lifetime (its TTL argument is ignored) and answers NOT_STORED when there is no item.
 public enum NodeWriteMode: Sendable, Equatable {
-    case set, add, cas(UInt64)
+    case set, add, cas(UInt64), append
 }
 
 /// memcached's answers to a storage command.

@@ -39,9 +39,10 @@ public final class CountingStore: KeyValueStore, Sendable {
         state.withLock { $0.sets += 1 }
         return try inner.replace(key, value, ttl: ttl, ifUnchanged: version)
     }
-    public func delete(_ key: String) throws(StoreError) {
+    @discardableResult
+    public func delete(_ key: String) throws(StoreError) -> Bool {
         state.withLock { $0.deletes += 1 }
-        try inner.delete(key)
+        return try inner.delete(key)
     }
     public func take(_ key: String) throws(StoreError) -> [UInt8]? {
         state.withLock { $0.others += 1 }
@@ -54,5 +55,13 @@ public final class CountingStore: KeyValueStore, Sendable {
     public func decrement(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64 {
         state.withLock { $0.others += 1 }
         return try inner.decrement(key, by: delta)
+    }
+    public func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
+        state.withLock { $0.others += 1 }
+        return try inner.append(key, value)
+    }
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        state.withLock { $0.others += 1 }
+        return try inner.touch(key, ttl: ttl)
     }
 }

@@ -78,6 +78,10 @@ public final class InMemoryStore: KeyValueStore, StoreNode, Sendable {
             case .cas(let cas):
                 guard let item = s.items[key] else { return .notFound }
                 if item.cas != cas { return .exists }
+            case .append:
+                guard let item = s.items[key] else { return .notStored }
+                Self.store(&s, key, item.value + value, item.flags, item.expires)
+                return .stored
             }
             Self.store(&s, key, value, flags, Self.expiry(ttl, now))
             return .stored
@@ -115,8 +119,17 @@ public final class InMemoryStore: KeyValueStore, StoreNode, Sendable {
         try fetch([key])[key].map { VersionedValue(value: $0.value, version: StoreVersion(cas: $0.cas)) }
     }
 
-    public func delete(_ key: String) throws(StoreError) {
-        try locked { s, _ in _ = s.items.removeValue(forKey: key) }
+    @discardableResult
+    public func delete(_ key: String) throws(StoreError) -> Bool {
+        try locked { s, _ in s.items.removeValue(forKey: key) != nil }
+    }
+
+    public func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool {
+        try locked { s, now in
+            guard s.items[key] != nil else { return false }
+            s.items[key]?.expires = Self.expiry(ttl, now)
+            return true
+        }
     }
 
     public func take(_ key: String) throws(StoreError) -> [UInt8]? {

@@ -248,6 +248,26 @@ import SSOTesting
         #expect(throws: StoreError.self) { try d.get(session) }  // fenced server 0 is all d could read: fail closed
     }
 
+    /// The per-user session index (UserSessionIndex) on copies: append, add over a deleted list, touch that never
+    /// stretches or shortens a tombstone, delete that says whether there was something to end.
+    @Test func theSessionIndexOperationsHoldOnEveryCopy() throws {
+        let pool = Pool()
+        let store = pool.process()
+        #expect(try store.append("u", Array(" a".utf8)) == false)
+        #expect(try store.add("u", Array(" a".utf8), ttl: 60))
+        #expect(try store.append("u", Array(" b".utf8)))
+        #expect(pool.copies("u").allSatisfy { pool.servers[$0].peekItem("u")?.value == Array(" a b".utf8) })
+        #expect(try store.touch("u", ttl: 120))
+        #expect(try store.delete("u") == true)
+        #expect(try store.delete("u") == false)
+        #expect(try store.append("u", Array(" c".utf8)) == false)  // a deleted list takes no entry
+        #expect(try store.touch("u", ttl: 1) == false)
+        #expect(pool.copies("u").allSatisfy { pool.servers[$0].peekItem("u")?.flags == ReplicatedStore.tombstone })
+        #expect(try store.add("u", Array(" d".utf8), ttl: 60))  // a new list after the old one was ended
+        #expect(try store.get("u") == Array(" d".utf8))
+        #expect(try store.add("u", Array(" e".utf8), ttl: 60) == false)
+    }
+
     @Test func placementIsStableAndIgnoresWhichServersAreUp() {
         let p = Placement(servers: ["a:1", "b:1", "c:1"], copies: 2)
         #expect(p.nodes(for: "sso:s:abc") == Placement(servers: ["a:1", "b:1", "c:1"], copies: 2).nodes(for: "sso:s:abc"))

@@ -85,7 +85,12 @@ import SSOTesting
         let untilClose = try client.parse(Array("HTTP/1.0 200 OK\r\n\r\nall of it".utf8))
         #expect(untilClose.body == Array("all of it".utf8))
         for bad in ["garbage", "HTTP/1.1 abc\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
-                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001)] {
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\nabc\r\n0\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc",
+                    "HTTP/1.1 99999999999999999999 OK\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nabc",
+                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001)] {
             #expect(throws: BackendError.self) { try client.parse(Array(bad.utf8)) }
         }
         #expect(throws: BackendError.self) {

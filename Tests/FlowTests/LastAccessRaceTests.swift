@@ -29,7 +29,9 @@ import SSOTesting
             try logoutFirst(key)
             return try inner.replace(key, value, ttl: ttl, ifUnchanged: version)
         }
-        func delete(_ key: String) throws(StoreError) { try inner.delete(key) }
+        func delete(_ key: String) throws(StoreError) -> Bool { try inner.delete(key) }
+        func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool { try inner.append(key, value) }
+        func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool { try inner.touch(key, ttl: ttl) }
         func take(_ key: String) throws(StoreError) -> [UInt8]? { try inner.take(key) }
         func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
             try inner.increment(key, by: delta, ttl: ttl)

@@ -47,7 +47,7 @@ final class World: @unchecked Sendable {
         \(extraConfig)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         config = try ConfigLoader.load(path: path)
-        let users = try UsersFileLoader.load(path: config.usersFile, registry: config.registry)
+        let users = try UsersFile(path: config.usersFile, registry: config.registry)
         accounts = AccountsApp(config: config, keys: try KeyLoader.load(config, side: .accounts), users: users)
         appAuth = AppAuthApp(config: config, keys: try KeyLoader.load(config, side: .appHost), backend: backend)
     }

@@ -127,7 +127,13 @@ public struct SocketBackendClient: BackendClient {
             guard let name = HTTPHeaderName(nameText) else { continue }
             let lower = name.canonicalName
             if lower == "transfer-encoding" && String(decoding: value, as: UTF8.self).lowercased().contains("chunked") { chunked = true }
-            if lower == "content-length" { length = Self.int(value) }
+            if lower == "content-length" {
+                // A length that does not parse, or two that differ, is a broken (or hostile) answer, never "until close".
+                guard let parsed = Self.int(value), length == nil || length == parsed else {
+                    throw BackendError(message: "malformed Content-Length", beforeSending: false)
+                }
+                length = parsed
+            }
             if !Self.hopByHop.contains(lower) { headers.append(HTTPField(name: name, value: value)) }
         }
         var body = Array(raw[(end + 4)...])
@@ -153,9 +159,12 @@ public struct SocketBackendClient: BackendClient {
             }
             i = lineEnd + 2
             if size == 0 { return out }
-            guard i + size <= data.count else { throw BackendError(message: "chunk cut short", beforeSending: false) }
+            // Compared without adding: a size near Int.max from the app must not overflow (and trap) here.
+            guard size <= data.count - i else { throw BackendError(message: "chunk cut short", beforeSending: false) }
             out.append(contentsOf: data[i..<(i + size)])
-            i += size + 2
+            i += size
+            guard data.count - i >= 2 else { throw BackendError(message: "chunk cut short", beforeSending: false) }
+            i += 2
         }
     }
 

@@ -77,7 +77,8 @@ public enum ConfigLoader {
             }
             keys.append(.init(kid: kid, privateKeyFile: privateFile.map { resolve($0, relativeTo: file) },
                               publicKeyFile: publicFile.map { resolve($0, relativeTo: file) },
-                              secretFile: secretFile.map { resolve($0, relativeTo: file) }))
+                              secretFile: secretFile.map { resolve($0, relativeTo: file) },
+                              retiredAt: k.has("retired_at") ? Int64(k.integer("retired_at")) : nil))
         }
         if c.has("keys.list") && keys.isEmpty { problem("keys.list", "[]", "at least one key") }
         if Set(keys.map(\.kid)).count != keys.count { problem("keys.list", "duplicate kid", "unique kids") }
@@ -135,7 +136,8 @@ public enum ConfigLoader {
         }
         let requestCache = SSOConfig.RequestCache(
             enabled: c.flag("request_cache.enabled"), maxBodyBytes: cacheBody, maxEntryBytes: cacheEntry,
-            ttl: c.integer("request_cache.ttl"), cookieName: c.text("request_cache.cookie_name"),
+            ttl: c.integer("request_cache.ttl"), maxPerUser: c.integer("request_cache.max_per_user"),
+            maxPerAddress: c.integer("request_cache.max_per_address"), cookieName: c.text("request_cache.cookie_name"),
             backendTimeout: c.integer("request_cache.backend_timeout"), maxResponseBytes: c.integer("request_cache.max_response_bytes"))
 
         let config = SSOConfig(
@@ -145,6 +147,7 @@ public enum ConfigLoader {
             deviceCookieName: c.text("cookie.device_name"),
             cookieSameSite: c.text("cookie.same_site"),
             registry: ServiceRegistry(services), usersFile: resolve(c.text("users_file"), relativeTo: file),
+            usersReloadInterval: c.integer("users_reload_interval"),
             requestIDTTL: c.integer("sessions.request_id_ttl"), sessionLifetime: Int64(c.integer("sessions.lifetime")),
             lastAccessInterval: Int64(c.integer("sessions.last_access_interval")),
             defaultIdleTimeout: Int64(c.integer("sessions.default_idle_timeout")),
@@ -152,6 +155,7 @@ public enum ConfigLoader {
                                 userSoftLimit: c.integer("login.user_soft_limit"), maxDelay: c.integer("login.max_delay"),
                                 window: c.integer("login.failure_window")),
             maxBodyBytes: maxBody, logLevel: c.text("log_level"),
+            auditLogFile: c.text("audit.log_file").isEmpty ? "" : resolve(c.text("audit.log_file"), relativeTo: file),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
         // Every key has been read (so every missing one is listed) before deciding.

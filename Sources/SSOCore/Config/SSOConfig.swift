@@ -23,6 +23,8 @@ public struct SSOConfig: Sendable {
         public var publicKeyFile: String?
         /// HS256 shared secret (at least 32 bytes).
         public var secretFile: String?
+        /// `keys.list[].retired_at`: when the key stopped signing, seconds since 1970.
+        public var retiredAt: Int64?
     }
 
     /// Page branding.
@@ -45,6 +47,10 @@ public struct SSOConfig: Sendable {
         public var maxEntryBytes: Int
         /// `request_cache.ttl`, seconds.
         public var ttl: Int
+        /// `request_cache.max_per_user`.
+        public var maxPerUser: Int
+        /// `request_cache.max_per_address`.
+        public var maxPerAddress: Int
         /// `request_cache.cookie_name`.
         public var cookieName: String
         /// `request_cache.backend_timeout`, seconds.
@@ -81,6 +87,8 @@ public struct SSOConfig: Sendable {
     public var registry: ServiceRegistry
     /// `users_file`, resolved against the config file's folder.
     public var usersFile: String
+    /// `users_reload_interval`, seconds (0: never).
+    public var usersReloadInterval: Int
     /// `sessions.request_id_ttl`, seconds.
     public var requestIDTTL: Int
     /// `sessions.lifetime`, seconds.
@@ -95,6 +103,8 @@ public struct SSOConfig: Sendable {
     public var maxBodyBytes: Int
     /// `log_level`.
     public var logLevel: String
+    /// `audit.log_file`, resolved against the config file's folder; empty: off.
+    public var auditLogFile: String
     public var branding: Branding
     public var requestCache: RequestCache
 }

@@ -2,7 +2,7 @@
 /// `config/sso.example.yaml` is checked against it by a test (every key present and commented).
 public enum Settings {
     public static let all: [SettingSpec] = general + servers + memcached + keys + cookie + sessions + login + services
-        + requestCache + branding
+        + requestCache + branding + audit
 
     static let general: [SettingSpec] = [
         .init("accounts_url", .text, .required,
@@ -12,6 +12,8 @@ public enum Settings {
               doc: "Passwords, JWTs, cookies and requestIDs are never logged at any level."),
         .init("users_file", .text, .required,
               doc: "The users file (YAML: username, password_hash, name, email, services); relative to this file."),
+        .init("users_reload_interval", .integer(0...3600), .value("2"), unit: "seconds",
+              doc: "How often AccountsFCGI looks for a changed users file; a user removed, disabled, or given another password or other services loses every session within this bound (0: never)."),
         .init("limits", .section, .optional, doc: "Request limits."),
         .init("limits.max_body_bytes", .integer(1024...(64 << 20)), .value("1048576"), unit: "bytes",
               doc: "Largest request body read; a larger one is read and discarded (413 on the accounts host)."),
@@ -58,6 +60,8 @@ public enum Settings {
         .init("keys.list[].public_key_file", .text, .optional, doc: "PEM public key: what app hosts verify with."),
         .init("keys.list[].secret_file", .text, .optional,
               doc: "HS256 shared secret of at least 32 bytes; every host that verifies with it could also mint tokens."),
+        .init("keys.list[].retired_at", .integer(0...(1 << 40)), .optional, unit: "seconds since 1970",
+              doc: "When the key stopped signing (set by ssoctl keys rotate); ssoctl keys prune drops it once every token it signed has expired."),
     ]
 
     static let cookie: [SettingSpec] = [
@@ -115,6 +119,10 @@ public enum Settings {
               doc: "Largest whole kept entry: body, headers and URL."),
         .init("request_cache.ttl", .integer(1...86_400), .value("600"), unit: "seconds",
               doc: "How long a kept request waits for the sign-in."),
+        .init("request_cache.max_per_user", .integer(1...1000), .value("5"),
+              doc: "Submissions kept per user within the ttl; more are not kept (the user is told), so nobody can fill memcached."),
+        .init("request_cache.max_per_address", .integer(1...100_000), .value("20"),
+              doc: "Submissions kept per client address (IPv6 by /64) within the ttl, signed in before or not; beyond it nothing is stored."),
         .init("request_cache.cookie_name", .text, .value("__Host-sso_replay"),
               doc: "The HttpOnly cookie that binds a kept request to the browser."),
         .init("request_cache.backend_timeout", .integer(1...3600), .value("60"), unit: "seconds",
@@ -131,6 +139,12 @@ public enum Settings {
               doc: "A path on the accounts host (/logo.svg) or a data:image/ URL; empty shows a monogram."),
     ]
 
+    static let audit: [SettingSpec] = [
+        .init("audit", .section, .optional, doc: "The audit trail, apart from the debug log."),
+        .init("audit.log_file", .text, .value(""),
+              doc: "JSON lines of sign-ins, refusals, sign-outs, hand-offs, revocations and admin actions; never a secret. Empty: off."),
+    ]
+
     /// Every key of the users file, declared the same way.
     public static let usersFile: [SettingSpec] = [
         .init("users", .list, .required, doc: "Everyone who can sign in."),
@@ -140,5 +154,6 @@ public enum Settings {
         .init("users[].name", .text, .computed("the username"), doc: "Display name, for X-Remote-Name."),
         .init("users[].email", .text, .value(""), doc: "E-mail address, for X-Remote-Email."),
         .init("users[].services", .textList, .value("[]"), doc: "Registry names of the services the user may use."),
+        .init("users[].disabled", .flag, .value("false"), doc: "A disabled user cannot sign in; their sessions end when the file is reloaded."),
     ]
 }

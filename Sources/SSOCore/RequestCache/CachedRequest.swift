@@ -23,6 +23,8 @@ public struct CachedRequest: Codable, Equatable, Sendable {
     public var dropped: String?
     /// How many body parts are stored.
     public var parts: Int
+    /// The client address it counts against (`ClientAddress.throttleKey`), so taking it frees its place in the limits.
+    public var client: String?
 
     public init(method: String, uri: String, origin: String, headers: [[String]], bodyLength: Int, bodySHA256: String,
                 user: String?, fingerprint: String, created: Int64, dropped: String?, parts: Int) {

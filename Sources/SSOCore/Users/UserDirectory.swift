@@ -9,9 +9,16 @@ public struct User: Sendable, Equatable {
     public let email: String
     /// Registry names of the services the user is registered for.
     public let services: [String]
+    /// A disabled user cannot sign in, and their sessions are ended when the file says so.
+    public var disabled: Bool = false
+
+    /// True when this user's access differs from `other`'s: password, services or disabled (what ends their sessions).
+    func accessDiffers(from other: User) -> Bool {
+        passwordHash != other.passwordHash || Set(services) != Set(other.services) || disabled != other.disabled
+    }
 }
 
-/// The users file, loaded once at start.
+/// The users file as loaded.
 public struct UserDirectory: Sendable {
     private let users: [String: User]
     /// A hash of a random password made with the scheme and cost most users' hashes have: unknown user names are checked
@@ -25,15 +32,25 @@ public struct UserDirectory: Sendable {
         self.decoyHash = try PasswordHash.decoy(likeMostOf: users.map(\.passwordHash))
     }
 
+    /// Everyone, by user name.
+    public var all: [User] { users.values.sorted { $0.username < $1.username } }
+
     /// The user named `username`, if any.
     public func user(_ username: String) -> User? { users[username] }
 
-    /// The user when `password` is right; nil for a wrong password and for an unknown user alike, in similar time.
+    /// The user when `password` is right; nil for a wrong password, an unknown user and a disabled one alike, in
+    /// similar time.
     public func authenticate(username: String, password: String) -> User? {
         guard let user = users[username] else {
             _ = PasswordHash.verify(password: password, hash: decoyHash)
             return nil
         }
-        return PasswordHash.verify(password: password, hash: user.passwordHash) ? user : nil
+        return PasswordHash.verify(password: password, hash: user.passwordHash) && !user.disabled ? user : nil
+    }
+
+    /// The user names whose access is not the same in `newer`: removed, disabled, another password or other services.
+    /// Their sessions must end.
+    public func usersWhoseAccessChanged(in newer: UserDirectory) -> [String] {
+        users.values.filter { old in newer.users[old.username].map { old.accessDiffers(from: $0) } ?? true }.map(\.username).sorted()
     }
 }

@@ -30,7 +30,7 @@ public enum UsersFileLoader {
                                     expected: "a service named in the config: \(registry.services.map(\.name).joined(separator: ", "))")
             }
             users.append(User(username: username, passwordHash: hash, name: u.has("name") ? u.text("name") : username,
-                              email: u.text("email"), services: services))
+                              email: u.text("email"), services: services, disabled: u.flag("disabled")))
         }
         // One real hash per scheme and cost proves the parameters usable (hashing every user's would take minutes).
         var proven: [String: Bool] = [:]

@@ -1,0 +1,41 @@
+import Foundation
+import Synchronization
+
+/// The audit trail: one JSON object a line, separate from the debug log, for sign-ins (and refusals), sign-outs,
+/// hand-off redemptions, revocations and every admin action. It never holds a password, token, cookie, requestID or
+/// state. Lines are appended with one write each to a file opened with O_APPEND, so several threads and processes can
+/// share it. `audit.log_file` names it; empty turns it off.
+public final class AuditLog: Sendable {
+    private let handle: FileHandle?
+    private let lock = Mutex(())
+    public let path: String
+
+    /// Opens (or creates, mode 0640) `path` for appending; `""` logs nothing. Throws when the file cannot be opened.
+    public init(path: String) throws {
+        self.path = path
+        guard !path.isEmpty else { handle = nil; return }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw AdminError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    /// A log that writes nothing.
+    public static let off: AuditLog = {
+        guard let log = try? AuditLog(path: "") else { preconditionFailure("an empty audit log path never fails") }
+        return log
+    }()
+
+    /// Writes one event: `event` names it (`signin`, `signout`, `handoff`, `revoke`, `admin`), `fields` say the rest.
+    public func record(_ event: String, _ fields: [(String, String)], now: Int64) {
+        guard let handle else { return }
+        var line = "{\"time\":\(JSONString.quote(Self.timestamp(now))),\"event\":\(JSONString.quote(event))"
+        for (name, value) in fields { line += ",\(JSONString.quote(name)):\(JSONString.quote(value))" }
+        line += "}\n"
+        lock.withLock { _ in try? handle.write(contentsOf: Data(line.utf8)) }
+    }
+
+    /// RFC 3339 in UTC, to the second.
+    static func timestamp(_ seconds: Int64) -> String {
+        Date(timeIntervalSince1970: TimeInterval(seconds)).ISO8601Format()
+    }
+}

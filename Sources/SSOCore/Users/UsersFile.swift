@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import SSOStore
+import Synchronization
+
+/// The users file as the accounts host serves it, reloaded when it changes on disk. When a reload finds users whose
+/// access changed (removed, disabled, another password or other services), all their sessions are ended, on every host
+/// and domain: the bound is `users_reload_interval` plus the time to the session's next check. A file that does not
+/// load (half written, a mistake) leaves the last good one in place and is reported.
+public final class UsersFile: Sendable {
+    public let path: String
+    let registry: ServiceRegistry
+    private struct State {
+        var directory: UserDirectory
+        var stamp: Stamp?
+    }
+    private let state: Mutex<State>
+
+    /// What identifies a version of the file without reading it.
+    struct Stamp: Equatable {
+        let modified: Date?
+        let size: Int?
+        let inode: Int?
+    }
+
+    public init(path: String, registry: ServiceRegistry) throws {
+        self.path = path
+        self.registry = registry
+        let stamp = Self.stamp(path)
+        state = Mutex(State(directory: try UsersFileLoader.load(path: path, registry: registry), stamp: stamp))
+    }
+
+    /// The users as last loaded.
+    public var current: UserDirectory { state.withLock { $0.directory } }
+
+    static func stamp(_ path: String) -> Stamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return Stamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
+                     inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
+    }
+
+    /// The outcome of one look at the file.
+    public enum Reload: Equatable {
+        case unchanged
+        /// Loaded; these users' access changed.
+        case reloaded(changed: [String])
+        /// The file changed but does not load: the problems, the old users stay.
+        case refused(String)
+    }
+
+    /// Loads the file again when its stamp changed.
+    public func reloadIfChanged() -> Reload {
+        let stamp = Self.stamp(path)
+        guard stamp != state.withLock({ $0.stamp }) else { return .unchanged }
+        do {
+            let fresh = try UsersFileLoader.load(path: path, registry: registry)
+            let changed = state.withLock { s -> [String] in
+                let changed = s.directory.usersWhoseAccessChanged(in: fresh)
+                s.directory = fresh
+                s.stamp = stamp
+                return changed
+            }
+            return .reloaded(changed: changed)
+        } catch {
+            state.withLock { $0.stamp = stamp }  // reported once per version of the file
+            return .refused("\(error)")
+        }
+    }
+
+    /// Reloads when changed and ends the sessions of users whose access changed; logs what happened.
+    public func refresh(sessions: SessionStore, logger: Logger, audit: AuditLog = .off, now: Int64 = 0) {
+        switch reloadIfChanged() {
+        case .unchanged:
+            return
+        case .refused(let problems):
+            logger.error("users file not reloaded: the last good one stays", metadata: ["file": "\(path)", "problems": "\(problems)"])
+        case .reloaded(let changed):
+            logger.info("users file reloaded", metadata: ["file": "\(path)", "access changed": "\(changed.count)"])
+            let index = UserSessionIndex(store: sessions)
+            for user in changed {
+                do {
+                    let ended = try index.endAll(of: user)
+                    logger.notice("sessions ended: access changed", metadata: ["user": "\(user)", "sessions": "\(ended)"])
+                    audit.record("revoke", [("user", user), ("reason", "access_changed"), ("sessions", String(ended))], now: now)
+                } catch {
+                    // Not lost: the user's sessions are looked for again at the next change; meanwhile this is loud.
+                    logger.error("could not end sessions after an access change", metadata: ["user": "\(user)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

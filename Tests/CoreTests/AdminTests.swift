@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import SSOCore
+@testable import SSOCrypto
+import SSOTesting
+
+/// ssoctl's edits: the users file and the config keep their comments and order, a change lands only when the result
+/// loads, and keys rotate without dropping the old one.
+@Suite struct AdminTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("config")
+
+    func copyExamples() throws -> (config: SSOConfig, folder: URL) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var config = try String(contentsOf: Self.example.appendingPathComponent("sso.example.yaml"), encoding: .utf8)
+        config = config.replacingOccurrences(of: "/etc/sso/users.yaml", with: "users.yaml")
+            .replacingOccurrences(of: "/etc/sso/keys/", with: "keys/")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        try config.write(to: folder.appendingPathComponent("sso.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: Self.example.appendingPathComponent("users.example.yaml"), to: folder.appendingPathComponent("users.yaml"))
+        let key = try KeysAdmin.generate(kid: "ed-2026-11", kind: .ed25519, folder: folder.appendingPathComponent("keys").path)
+        #expect(key.privateKeyFile.hasSuffix("keys/ed-2026-11.pem"))
+        return (try ConfigLoader.load(path: folder.appendingPathComponent("sso.yaml").path), folder)
+    }
+
+    @Test func usersAreEditedInPlaceKeepingCommentsAndOrder() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let admin = UsersAdmin(path: path, registry: config.registry)
+        try admin.setPassword(username: "bob", password: "new-secret")
+        try admin.setDisabled(username: "alice", true)
+        try admin.add(username: "carol", password: "carol-pw", name: "Carol \"C\" O'Neil", email: "carol@example.com", services: ["dextor"])
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        // Every comment line survives, in order.
+        let comments = { (t: String) in t.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("#") } }
+        #expect(comments(before) == comments(after))
+        let users = try UsersFileLoader.load(path: path, registry: config.registry)
+        #expect(users.all.map(\.username) == ["alice", "bob", "carol"])
+        #expect(users.authenticate(username: "bob", password: "new-secret")?.username == "bob")
+        #expect(users.user("alice")?.disabled == true && users.authenticate(username: "alice", password: "x") == nil)
+        #expect(users.authenticate(username: "carol", password: "carol-pw")?.name == "Carol \"C\" O'Neil")
+        #expect(after.contains("  - username: \"carol\""))
+        // A change that would not load is refused, and the file stays as it was.
+        #expect(throws: (any Error).self) { try admin.add(username: "dave", password: "x", name: nil, email: nil, services: ["nope"]) }
+        #expect(throws: (any Error).self) { try admin.add(username: "bob", password: "x", name: nil, email: nil, services: []) }
+        #expect(throws: (any Error).self) { try admin.setPassword(username: "nobody", password: "x") }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == after)
+    }
+
+    @Test func keysRotateAndArePrunedOnlyWhenEveryTokenExpired() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("sso.yaml").path
+        let next = try KeysAdmin.generate(kid: "ed-next", kind: .ed25519, folder: folder.appendingPathComponent("keys").path)
+        try KeysAdmin(path: path, config: config).rotate(to: next, now: 1_000_000)
+        let rotated = try ConfigLoader.load(path: path)
+        #expect(rotated.signingKID == "ed-next")
+        #expect(rotated.keys.map(\.kid) == ["ed-2026-11", "ed-next"])
+        #expect(rotated.keys.first?.retiredAt == 1_000_000)
+        let keys = try KeyLoader.load(rotated, side: .accounts)
+        #expect(keys.signingKID == "ed-next" && keys.keys.count == 2)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("# The accounts server's public origin"))  // comments kept
+        let admin = KeysAdmin(path: path, config: rotated)
+        #expect(admin.prunable(now: 1_000_000 + rotated.sessionLifetime).isEmpty)  // tokens may still be valid
+        #expect(try admin.prune(now: 1_000_000 + rotated.sessionLifetime + 31).map(\.kid) == ["ed-2026-11"])
+        let pruned = try ConfigLoader.load(path: path)
+        #expect(pruned.keys.map(\.kid) == ["ed-next"] && pruned.signingKID == "ed-next")
+    }
+
+    @Test func trailingCommentsAreFoundOutsideQuotes() {
+        #expect(YAMLLineEditor.trailingComment("  a: 'x # y'   # z") == "   # z")
+        #expect(YAMLLineEditor.trailingComment("  a: \"#\"") == "")
+        #expect(YAMLLineEditor.trailingComment("  color: \"#2f5bea\"  # hex") == "  # hex")
+    }
+
+    @Test func sessionsAreFoundThroughTheUsersIndexAndRevoked() throws {
+        let kv = InMemoryStore(now: { 1000 })
+        let store = SessionStore(kv: kv, prefix: "t:")
+        let index = UserSessionIndex(store: store)
+        for (i, user) in ["alice", "alice", "bob"].enumerated() {
+            let id = "token\(i)-abcdef"
+            try store.put(JWTSession(user: user, lastAccessedTime: 1000, sessionTimeout: 900, fingerprint: "f", created: 1000 + Int64(i),
+                                     expiresAt: 5000), tokenID: id, now: 1000)
+            try index.record(id, user: user, ttl: 5000)
+        }
+        let admin = SessionAdmin(store: store)
+        #expect(try admin.sessions(of: ["alice", "bob"], now: 1000).map(\.user) == ["alice", "alice", "bob"])
+        #expect(throws: AdminError.self) { try admin.revoke(idPrefix: "token", among: ["alice", "bob"], now: 1000) }  // too short
+        #expect(try admin.revoke(idPrefix: "token2-", among: ["alice", "bob"], now: 1000).user == "bob")
+        #expect(try admin.revoke(user: "alice") == 2)
+        #expect(try admin.sessions(of: ["alice", "bob"], now: 1000).isEmpty)
+    }
+}

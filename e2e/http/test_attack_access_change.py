@@ -1,0 +1,81 @@
+"""Access changes take effect: a user removed, disabled, given another password, or losing a service loses every live
+session on every host within users_reload_interval (2 s) plus the next check — not at their sessions' natural end."""
+import os
+import time
+
+import yaml
+
+from helpers import Browser
+
+BOUND = 2 + 3  # users_reload_interval, and a margin for a busy machine
+
+
+def edit_users(stack, change):
+    """Rewrites the stack's users file the way an editor or ssoctl would (a new file renamed over the old)."""
+    path = stack.state / "users.yaml"
+    users = yaml.safe_load(path.read_text())
+    change(users["users"])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(users))
+    os.replace(tmp, path)
+
+
+def user(users, name):
+    return next(u for u in users if u["username"] == name)
+
+
+def refused_within(browser, url, bound=BOUND):
+    deadline = time.time() + bound
+    while time.time() < deadline:
+        if browser.get(url).status_code == 302:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def signed_in_everywhere(stack, name, password):
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/", name, password).status_code == 200
+    if name == "alice":
+        assert b.follow(stack.dextor + "/")[0].status_code == 200
+    return b
+
+
+def test_a_password_change_ends_every_session(stack):
+    b = signed_in_everywhere(stack, "alice", "wonderland")
+    original = yaml.safe_load((stack.state / "users.yaml").read_text())
+    try:
+        edit_users(stack, lambda users: user(users, "alice").update(password_hash=stack.hash_password("looking-glass")))
+        assert refused_within(b, stack.infusion + "/x")
+        assert b.get(stack.dextor + "/x").status_code == 302
+        assert Browser(stack).sign_in(stack.infusion + "/", "alice", "looking-glass").status_code == 200
+    finally:
+        edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
+        time.sleep(BOUND)
+
+
+def test_losing_a_service_ends_the_session(stack):
+    b = signed_in_everywhere(stack, "alice", "wonderland")
+    original = yaml.safe_load((stack.state / "users.yaml").read_text())
+    try:
+        edit_users(stack, lambda users: user(users, "alice").update(services=["infusion"]))
+        assert refused_within(b, stack.dextor + "/x")
+    finally:
+        edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
+        time.sleep(BOUND)
+
+
+def test_a_removed_or_disabled_user_is_out(stack):
+    bob = signed_in_everywhere(stack, "bob", "builder")
+    alice = signed_in_everywhere(stack, "alice", "wonderland")
+    original = yaml.safe_load((stack.state / "users.yaml").read_text())
+    try:
+        edit_users(stack, lambda users: (users.remove(user(users, "bob")), user(users, "alice").update(disabled=True)))
+        assert refused_within(bob, stack.infusion + "/x")
+        assert refused_within(alice, stack.infusion + "/x")
+        again = Browser(stack)
+        form, _ = again.follow(stack.infusion + "/")
+        assert again.submit_login(form, "alice", "wonderland").status_code == 200  # the form again: incorrect
+    finally:
+        edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
+        time.sleep(BOUND)

@@ -1,0 +1,81 @@
+"""One app behind the proxy cannot take AppAuthFCGI down: when a kept submission is delivered, the app's answer is
+parsed by AppAuthFCGI, and a hostile answer (a chunk size near Int.max, a never-ending header) gets a 502 page while
+the process and its other users carry on."""
+import socket
+import threading
+
+import pytest
+import requests
+
+from helpers import SERVERS, Browser, make_stack
+
+ANSWERS = {
+    "/evil/chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\nabc\r\n0\r\n\r\n",
+    "/evil/length": b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nabc",
+    "/evil/status": b"HTTP/1.1 99999999999999999999 OK\r\n\r\n",
+}
+
+
+class EvilApp:
+    """An app that answers every request with the hostile answer for its path, then closes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                path = data.split(b" ", 2)[1].decode() if data.count(b" ") >= 2 else "/"
+                conn.sendall(ANSWERS.get(path.split("?")[0], ANSWERS["/evil/chunk"]))
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def evil(request, tmp_root):
+    app = EvilApp()
+    s = make_stack(tmp_root, request.param, site={
+        "nginx": {"infusion.iqueue.test": f"""
+    location /evil/ {{
+        include sso/sso-protect.conf;
+        set $sso_backend http://127.0.0.1:{app.port};
+        proxy_pass http://127.0.0.1:{app.port};
+    }}
+"""},
+        "apache": {"infusion.iqueue.test": f"""
+    <Location "/evil/">
+        SetEnv SSO_BACKEND "http://127.0.0.1:{app.port}"
+    </Location>
+"""}})
+    s.start()
+    yield s
+    s.stop()
+    app.sock.close()
+
+
+@pytest.mark.parametrize("path", sorted(ANSWERS))
+def test_a_hostile_answer_to_a_replay_is_a_502_and_nothing_else(evil, path):
+    appauth = evil.procs["appauth"].pid
+    b = Browser(evil)
+    assert b.sign_in(evil.infusion + "/").status_code == 200
+    assert b.sign_out().status_code == 200
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": evil.infusion,
+               "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+    form, _ = b.navigate("POST", evil.infusion + path, b"a=1", headers)
+    r = b.submit_login(form, "alice", "wonderland")
+    final, _ = b.navigate("GET", requests.compat.urljoin(evil.accounts, r.headers["Location"]))
+    assert final.status_code == 502, (final.status_code, final.text[:300])
+    assert evil.procs["appauth"].poll() is None and evil.procs["appauth"].pid == appauth
+    assert b.get(evil.infusion + "/fine").status_code == 200

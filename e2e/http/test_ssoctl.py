@@ -1,0 +1,133 @@
+"""ssoctl against a running stack and its generated config: sessions list and revoke (on every host and domain at the
+next request), users passwd/disable/add (picked up without a restart), keys rotate (no one logged out), check, the
+exit codes, --json, and the audit trail."""
+import json
+import subprocess
+import time
+
+import pytest
+
+from helpers import BIN, SERVERS, Browser
+
+
+def ctl(stack, *args, input=None):
+    return subprocess.run([BIN / "ssoctl", *args, "--config", str(stack.config_path)], input=input, capture_output=True,
+                          text=True, timeout=60)
+
+
+def refused_within(browser, url, bound=5.0):
+    deadline = time.time() + bound
+    while time.time() < deadline:
+        if browser.get(url).status_code == 302:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+@pytest.fixture(scope="module", params=SERVERS[:1])
+def admin_stack(request, tmp_root):
+    """One web server is enough: ssoctl talks to memcached and files, not to the web server."""
+    from helpers import make_stack
+    s = make_stack(tmp_root, request.param)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_sessions_list_and_revoke_by_user_and_by_id(admin_stack):
+    s = admin_stack
+    a1, a2 = Browser(s, user_agent="alice-laptop"), Browser(s, user_agent="alice-phone")
+    for b in (a1, a2):
+        assert b.sign_in(s.infusion + "/").status_code == 200
+    assert a1.follow(s.dextor + "/")[0].status_code == 200
+    listed = ctl(s, "sessions", "list", "--user", "alice", "--json")
+    assert listed.returncode == 0, listed.stderr
+    sessions = json.loads(listed.stdout)
+    assert len(sessions) >= 2 and {x["user"] for x in sessions} == {"alice"}
+    assert all({"id", "created", "last_access", "idle_timeout", "fingerprint", "services"} <= set(x) for x in sessions)
+    text = ctl(s, "sessions", "list")
+    assert text.returncode == 0 and "alice" in text.stdout
+    # One session by its id prefix: that browser is out, the other not.
+    import hashlib
+    phone_fingerprint = hashlib.sha256(b"alice-phone").hexdigest()[:32]
+    phone = next(x["id"] for x in sessions if x["fingerprint"] == phone_fingerprint)
+    r = ctl(s, "sessions", "revoke", "--id", phone[:10], "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ended"] == 1, r.stderr
+    assert a2.get(s.infusion + "/x").status_code == 302
+    assert a1.get(s.infusion + "/x").status_code == 200
+    # Everything of alice's: out on both domains at the next request.
+    r = ctl(s, "sessions", "revoke", "--user", "alice")
+    assert r.returncode == 0 and "ended" in r.stdout
+    assert a1.get(s.infusion + "/x").status_code == 302 and a1.get(s.dextor + "/x").status_code == 302
+    # Exit codes: nothing matches -> 1; a usage mistake -> 2 (ArgumentParser's validation).
+    assert ctl(s, "sessions", "revoke", "--id", "zzzzzzzz").returncode == 1
+    assert ctl(s, "sessions", "revoke", "--user", "alice", "--all").returncode == 2  # a usage mistake
+
+
+def test_revoke_all(admin_stack):
+    s = admin_stack
+    browsers = [Browser(s) for _ in range(2)]
+    browsers[0].sign_in(s.infusion + "/")
+    browsers[1].sign_in(s.infusion + "/", "bob", "builder")
+    assert ctl(s, "sessions", "revoke", "--all").returncode == 0
+    assert all(b.get(s.infusion + "/x").status_code == 302 for b in browsers)
+
+
+def test_users_passwd_disable_add_take_effect_without_a_restart(admin_stack):
+    s = admin_stack
+    pid = s.procs["accounts"].pid
+    bob = Browser(s)
+    assert bob.sign_in(s.infusion + "/", "bob", "builder").status_code == 200
+    assert ctl(s, "users", "passwd", "bob", input="rebuilt\n").returncode == 0
+    assert refused_within(bob, s.infusion + "/x")
+    assert Browser(s).sign_in(s.infusion + "/", "bob", "rebuilt").status_code == 200
+    r = ctl(s, "users", "add", "carol", "--name", "Carol", "--email", "carol@iqueue.test", "--services", "infusion", input="c-pass\n")
+    assert r.returncode == 0, r.stderr
+    time.sleep(3)
+    assert Browser(s).sign_in(s.infusion + "/", "carol", "c-pass").json()["headers"]["x-remote-user"] == "carol"
+    carol = Browser(s)
+    carol.sign_in(s.infusion + "/", "carol", "c-pass")
+    assert ctl(s, "users", "disable", "carol").returncode == 0
+    assert refused_within(carol, s.infusion + "/x")
+    users = json.loads(ctl(s, "users", "list", "--json").stdout)
+    assert {u["username"]: u["disabled"] for u in users}["carol"] is True
+    assert ctl(s, "users", "passwd", "nobody", input="x\n").returncode == 1
+    assert s.procs["accounts"].pid == pid  # all without a restart
+    assert ctl(s, "users", "enable", "carol").returncode == 0
+    assert ctl(s, "users", "passwd", "bob", input="builder\n").returncode == 0
+
+
+def test_keys_rotate_logs_no_one_out(admin_stack):
+    s = admin_stack
+    alice = Browser(s)
+    assert alice.sign_in(s.infusion + "/").status_code == 200
+    r = ctl(s, "keys", "rotate", "--kid", "ed-rotated", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["retired"] == "ed-1"
+    assert ctl(s, "check").returncode == 0
+    # The programs read keys at start: restart both, as the docs say (app hosts first).
+    for name in ("appauth", "accounts"):
+        s.terminate(name)
+    s.start_fcgi()
+    assert alice.get(s.infusion + "/still").status_code == 200  # signed with the old key, still valid
+    fresh = Browser(s)
+    assert fresh.sign_in(s.dextor + "/").status_code == 200       # signed with the new one
+    token = fresh.cookie("dextor.leantaas.test").value
+    import base64
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["kid"] == "ed-rotated"
+    assert "nothing to prune" in ctl(s, "keys", "prune", "--dry-run").stdout
+
+
+def test_check_and_the_audit_trail(admin_stack):
+    s = admin_stack
+    ok = ctl(s, "check", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["problems"] == []
+    audit = [json.loads(line) for line in (s.state / "logs" / "audit.log").read_text().splitlines()]
+    events = {(e["event"], e.get("action", e.get("result"))) for e in audit}
+    for expected in [("signin", "ok"), ("handoff", "redeemed"), ("admin", "sessions revoke"), ("admin", "users passwd"),
+                     ("admin", "users add"), ("admin", "users disable"), ("admin", "keys rotate"), ("revoke", None)]:
+        assert any(e[0] == expected[0] and (expected[1] is None or e[1] == expected[1]) for e in events), expected
+    text = (s.state / "logs" / "audit.log").read_text()
+    for secret in ("wonderland", "builder", "rebuilt", "c-pass", "eyJ"):
+        assert secret not in text
