@@ -115,9 +115,12 @@ def test_cluster_survives_memcached_and_app_host_failures(cluster):
         # The load also presents forged cookies, on both app hosts: none may ever get in.
         with load.lock:
             load.refused += [(users[n], url) for n in range(4) for url in (INFUSION + "/x", DEXTOR + "/x")]
-        for user, _ in load.refused[:8]:
-            for host in ("infusion.iqueue.test", "dextor.leantaas.test"):
-                user.session.cookies.set("__Host-sso", forged(user.cookie(host)), domain=host, path="/")
+        for user in users[:4]:
+            for cookie in user.session.cookies:  # every SSO cookie the browser holds for an app, changed in place
+                if cookie.name == "__Host-sso" and cookie.domain.lstrip(".") in ("infusion.iqueue.test", "dextor.leantaas.test"):
+                    cookie.value = forged(cookie.value)
+        forged_answers = in_client(lambda u: [u.get(a + "/forged").status_code for a in (INFUSION, DEXTOR)], users[:4])
+        assert all(code != 200 for codes in forged_answers for code in codes), forged_answers
         # Those four users now carry forged cookies: the checks on them are refused, so they leave the load.
         load.users = users[4:]
         marks["baseline"] = time.monotonic()
