@@ -13,6 +13,7 @@ of nginx, AppAuthFCGI and memcached, AppAuthFCGI's RSS, and memcached operations
 first-access redirect chain and the SSO hop server-side.
 """
 import argparse
+import html
 import http.client
 import os
 import re
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from ssostack import ROOT, Stack, free_port  # next to this script, whose folder Python puts on the import path
 
@@ -73,22 +74,24 @@ def shipped_auth_location(stack, name, origin):
 
 
 def memcached_stats(stack):
-    if stack.memcached_socket:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5)
-        s.connect(str(stack.memcached_socket))
-    else:
-        s = socket.create_connection(("127.0.0.1", stack.memcached_port), timeout=5)
-    with s:
-        s.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            data += s.recv(65536)
+    """memcached's counters, added up over every server of the pool (one, or three with --memcached pool3)."""
     out = {}
-    for line in data.decode().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "STAT":
-            out[parts[1]] = parts[2]
+    for port in [stack.memcached_port] + getattr(stack, "extra_memcached_ports", []):
+        if stack.memcached_socket:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(str(stack.memcached_socket))
+        else:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        with s:
+            s.sendall(b"stats\r\n")
+            data = b""
+            while not data.endswith(b"END\r\n"):
+                data += s.recv(65536)
+        for line in data.decode().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "STAT" and parts[2].isdigit():
+                out[parts[1]] = str(int(out.get(parts[1], "0")) + int(parts[2]))
     return out
 
 
@@ -114,9 +117,9 @@ def with_children(pid):
 
 def server_pids(stack):
     """Processes whose CPU time is charged to each request: nginx (master and workers), AppAuthFCGI (supervisor and
-    worker processes), memcached."""
+    worker processes), memcached (every server of the pool)."""
     return {"nginx": with_children(stack.procs["nginx"].pid), "appauth": with_children(stack.procs["appauth"].pid),
-            "memcached": [stack.procs["memcached"].pid]}
+            "memcached": [p.pid for name, p in stack.procs.items() if name.startswith("memcached")]}
 
 
 def memory_kb(pid):
@@ -237,10 +240,11 @@ def chain_timing(stack, iterations):
         status, loc, _, t = request("GET", stack.infusion + "/x", cookies); hops.append(("app -> 302 noCookie", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("noCookie -> 302 copyCookie", t))
         status, _, page, t = request("GET", loc, cookies); hops.append(("copyCookie -> sign-in form", t))
-        csrf = re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
-        target = re.search(rb'name="redirectURL" value="([^"]+)"', page).group(1).decode().replace("&amp;", "&")
-        from urllib.parse import urlencode
-        body = urlencode({"csrf": csrf, "redirectURL": target, "username": "alice", "password": "wonderland"}).encode()
+        # Every field the form carries (csrf, redirectURL, the hand-off's state), then the credentials.
+        fields = {m.group(1).decode(): html.unescape(m.group(2).decode())
+                  for m in re.finditer(rb'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
+        fields.update(username="alice", password="wonderland")
+        body = urlencode(fields).encode()
         status, loc, _, t = request("POST", stack.accounts + "/login", cookies, body); hops.append(("login POST -> 302", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("copyCookie -> 302 requestID", t))
         status, loc, _, t = request("GET", loc, cookies); hops.append(("requestID redemption -> 302", t))
@@ -285,8 +289,9 @@ def main():
                         help="AppAuthFCGI worker processes under its supervisor (default 1, the config's default; 0: one "
                              "process, no supervisor)")
     parser.add_argument("--soak", type=int, default=1_000_000, help="checked requests before the last RSS reading")
-    parser.add_argument("--memcached", choices=["tcp", "unix"], default="tcp",
-                        help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP or a unix socket (default tcp)")
+    parser.add_argument("--memcached", choices=["tcp", "unix", "pool3"], default="tcp",
+                        help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP, a unix socket, or a pool of three on "
+                             "127.0.0.1 with replicas 1 (default tcp)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="which variants to run, comma-separated (default a,c,e,b,d; c is always run for the ratios)")
     parser.add_argument("--connections", default="16,64", help="wrk connection counts, comma-separated (default 16,64)")
@@ -307,11 +312,24 @@ def main():
     (state / "users.yaml").write_text("users:\n  - username: alice\n    password_hash: '" + hashed.strip().split(":", 1)[1] +
                                       "'\n    name: Alice\n    email: alice@iqueue.test\n    services: [infusion, dextor]\n")
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
-    stack = Stack(state, args.bin, overrides={"appauth_workers": args.workers, "max_failures": 1000,
-                                              "memcached_unix": args.memcached == "unix",
-                                              "config": {"app_auth.processes": args.processes}}, log_level="critical")
+    overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
+                 "config": {"app_auth.processes": args.processes}}
+    extra = [free_port(), free_port()] if args.memcached == "pool3" else []
+    stack = Stack(state, args.bin, overrides=overrides, log_level="critical")
+    if extra:
+        # Three servers, every item on two of them (ReplicatedStore): what replicas cost.
+        overrides["config"].update({"memcached.servers": [f"127.0.0.1:{p}" for p in [stack.memcached_port] + extra],
+                                    "memcached.replicas": 1})
+        stack.extra_memcached_ports = extra
     stack.extra_http = bench_server(stack, port, static)
-    stack.start()
+    try:
+        for n, extra_port in enumerate(extra, start=2):
+            stack.spawn(f"memcached{n}", ["memcached", "-l", "127.0.0.1", "-p", str(extra_port), "-U", "0", "-m", "64", "-t", "2"]
+                        + (["-u", "root"] if os.geteuid() == 0 else []))
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
     try:
         mint = [str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--user-agent", UA]
         one = subprocess.run(mint + ["--count", "1"], capture_output=True, text=True, check=True).stdout.strip()

@@ -9,14 +9,14 @@ enum UsersReloader {
     static func start(_ users: UsersFile, config: SSOConfig, logger: Logger, audit: AuditLog) {
         guard config.usersReloadInterval > 0 else { return }
         let interval = config.usersReloadInterval
-        let memcached = config.memcached
+        let stores = StoreFactory(config.memcached)
         let prefix = config.keyPrefix
         let thread = Thread {
-            var store: MemcachedClient? = nil
+            var store: KeyValueStore? = nil
             while true {
                 Thread.sleep(forTimeInterval: Double(interval))
                 do {
-                    if store == nil { store = try MemcachedClient(memcached) }
+                    if store == nil { store = try stores.make() }
                     guard let store else { continue }
                     users.refresh(sessions: SessionStore(kv: store, prefix: prefix), logger: logger, audit: audit,
                                   now: Int64(Date().timeIntervalSince1970))

@@ -26,7 +26,7 @@ struct SSOBenchCommand: ParsableCommand {
         let users = try UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry)
         guard let u = users.user(user) else { throw ValidationError("no user \(user) in \(cfg.usersFile)") }
         let codec = JWTCodec(keys: keys, issuer: cfg.accountsURL.serialized, audience: cfg.audience)
-        let store = SessionStore(kv: try MemcachedClient(cfg.memcached), prefix: cfg.keyPrefix)
+        let store = SessionStore(kv: try StoreFactory(cfg.memcached).make(), prefix: cfg.keyPrefix)
         let fingerprint = Fingerprint.of(HTTPRequest(params: ["HTTP_USER_AGENT": userAgent]))
         let now = Int64(Date().timeIntervalSince1970)
         let timeout = cfg.registry.sessionTimeout(for: u.services, fallback: cfg.defaultIdleTimeout)

@@ -95,9 +95,9 @@ public enum ServerCommand {
             }
             background()
             let health = StoreHealth(logger: logger)
-            let memcached = config.memcached
+            let stores = StoreFactory(config.memcached)
             let responder = SSOResponder(handler: handler, logger: logger, makeStore: {
-                MonitoredStore(try MemcachedClient(memcached), health: health)
+                MonitoredStore(try stores.make(), health: health)
             })
             try FastCGIServer(options: options, responder: responder, logger: logger).run()
         } catch {

@@ -24,6 +24,22 @@ public final class MemcachedServer {
         pid = 0
     }
 
+    /// Hangs memcached (SIGSTOP): connections are accepted by the kernel and never answered; items stay.
+    public func pause() { if pid > 0 { kill(pid, SIGSTOP) } }
+
+    /// Lets a paused memcached run again (SIGCONT), with every item it held.
+    public func resume() { if pid > 0 { kill(pid, SIGCONT) } }
+
+    /// Kills memcached at once (SIGKILL), as a crash would, and reaps it.
+    public func crash() {
+        guard pid > 0 else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
     /// Starts a fresh memcached on the same port, as an operator's restart would.
     public func restart() throws {
         stop()
@@ -31,6 +47,7 @@ public final class MemcachedServer {
     }
 
     static func terminate(_ pid: pid_t) {
+        kill(pid, SIGCONT)
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<250 {

@@ -12,9 +12,9 @@ struct CtlOptions: ParsableArguments {
 
     func loadConfig() throws(ExitCode) -> SSOConfig { try ServerCommand.loadConfig(config) }
 
-    /// A store connection from the config (memcached), or exit 1.
+    /// A store connection from the config (memcached; every copy when there are replicas), or exit 1.
     func store(_ cfg: SSOConfig) throws(ExitCode) -> SessionStore {
-        do { return SessionStore(kv: try MemcachedClient(cfg.memcached), prefix: cfg.keyPrefix) } catch {
+        do { return SessionStore(kv: try StoreFactory(cfg.memcached).make(), prefix: cfg.keyPrefix) } catch {
             fail("cannot reach memcached: \(error)")
         }
     }

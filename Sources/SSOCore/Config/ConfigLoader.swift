@@ -70,17 +70,16 @@ public enum ConfigLoader {
                 problem("memcached.servers[\(i)]", s, "host:port or /path/to/socket")
             }
         }
-        let memcached = MemcachedOptions(
-            servers: servers, replicas: c.integer("memcached.replicas"),
-            connectTimeoutMS: c.integer("memcached.connect_timeout_ms"), pollTimeoutMS: c.integer("memcached.poll_timeout_ms"),
-            retryTimeoutSeconds: c.integer("memcached.retry_timeout"))
-        if memcached.replicas > 0 && memcached.replicas >= servers.count {
-            problem("memcached.replicas", String(memcached.replicas), "0 to (number of servers - 1)")
-        }
         let prefix = c.text("memcached.prefix")
         if prefix.utf8.count > 64 || !prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             problem("memcached.prefix", prefix, "up to 64 printable ASCII characters without spaces")
         }
+        let memcached = MemcachedOptions(
+            servers: servers, replicas: c.integer("memcached.replicas"),
+            connectTimeoutMS: c.integer("memcached.connect_timeout_ms"), pollTimeoutMS: c.integer("memcached.poll_timeout_ms"),
+            retryTimeoutSeconds: c.integer("memcached.retry_timeout"), fenceLeaseMS: c.integer("memcached.fence_lease_ms"),
+            prefix: prefix, tombstoneTTL: longestItemTTL(c))
+        checkPool(memcached, problem)
 
         var keys: [SSOConfig.KeyEntry] = []
         for k in c.items("keys.list") {

@@ -52,13 +52,16 @@ public enum Settings {
         .init("memcached.servers", .textList, .required,
               doc: "host:port or /path/to/socket; several spread the keys by consistent hashing (ketama)."),
         .init("memcached.prefix", .text, .value("sso:"), doc: "Key namespace, so several realms can share one memcached."),
-        .init("memcached.replicas", .integer(0...15), .value("0"), doc: "Extra copies of each item on other servers."),
+        .init("memcached.replicas", .integer(0...15), .value("0"),
+              doc: "Extra copies of every item, each on another server: N copies can be lost at once (fewer than servers)."),
         .init("memcached.connect_timeout_ms", .integer(1...60_000), .value("250"), unit: "milliseconds",
               doc: "Longest wait to connect to a memcached server."),
         .init("memcached.poll_timeout_ms", .integer(1...60_000), .value("500"), unit: "milliseconds",
-              doc: "Longest wait for one memcached operation."),
+              doc: "Longest wait for one memcached operation: a hung server is ejected after this long."),
         .init("memcached.retry_timeout", .integer(0...3600), .value("1"), unit: "seconds",
               doc: "How long a failed server is left alone before it is tried again."),
+        .init("memcached.fence_lease_ms", .integer(100...60_000), .value("1000"), unit: "milliseconds",
+              doc: "With replicas: how long a process trusts its list of servers that missed a write; an end that misses a copy waits this long."),
     ]
 
     static let keys: [SettingSpec] = [

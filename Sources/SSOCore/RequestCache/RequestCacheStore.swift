@@ -4,7 +4,7 @@ import SSOStore
 
 /// Kept requests in a `KeyValueStore`: a manifest under `<prefix>q:<id>` and the body in parts under `<prefix>q:<id>:<n>`,
 /// so a body larger than memcached's item limit (1 MiB by default) still fits. Taking an entry deletes its manifest
-/// first: only the caller whose delete wins gets it, so a request is delivered at most once.
+/// first (`take`): only one caller gets it, so a request is delivered at most once.
 public struct RequestCacheStore {
     /// Bytes per body part. Default: 262,144 (well under memcached's default 1 MiB item limit).
     public static let partSize = 262_144
@@ -41,14 +41,14 @@ public struct RequestCacheStore {
 
     /// Takes the entry once. Nil when absent, already taken, or when its parts are missing or do not match the digest.
     public func take(_ id: String) throws(StoreError) -> (entry: CachedRequest, body: [UInt8])? {
-        guard let entry = try peek(id) else { return nil }
-        guard try kv.delete(manifestKey(id)) else { return nil }
+        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.take(manifestKey(id)),
+              let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return nil }
         var body: [UInt8] = []
         body.reserveCapacity(entry.bodyLength)
         var complete = true
         for n in 0..<entry.parts {
             if let part = try kv.get(partKey(id, n)) { body += part } else { complete = false }
-            _ = try kv.delete(partKey(id, n))
+            try kv.delete(partKey(id, n))
         }
         guard complete, body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return nil }
         return (entry, body)

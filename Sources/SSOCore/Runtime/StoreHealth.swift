@@ -51,7 +51,8 @@ public final class StoreHealth: Sendable {
     }
 }
 
-/// A worker's store, reporting each operation's outcome to the process's `StoreHealth`.
+/// A worker's store, reporting each operation's outcome to the process's `StoreHealth`. Every operation of
+/// `KeyValueStore` goes through `observe`; a new one in the protocol needs its line here.
 public final class MonitoredStore: KeyValueStore {
     private let inner: KeyValueStore
     private let health: StoreHealth
@@ -73,12 +74,18 @@ public final class MonitoredStore: KeyValueStore {
     }
 
     public func get(_ key: String) throws(StoreError) -> [UInt8]? { try observe { () throws(StoreError) in try inner.get(key) } }
+    public func read(_ key: String) throws(StoreError) -> VersionedValue? { try observe { () throws(StoreError) in try inner.read(key) } }
+    public func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool {
+        try observe { () throws(StoreError) in try inner.replace(key, value, ttl: ttl, ifUnchanged: version) }
+    }
+    public func take(_ key: String) throws(StoreError) -> [UInt8]? { try observe { () throws(StoreError) in try inner.take(key) } }
     public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
         try observe { () throws(StoreError) in try inner.set(key, value, ttl: ttl) }
     }
     public func add(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) -> Bool {
         try observe { () throws(StoreError) in try inner.add(key, value, ttl: ttl) }
     }
+    @discardableResult
     public func delete(_ key: String) throws(StoreError) -> Bool { try observe { () throws(StoreError) in try inner.delete(key) } }
     public func increment(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 {
         try observe { () throws(StoreError) in try inner.increment(key, by: delta, ttl: ttl) }

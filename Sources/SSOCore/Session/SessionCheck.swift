@@ -48,7 +48,8 @@ public struct SessionCheck: Sendable {
         guard let token, !token.isEmpty else { return .refused(.noToken) }
         guard let claims = claims(of: token, now: now, host: host) else { return .refused(.badToken) }
         if let service, !claims.svc.contains(service) { return .refused(.notRegistered) }
-        guard var session = try store.session(claims.jti) else { return .refused(.noSession) }
+        guard let (read, version) = try store.sessionForUpdate(claims.jti) else { return .refused(.noSession) }
+        var session = read
         guard session.user == claims.sub else { return .refused(.wrongUser) }
         guard !session.isExpired(now: now) else {
             _ = try? store.deleteSession(claims.jti)
@@ -59,7 +60,14 @@ public struct SessionCheck: Sendable {
         }
         if now - session.lastAccessedTime >= lastAccessInterval && now != session.lastAccessedTime {
             session.lastAccessedTime = now
-            try store.put(session, tokenID: claims.jti, now: now)
+            // Only over the version read: a logout between the read and this write is not undone. When the write finds
+            // the session changed, a fresh read decides (another check may have written it; a logout ended it).
+            if try !store.touch(session, tokenID: claims.jti, version: version, now: now) {
+                guard let current = try store.session(claims.jti), current.user == claims.sub, !current.isExpired(now: now) else {
+                    return .refused(.noSession)
+                }
+                session = current
+            }
         }
         return .valid(Identity(claims: claims, session: session, token: token))
     }

@@ -23,16 +23,34 @@ public struct SessionStore {
         return JWTSession(record: bytes)
     }
 
-    /// Writes `session` under `tokenID` with a TTL that follows the idle timeout.
-    public func put(_ session: JWTSession, tokenID: String, now: Int64) throws(StoreError) {
-        guard !session.user.utf8.contains(0x09), !session.fingerprint.utf8.contains(0x09) else { throw StoreError("cannot encode session") }
-        try kv.set(sessionKey(tokenID), session.record, ttl: session.storeTTL(now: now))
+    /// The session under `tokenID` with the version it was read at, for `touch` (one read, as `session`).
+    public func sessionForUpdate(_ tokenID: String) throws(StoreError) -> (session: JWTSession, version: StoreVersion)? {
+        guard Self.isSafeKeyPart(tokenID), let read = try kv.read(sessionKey(tokenID)),
+              let session = JWTSession(record: read.value) else { return nil }
+        return (session, read.version)
     }
 
-    /// Deletes the session (logout): every host's cookie for it stops working at its next check.
+    /// Writes a new session under `tokenID` (sign-in) with a TTL that follows the idle timeout.
+    public func put(_ session: JWTSession, tokenID: String, now: Int64) throws(StoreError) {
+        try kv.set(sessionKey(tokenID), try Self.encode(session), ttl: session.storeTTL(now: now))
+    }
+
+    /// Writes an update of a session read at `version` (LAST_ACCESSED_TIME): only while it is still that version, so an
+    /// update never brings back a session that logout ended in between. False when it was changed or ended since.
+    public func touch(_ session: JWTSession, tokenID: String, version: StoreVersion, now: Int64) throws(StoreError) -> Bool {
+        try kv.replace(sessionKey(tokenID), try Self.encode(session), ttl: session.storeTTL(now: now), ifUnchanged: version)
+    }
+
+    static func encode(_ session: JWTSession) throws(StoreError) -> [UInt8] {
+        guard !session.user.utf8.contains(0x09), !session.fingerprint.utf8.contains(0x09) else { throw StoreError("cannot encode session") }
+        return session.record
+    }
+
+    /// Ends the session (logout, idle, revocation) on every copy: every host's cookie for it stops working at its next
+    /// check, and it never comes back (docs/scaling.md).
     public func deleteSession(_ tokenID: String) throws(StoreError) {
         guard Self.isSafeKeyPart(tokenID) else { return }
-        _ = try kv.delete(sessionKey(tokenID))
+        try kv.delete(sessionKey(tokenID))
     }
 
     /// Stores a hand-off for `ttl` seconds.
@@ -47,16 +65,17 @@ public struct SessionStore {
         return try? JSONDecoder().decode(RequestHandoff.self, from: Data(bytes))
     }
 
-    /// Uses up a requestID: true only for the one caller whose delete removed it (single use under concurrency).
+    /// Uses up a requestID (`take`): true only for the one caller that took it, however many ask at once and on every
+    /// copy (single use under concurrency and under the loss of a memcached server).
     public func burnHandoff(_ requestID: String) throws(StoreError) -> Bool {
         guard Self.isSafeKeyPart(requestID) else { return false }
-        return try kv.delete(handoffKey(requestID))
+        return try kv.take(handoffKey(requestID)) != nil
     }
 
-    /// Redeems a requestID once: get, then delete; only the caller whose delete removed the item gets the hand-off.
+    /// Redeems a requestID once (`take`): one caller gets the hand-off.
     public func redeemHandoff(_ requestID: String) throws(StoreError) -> RequestHandoff? {
-        guard let handoff = try peekHandoff(requestID), try burnHandoff(requestID) else { return nil }
-        return handoff
+        guard Self.isSafeKeyPart(requestID), let bytes = try kv.take(handoffKey(requestID)) else { return nil }
+        return try? JSONDecoder().decode(RequestHandoff.self, from: Data(bytes))
     }
 
     /// Counts one event for `subject` in `scope` within a window of `window` seconds; returns the count so far.

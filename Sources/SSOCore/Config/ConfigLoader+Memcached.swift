@@ -1,0 +1,28 @@
+import SSOStore
+
+/// The memcached settings that only make sense together (docs/scaling.md).
+extension ConfigLoader {
+    /// Refuses a pool that cannot keep what `replicas` promises, or whose timeouts defeat each other.
+    static func checkPool(_ m: MemcachedOptions, _ problem: (String, String?, String) -> Void) {
+        if m.replicas > 0 && m.replicas >= m.servers.count {
+            problem("memcached.replicas", String(m.replicas),
+                    "0 to (number of servers - 1): each copy needs its own server (\(m.servers.count) listed)")
+        }
+        if Set(m.servers).count != m.servers.count {
+            problem("memcached.servers", "a server listed twice", "each server once: two copies on one server are one copy")
+        }
+        if m.replicas > 0 && m.fenceLeaseMS <= m.connectTimeoutMS + m.pollTimeoutMS {
+            problem("memcached.fence_lease_ms", String(m.fenceLeaseMS),
+                    "more than connect_timeout_ms + poll_timeout_ms (\(m.connectTimeoutMS + m.pollTimeoutMS)): reading the fence list must fit in its lease")
+        }
+    }
+
+    /// The longest TTL the SSO writes an item with, plus a margin: how long a tombstone must outlive a copy that missed it.
+    static func longestItemTTL(_ c: ConfigReader.Scope) -> Int {
+        let sessions = c.integer("sessions.lifetime") + 1
+        let handoffs = c.integer("sessions.request_id_ttl")
+        let kept = c.integer("request_cache.ttl") + 30
+        let counters = c.integer("login.failure_window")
+        return max(sessions, handoffs, kept, counters) + 30
+    }
+}

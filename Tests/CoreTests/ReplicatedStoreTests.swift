@@ -1,0 +1,282 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SSOStore
+import SSOTesting
+
+/// `ReplicatedStore`'s rules on in-memory servers with a test clock: copies, fall-back reads, ejection, no resurrection,
+/// single use under the loss of a server. Two `Process`es share the servers as two hosts would share memcached.
+@Suite struct ReplicatedStoreTests {
+    final class Clock: @unchecked Sendable {
+        let time = Mutex<Double>(1000)
+        var now: Double { time.withLock { $0 } }
+        func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
+    }
+
+    /// Three servers, replicas 1; `process()` is one more process (its own PoolState) on the same servers.
+    struct Pool {
+        let clock = Clock()
+        let servers: [InMemoryStore]
+        let options: MemcachedOptions
+        init(servers count: Int = 3, replicas: Int = 1) {
+            servers = (0..<count).map { InMemoryStore(name: "n\($0)", now: { 1_000_000 }) }
+            options = MemcachedOptions(servers: (0..<count).map { "n\($0):11211" }, replicas: replicas, retryTimeoutSeconds: 1,
+                                       fenceLeaseMS: 1000, prefix: "t:", tombstoneTTL: 100)
+        }
+        func process() -> ReplicatedStore {
+            let clock = self.clock
+            let state = PoolState(servers: servers.count, retryTimeout: 1, lease: 1, clock: { clock.now })
+            return ReplicatedStore(nodes: servers, pool: state, options: options, pause: { clock.advance($0) })
+        }
+        func holders(_ key: String) -> [Int] { servers.indices.filter { servers[$0].peekItem(key) != nil } }
+        func copies(_ key: String) -> [Int] { Placement(servers: options.servers, copies: options.replicas + 1).nodes(for: key) }
+    }
+
+    @Test func everyWriteIsOnReplicasPlusOneDistinctServers() throws {
+        let pool = Pool()
+        let store = pool.process()
+        for n in 0..<30 {
+            let key = "k\(n)"
+            try store.set(key, [1], ttl: 60)
+            #expect(Set(pool.holders(key)) == Set(pool.copies(key)) && pool.copies(key).count == 2)
+        }
+        _ = try store.increment("c", by: 2, ttl: 60)
+        #expect(pool.holders("c").count == 2)
+        #expect(try store.decrement("c", by: 1) == 1)
+        #expect(pool.copies("c").allSatisfy { pool.servers[$0].peekItem("c")?.value == Array("1".utf8) })
+        #expect(try store.decrement("absent", by: 1) == 0 && pool.holders("absent").isEmpty)
+        #expect(try store.add("a", [1], ttl: 60) && pool.holders("a").count == 2)
+        try store.delete("k1")
+        #expect(pool.copies("k1").allSatisfy { pool.servers[$0].peekItem("k1")?.flags == ReplicatedStore.tombstone })
+        #expect(try store.get("k1") == nil)
+        let spread = Set((0..<300).map { pool.copies("x\($0)")[0] })
+        #expect(spread.count == 3, "keys must spread over every server")
+    }
+
+    @Test func readsFallBackWhenAServerIsDownAndItIsEjected() throws {
+        let pool = Pool()
+        let store = pool.process()
+        try store.set("s", Array("v".utf8), ttl: 60)
+        let first = pool.copies("s")[0]
+        pool.servers[first].isDown = true
+        #expect(try store.get("s") == Array("v".utf8))
+        #expect(store.pool.isEjected(first))
+        pool.servers[first].isDown = false
+        #expect(store.pool.isEjected(first))  // left alone for the retry timeout
+        pool.clock.advance(1.1)
+        #expect(try store.get("s") == Array("v".utf8))
+        #expect(!store.pool.isEjected(first))  // tried again, and back
+    }
+
+    @Test func aServerRestartedEmptyRegainsItsCopiesAsTheyAreRead() throws {
+        let pool = Pool()
+        let store = pool.process()
+        let keys = (0..<40).map { "s\($0)" }.filter { pool.copies($0)[0] == 0 }
+        for k in keys { try store.set(k, Array("v".utf8), ttl: 60) }
+        pool.servers[0].restart()  // empty, and nobody wrote while it was away: not fenced
+        for k in keys { #expect(try store.get(k) == Array("v".utf8)) }
+        #expect(keys.allSatisfy { pool.servers[0].peekItem($0)?.value == Array("v".utf8) })
+        // Now the other copies can go: the repaired ones carry the items.
+        for i in 1...2 { pool.servers[i].isDown = true }
+        for k in keys { #expect(try store.get(k) == Array("v".utf8)) }
+    }
+
+    @Test func aServerBackFromAnOutageRegainsCopiesItIsNotReadFirstFor() throws {
+        let pool = Pool()
+        let store = pool.process()
+        let second = (0..<60).map { "s\($0)" }.filter { pool.copies($0)[1] == 0 }
+        let first = try #require((0..<60).map { "f\($0)" }.first { pool.copies($0)[0] == 0 })
+        for k in second + [first] { try store.set(k, Array("v".utf8), ttl: 60) }
+        pool.servers[0].isDown = true
+        _ = try store.get(first)  // server 0 fails under a read: ejected (a read misses no write: not fenced)
+        pool.servers[0].restart()
+        pool.servers[0].isDown = false
+        pool.clock.advance(1.1)
+        _ = try store.get(first)  // tried again: back, and recovering for the repair window
+        for k in second { #expect(try store.get(k) == Array("v".utf8)) }
+        #expect(second.allSatisfy { pool.servers[0].peekItem($0)?.value == Array("v".utf8) })
+    }
+
+    @Test func everyServerDownFailsClosed() throws {
+        let pool = Pool()
+        let store = pool.process()
+        try store.set("s", [1], ttl: 60)
+        for s in pool.servers { s.isDown = true }
+        #expect(throws: StoreError.self) { try store.get("s") }
+        #expect(throws: StoreError.self) { try store.set("s", [1], ttl: 60) }
+        #expect(throws: StoreError.self) { try store.take("s") }
+    }
+
+    /// The hung server keeps its copy; the delete reaches the other copy only. Neither the process that deleted nor one
+    /// that never saw the server fail may read the session again once the server is back.
+    @Test func aDeleteThatMissedACopyIsNeverUndoneByTheServerComingBack() throws {
+        let pool = Pool()
+        let accounts = pool.process(), appHost = pool.process()
+        for n in 0..<20 { try accounts.set("s\(n)", Array("live".utf8), ttl: 60) }
+        #expect(try appHost.get("s0") == Array("live".utf8))  // the app host's fence lease starts now
+        let hung = pool.copies("s0")[0]
+        pool.servers[hung].isDown = true
+        let before = pool.clock.now
+        for n in 0..<20 { try accounts.delete("s\(n)") }
+        #expect(pool.clock.now - before >= 1, "a delete that missed a copy waits one fence lease")
+        pool.servers[hung].isDown = false
+        #expect(pool.servers[hung].peekItem("s0")?.value == Array("live".utf8))  // the stale copy is there
+        for n in 0..<20 {
+            #expect(try appHost.get("s\(n)") == nil)
+            #expect(try accounts.get("s\(n)") == nil)
+            #expect(try pool.process().get("s\(n)") == nil)
+        }
+    }
+
+    @Test func aFencedServerIsCleanedOnceItIsBackAndThenServesAgain() throws {
+        let pool = Pool()
+        let store = pool.process()
+        let key = (0..<100).map { "k\($0)" }.first { pool.copies($0)[0] == 0 }!
+        try store.set(key, Array("old".utf8), ttl: 60)
+        pool.servers[0].isDown = true
+        try store.set(key, Array("new".utf8), ttl: 60)  // misses server 0: fenced
+        #expect(!store.pool.isTrusted(0))
+        pool.servers[0].isDown = false
+        pool.clock.advance(1.1)  // retry timeout: server 0 answers again
+        #expect(try store.get(key) == Array("new".utf8))
+        pool.clock.advance(1.1)  // up for a lease: the next fence read cleans it
+        #expect(try store.get(key) == Array("new".utf8))
+        #expect(store.pool.isTrusted(0))
+        // Flushed, the read fell through to the other copy and put it back: the new value, never the old one.
+        #expect(pool.servers[0].peekItem(key)?.value == Array("new".utf8))
+        #expect(pool.servers[1].peekItem("t:~fence:n0:11211")?.value ?? Array("clear".utf8) == Array("clear".utf8))
+        #expect(pool.servers[2].peekItem("t:~fence:n0:11211")?.value ?? Array("clear".utf8) == Array("clear".utf8))
+    }
+
+    @Test func takeIsSingleUseWhenACopyWasAwayDuringTheFirstTake() throws {
+        let pool = Pool()
+        let one = pool.process(), two = pool.process()
+        try one.set("r", Array("jwt".utf8), ttl: 60)
+        let hung = pool.copies("r")[0]
+        pool.servers[hung].isDown = true
+        #expect(try one.take("r") == Array("jwt".utf8))
+        pool.servers[hung].isDown = false
+        #expect(pool.servers[hung].peekItem("r")?.value == Array("jwt".utf8))
+        #expect(try two.take("r") == nil)
+        #expect(try one.take("r") == nil)
+    }
+
+    @Test func takeIsSingleUseUnderConcurrency() throws {
+        let pool = Pool()
+        let setup = pool.process()
+        for n in 0..<50 { try setup.set("r\(n)", [UInt8(n)], ttl: 60) }
+        let wins = Mutex([Int](repeating: 0, count: 50))
+        let errors = Mutex(0)
+        final class Stores: @unchecked Sendable { let all: [ReplicatedStore]; init(_ a: [ReplicatedStore]) { all = a } }
+        let stores = Stores((0..<8).map { _ in pool.process() })
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for n in 0..<50 {
+                do { if try stores.all[t].take("r\(n)") != nil { wins.withLock { $0[n] += 1 } } }
+                catch { errors.withLock { $0 += 1 } }
+            }
+        }
+        #expect(errors.withLock { $0 } == 0)
+        #expect(wins.withLock { $0 } == [Int](repeating: 1, count: 50))
+    }
+
+    @Test func anUpdateNeverBringsBackWhatADeleteEnded() throws {
+        let pool = Pool()
+        let check = pool.process(), logout = pool.process()
+        try check.set("s", Array("v1".utf8), ttl: 60)
+        let read = try #require(try check.read("s"))
+        try logout.delete("s")
+        #expect(try check.replace("s", Array("v2".utf8), ttl: 60, ifUnchanged: read.version) == false)
+        #expect(try check.get("s") == nil)
+        #expect(pool.copies("s").allSatisfy { pool.servers[$0].peekItem("s")?.flags == ReplicatedStore.tombstone })
+        // Without a delete the update lands on every copy.
+        try check.set("u", Array("v1".utf8), ttl: 60)
+        let fresh = try #require(try check.read("u"))
+        #expect(try check.replace("u", Array("v2".utf8), ttl: 60, ifUnchanged: fresh.version))
+        #expect(pool.copies("u").allSatisfy { pool.servers[$0].peekItem("u")?.value == Array("v2".utf8) })
+    }
+
+    @Test func aCopyThatMissedADeleteIsEndedByTheNextUpdate() throws {
+        // The copy read had missed the delete (its server was away): the update finds the tombstone on the other copy.
+        let pool = Pool(servers: 2)
+        let store = pool.process()
+        try store.set("s", Array("v1".utf8), ttl: 60)
+        let read = try #require(try store.read("s"))
+        let other = pool.copies("s").first { $0 != read.version.copy }!
+        _ = try pool.servers[other].write(.set, "s", [], flags: ReplicatedStore.tombstone, ttl: 60)
+        #expect(try store.replace("s", Array("v2".utf8), ttl: 60, ifUnchanged: read.version) == false)
+        #expect(pool.servers[read.version.copy].peekItem("s")?.flags == ReplicatedStore.tombstone)
+    }
+
+    /// One process's view of a server: throws while the test cuts this process off from it (a network partition).
+    final class Cut: StoreNode, @unchecked Sendable {
+        let inner: InMemoryStore
+        var blocked = false
+        init(_ inner: InMemoryStore) { self.inner = inner }
+        var name: String { inner.name }
+        func check() throws(StoreError) { if blocked { throw StoreError("cut off") } }
+        func fetch(_ keys: [String]) throws(StoreError) -> [String: NodeItem] { try check(); return try inner.fetch(keys) }
+        func write(_ mode: NodeWriteMode, _ key: String, _ value: [UInt8], flags: UInt32, ttl: Int) throws(StoreError) -> NodeWriteResult {
+            try check(); return try inner.write(mode, key, value, flags: flags, ttl: ttl)
+        }
+        func incr(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 { try check(); return try inner.incr(key, by: delta, ttl: ttl) }
+        func decr(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64? { try check(); return try inner.decr(key, by: delta) }
+        func flushAll() throws(StoreError) { try check(); try inner.flushAll() }
+    }
+
+    func partitioned(_ pool: Pool, cutOff: Set<Int>) -> ReplicatedStore {
+        let clock = pool.clock
+        let views = pool.servers.enumerated().map { i, s in let c = Cut(s); c.blocked = cutOff.contains(i); return c }
+        return ReplicatedStore(nodes: views, pool: PoolState(servers: 3, retryTimeout: 1, lease: 1, clock: { clock.now }),
+                               options: pool.options, pause: { clock.advance($0) })
+    }
+
+    @Test func underAPartitionARequestIDIsStillTakenOnceAndADeleteStillHolds() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "r\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(key, Array("jwt".utf8), ttl: 60)
+        // A reaches only server 1; B reaches servers 0 and 2. A cannot know what B sees: it must not claim alone.
+        let a = partitioned(pool, cutOff: [0, 2]), b = partitioned(pool, cutOff: [1])
+        #expect(throws: StoreError.self) { try a.take(key) }
+        #expect(try b.take(key) == Array("jwt".utf8))
+        // A session deleted by a host that misses server 0 is not read from server 0 by a host that misses server 1.
+        let session = try #require((0..<100).map { "s\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(session, Array("live".utf8), ttl: 60)
+        let c = partitioned(pool, cutOff: [0]), d = partitioned(pool, cutOff: [1])
+        #expect(try d.get(session) == Array("live".utf8))
+        try c.delete(session)
+        pool.clock.advance(0.01)
+        #expect(throws: StoreError.self) { try d.get(session) }  // fenced server 0 is all d could read: fail closed
+    }
+
+    /// The per-user session index (UserSessionIndex) on copies: append, add over a deleted list, touch that never
+    /// stretches or shortens a tombstone, delete that says whether there was something to end.
+    @Test func theSessionIndexOperationsHoldOnEveryCopy() throws {
+        let pool = Pool()
+        let store = pool.process()
+        #expect(try store.append("u", Array(" a".utf8)) == false)
+        #expect(try store.add("u", Array(" a".utf8), ttl: 60))
+        #expect(try store.append("u", Array(" b".utf8)))
+        #expect(pool.copies("u").allSatisfy { pool.servers[$0].peekItem("u")?.value == Array(" a b".utf8) })
+        #expect(try store.touch("u", ttl: 120))
+        #expect(try store.delete("u") == true)
+        #expect(try store.delete("u") == false)
+        #expect(try store.append("u", Array(" c".utf8)) == false)  // a deleted list takes no entry
+        #expect(try store.touch("u", ttl: 1) == false)
+        #expect(pool.copies("u").allSatisfy { pool.servers[$0].peekItem("u")?.flags == ReplicatedStore.tombstone })
+        #expect(try store.add("u", Array(" d".utf8), ttl: 60))  // a new list after the old one was ended
+        #expect(try store.get("u") == Array(" d".utf8))
+        #expect(try store.add("u", Array(" e".utf8), ttl: 60) == false)
+    }
+
+    @Test func placementIsStableAndIgnoresWhichServersAreUp() {
+        let p = Placement(servers: ["a:1", "b:1", "c:1"], copies: 2)
+        #expect(p.nodes(for: "sso:s:abc") == Placement(servers: ["a:1", "b:1", "c:1"], copies: 2).nodes(for: "sso:s:abc"))
+        #expect(Set(p.nodes(for: "sso:s:abc")).count == 2)
+        // Adding a server moves only the keys that now rank it among their copies.
+        let bigger = Placement(servers: ["a:1", "b:1", "c:1", "d:1"], copies: 1)
+        let smaller = Placement(servers: ["a:1", "b:1", "c:1"], copies: 1)
+        let moved = (0..<1000).filter { bigger.nodes(for: "k\($0)") != smaller.nodes(for: "k\($0)") }
+        #expect(moved.count < 400 && moved.allSatisfy { bigger.nodes(for: "k\($0)") == [3] })
+    }
+}
+
