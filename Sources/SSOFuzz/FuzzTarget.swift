@@ -8,15 +8,16 @@ public struct FuzzTarget: Sendable {
     /// Longest input worth generating, in bytes (libFuzzer's `-max_len`).
     public let maxLength: Int
     /// Words worth inserting whole (JSON keys, YAML keys, extreme numbers): libFuzzer's `-dict`, written by scripts/fuzz.
-    public let dictionary: [String]
+    public let dictionary: [[UInt8]]
     /// Runs one input.
     public let run: @Sendable ([UInt8]) -> Void
 
-    public init(name: String, covers: String, maxLength: Int, dictionary: [String] = [], run: @escaping @Sendable ([UInt8]) -> Void) {
+    public init(name: String, covers: String, maxLength: Int, dictionary: [String] = [], binaryWords: [[UInt8]] = [],
+                run: @escaping @Sendable ([UInt8]) -> Void) {
         self.name = name
         self.covers = covers
         self.maxLength = maxLength
-        self.dictionary = dictionary
+        self.dictionary = dictionary.map { Array($0.utf8) } + binaryWords
         self.run = run
     }
 
@@ -25,7 +26,7 @@ public struct FuzzTarget: Sendable {
         let hex = Array("0123456789ABCDEF")
         return dictionary.map { word in
             var line = "\""
-            for b in word.utf8 {
+            for b in word {
                 if b >= 0x20 && b < 0x7F && b != 0x22 && b != 0x5C { line.append(Character(UnicodeScalar(b))) }
                 else { line += "\\x" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)]) }
             }
@@ -47,6 +48,10 @@ public struct FuzzTarget: Sendable {
 enum FuzzWords {
     static let numbers = ["9223372036854775807", "9223372036854775790", "-9223372036854775808", "18446744073709551615",
                           "999999999999999999", "1700000000", "-1", "0", "1e308", "4294967296"]
+    /// Int64.max, Int64.min and Int64.max - 28, big-endian, for targets that read raw integers: a coverage-guided
+    /// fuzzer hardly ever reaches the few values where an addition overflows by itself.
+    static let int64Extremes: [[UInt8]] = [[0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [0x80, 0, 0, 0, 0, 0, 0, 0],
+                                           [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xE3]]
     static let json = ["null", "true", "false", "[]", "{}", "\\u0000", "\\ud800", "\": ", "\",\""]
 }
 

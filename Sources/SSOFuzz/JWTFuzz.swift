@@ -14,12 +14,13 @@ enum JWTFuzz {
 
     static let claims = FuzzTarget(
         name: "jwt-claims",
-        covers: "the same, on tokens the fuzzer's header and payload JSON are signed into (HS256 and EdDSA): claims decoding and the time and audience checks",
+        covers: "the same, on tokens the fuzzer's header and payload JSON are signed into (HS256 and EdDSA): claims decoding and the time and audience checks; JWTCodec.check over any three times",
         maxLength: 4096,
         dictionary: ["\"iss\"", "\"aud\"", "\"sub\"", "\"jti\"", "\"iat\"", "\"nbf\"", "\"exp\"", "\"svc\"", "\"name\"",
                      "\"email\"", "\"alg\"", "\"kid\"", "\"typ\"", "\"crit\"", "\"EdDSA\"", "\"HS256\"", "\"ES256\"",
                      "\"ed-1\"", "\"hs-1\"", "\"\(FuzzKeys.audience)\"", "\"\(FuzzKeys.issuer)\"", "\"\(FuzzKeys.host)\"", "\u{0}"]
             + FuzzWords.numbers + FuzzWords.json,
+        binaryWords: FuzzWords.int64Extremes,
         run: { bytes in
             let fields = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
             let header = fields.count == 2 ? Array(fields[0]) : Array(#"{"alg":"HS256","kid":"hs-1","typ":"JWT"}"#.utf8)
@@ -30,7 +31,21 @@ enum JWTFuzz {
             if let signature = try? FuzzKeys.edPrivate.sign(signingInput) {
                 checkToken(String(decoding: signingInput, as: UTF8.self) + "." + Base64URL.encode(signature))
             }
+            checkTimes(bytes)
         })
+
+    /// `JWTCodec.check` over three times taken from the input's first 24 bytes (iat, nbf, exp, big-endian): libFuzzer's
+    /// integer mutations reach the extremes that JSON digits rarely do, and the verdict must be exactly "within the times".
+    static func checkTimes(_ bytes: [UInt8]) {
+        guard bytes.count >= 24 else { return }
+        func int64(at i: Int) -> Int64 { bytes[i..<(i + 8)].reduce(0) { $0 << 8 | Int64($1) } }
+        let claims = JWTClaims(iss: FuzzKeys.issuer, aud: [FuzzKeys.audience, FuzzKeys.host], sub: "alice", jti: "t",
+                               iat: int64(at: 0), nbf: int64(at: 8), exp: int64(at: 16), svc: [], name: "", email: "")
+        let codec = FuzzKeys.verifier, now = FuzzKeys.now
+        let passed = (try? codec.check(claims, now: now, host: FuzzKeys.host)) != nil
+        FuzzCheck.require(passed == (claims.exp > now - codec.leeway && claims.nbf <= now + codec.leeway),
+                          "the time check disagrees with exp and nbf")
+    }
 
     /// Small, so the "full: start again empty" path runs too.
     static let cache = VerifiedTokenCache(capacity: 64)
