@@ -6,7 +6,7 @@ import SSOCrypto
 enum ConfigFuzz {
     static let target = FuzzTarget(
         name: "config",
-        covers: "ConfigLoader.load(contents:file:) (ConfigReader over Yams, Settings, every check of build) and the nginx and Apache values generated from a config that loads; UsersFileLoader.users (parsing and checks, no hashing)",
+        covers: "ConfigLoader.load(contents:file:) (ConfigReader over Yams, Settings, every check of build) on the input and on a config generated from it (every Settings key meets extreme values), the nginx and Apache values generated from a config that loads; UsersFileLoader.users (parsing and checks, no hashing)",
         maxLength: 16_384,
         dictionary: Set((Settings.all + Settings.usersFile).flatMap { $0.key.split(separator: ".").map { $0.replacing("[]", with: "") } })
             .sorted().map { $0 + ": " }
@@ -31,11 +31,8 @@ enum ConfigFuzz {
     }()
 
     static func run(_ bytes: [UInt8]) {
-        if let config = try? ConfigLoader.load(contents: bytes, file: "/etc/sso/sso.yaml") {
-            FuzzCheck.require(!config.registry.services.isEmpty, "a config without services loaded")
-            _ = WebServerConfig.nginxHTTP(config, source: "/etc/sso/sso.yaml")
-            _ = try? WebServerConfig.apacheDefines(config, source: "/etc/sso/sso.yaml")
-        }
+        loadConfig(bytes)
+        loadConfig(Array(GeneratedConfig.yaml(from: bytes).utf8))
         let read = UsersFileLoader.users(contents: bytes, file: "/etc/sso/users.yaml", registry: registry)
         for user in read.users {
             FuzzCheck.require(!user.username.isEmpty && user.username.utf8.count <= 128, "a user name out of bounds was read")
@@ -44,5 +41,12 @@ enum ConfigFuzz {
         }
         let text = FuzzInput.text(bytes)
         if PasswordHash.isSupported(text) { FuzzCheck.require(PasswordHash.costSignature(text).hasPrefix("$"), "a supported hash without a scheme") }
+    }
+
+    static func loadConfig(_ bytes: [UInt8]) {
+        guard let config = try? ConfigLoader.load(contents: bytes, file: "/etc/sso/sso.yaml") else { return }
+        FuzzCheck.require(!config.registry.services.isEmpty, "a config without services loaded")
+        _ = WebServerConfig.nginxHTTP(config, source: "/etc/sso/sso.yaml")
+        _ = try? WebServerConfig.apacheDefines(config, source: "/etc/sso/sso.yaml")
     }
 }
