@@ -138,6 +138,16 @@ import SSOTesting
         #expect(UsersFileLoader.users(contents: nil, file: "/gone.yaml", registry: c.registry).problems.first?.key == "(file)")
     }
 
+    /// An integer far out of range is a listed problem, never a crash: request_cache.max_entry_bytes' default was worked
+    /// out as max_body_bytes + 65,536 before the range was judged (fuzz/regressions/config/).
+    @Test func extremeIntegersAreProblemsNotCrashes() throws {
+        for value in ["9223372036854775807", "9223372036854710000", "-9223372036854775808"] {
+            let text = Self.valid + "\nrequest_cache: {max_body_bytes: \(value)}\n"
+            do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("expected a ConfigError") }
+            catch { #expect(Set(error.problems.map(\.key)) == ["request_cache.max_body_bytes"], "\(value)") }
+        }
+    }
+
     @Test func listenAddresses() {
         #expect(ListenAddress(parsing: "unix:/run/a.sock") == .unix("/run/a.sock"))
         #expect(ListenAddress(parsing: "/run/a.sock") == .unix("/run/a.sock"))

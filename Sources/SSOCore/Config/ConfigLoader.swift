@@ -139,7 +139,10 @@ public enum ConfigLoader {
         if cacheBody > maxBody {
             problem("request_cache.max_body_bytes", String(cacheBody), "bytes, 1 to limits.max_body_bytes (\(maxBody))")
         }
-        let cacheEntry = c.integer("request_cache.max_entry_bytes", computedDefault: max(1_572_864, cacheBody + 65_536))
+        // max_body_bytes may still be out of range here (its problem is listed): the default saturates, never overflows.
+        let cacheEntryDefault = cacheBody.addingReportingOverflow(65_536)
+        let cacheEntry = c.integer("request_cache.max_entry_bytes",
+                                   computedDefault: cacheEntryDefault.overflow ? Int.max : max(1_572_864, cacheEntryDefault.partialValue))
         if cacheEntry < cacheBody {
             problem("request_cache.max_entry_bytes", String(cacheEntry), "bytes, at least request_cache.max_body_bytes")
         }
