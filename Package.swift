@@ -62,6 +62,12 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // The fuzz targets' code: run by the libFuzzer binary below, and over the committed corpus by FuzzTests.
+        .target(
+            name: "SSOFuzz",
+            dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]
+        ),
+
         .testTarget(name: "CryptoTests", dependencies: ["SSOCrypto", "SSOJWT"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "CoreTests", dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]),
@@ -69,5 +75,13 @@ let package = Package(
             name: "FlowTests",
             dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting", "AccountsFCGI", "AppAuthFCGI"]
         ),
+        .testTarget(name: "FuzzTests", dependencies: ["SSOFuzz"]),
     ]
 )
+
+// The libFuzzer binary exists only for scripts/fuzz (SSO_FUZZ=1, its own --scratch-path): it cannot link without
+// -sanitize=fuzzer, and the ordinary build and tests never need it.
+if Context.environment["SSO_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "FuzzSSO", dependencies: ["SSOFuzz"],
+                                             swiftSettings: [.enableExperimentalFeature("Extern")]))
+}

@@ -82,7 +82,9 @@ public struct JWTCodec: Sendable {
     /// The time and audience checks alone, for claims whose signature is already known to be good. `host`, when given,
     /// must be named in `aud` as well as the realm: the origin of the host the token is presented to.
     public func check(_ claims: JWTClaims, now: Int64, host: String? = nil) throws {
-        guard now < claims.exp + leeway else { throw JWTError(.expired) }
+        // Leeway is added on the side of `now` (a clock reading), never to a claim: a signed exp near Int64.max must
+        // not overflow.
+        guard now - leeway < claims.exp else { throw JWTError(.expired) }
         guard now + leeway >= claims.nbf else { throw JWTError(.notYetValid) }
         guard claims.iss == issuer else { throw JWTError(.wrongIssuer) }
         guard claims.aud.contains(audience) else { throw JWTError(.wrongAudience) }

@@ -124,6 +124,30 @@ import SSOTesting
         }
     }
 
+    @Test func bytesLoadAsTheFileWouldWithoutReadingIt() throws {
+        let c = try ConfigLoader.load(contents: Array(Self.valid.utf8), file: "/etc/sso/sso.yaml")
+        #expect(c.usersFile == "/etc/sso/users.yaml" && c.keys.first?.privateKeyFile == "/etc/sso/k.pem")
+        do { _ = try ConfigLoader.load(contents: Array("accounts_url: [unclosed".utf8), file: "/etc/sso/bad.yaml"); Issue.record("expected error") }
+        catch { #expect(error.file == "/etc/sso/bad.yaml" && error.problems.first?.key == "(syntax)") }
+        do { _ = try ConfigLoader.load(contents: [0x61, 0x3A, 0x20, 0xFF], file: "x.yaml"); Issue.record("expected error") }
+        catch { #expect(error.problems.first?.value == "\"non-UTF-8 bytes\"") }
+
+        let users = Array("users:\n  - {username: bob, password_hash: \"$2b$05$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22\", services: [app, nope]}\n".utf8)
+        let read = UsersFileLoader.users(contents: users, file: "/etc/sso/users.yaml", registry: c.registry)
+        #expect(read.users.map(\.username) == ["bob"] && read.problems.map(\.key) == ["users[0].services"])
+        #expect(UsersFileLoader.users(contents: nil, file: "/gone.yaml", registry: c.registry).problems.first?.key == "(file)")
+    }
+
+    /// An integer far out of range is a listed problem, never a crash: request_cache.max_entry_bytes' default was worked
+    /// out as max_body_bytes + 65,536 before the range was judged (fuzz/regressions/config/).
+    @Test func extremeIntegersAreProblemsNotCrashes() throws {
+        for value in ["9223372036854775807", "9223372036854710000", "-9223372036854775808"] {
+            let text = Self.valid + "\nrequest_cache: {max_body_bytes: \(value)}\n"
+            do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("expected a ConfigError") }
+            catch { #expect(Set(error.problems.map(\.key)) == ["request_cache.max_body_bytes"], "\(value)") }
+        }
+    }
+
     @Test func listenAddresses() {
         #expect(ListenAddress(parsing: "unix:/run/a.sock") == .unix("/run/a.sock"))
         #expect(ListenAddress(parsing: "/run/a.sock") == .unix("/run/a.sock"))

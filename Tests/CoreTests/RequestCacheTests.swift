@@ -38,6 +38,27 @@ import SSOTesting
         #expect(try store.take("bad key") == nil)
     }
 
+    /// A manifest from memcached whose part count does not follow from its length (negative, huge, damaged) trapped on
+    /// `0..<parts` or reserved `bodyLength` bytes up front (fuzz/regressions/request-cache/): it is no entry.
+    @Test func damagedManifestsAreNoEntryNeverACrash() throws {
+        let kv = InMemoryStore(now: { 100 })
+        let store = RequestCacheStore(kv: kv, prefix: "t:")
+        for (length, parts) in [(0, -1), (3, -1), (-3, 0), (Int.max, 1), (Int.max, Int.max), (Int.max / 2, Int.max / 2 / RequestCacheStore.partSize + 1),
+                                (3, 1 << 40), (3, 2), (RequestCacheStore.partSize + 1, 1)] {
+            var damaged = entry([1, 2, 3])
+            damaged.bodyLength = length
+            damaged.parts = parts
+            try kv.set("t:q:bad", Array(try JSONEncoder().encode(damaged)), ttl: 60)
+            try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
+            #expect(try store.take("bad") == nil, "bodyLength \(length), parts \(parts)")
+        }
+        var good = entry([1, 2, 3])
+        good.parts = 1
+        try kv.set("t:q:bad", Array(try JSONEncoder().encode(good)), ttl: 60)
+        try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
+        #expect(try store.take("bad")?.body == [1, 2, 3])
+    }
+
     @Test func takeIsSingleUseUnderConcurrency() throws {
         let kv = InMemoryStore(now: { 100 })
         let store = RequestCacheStore(kv: kv, prefix: "t:")

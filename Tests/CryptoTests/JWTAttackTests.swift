@@ -114,6 +114,21 @@ import Testing
         #expect(refusal(h + "." + p[1] + "." + p[2]) == .malformed("crit is not supported"))
     }
 
+    /// A signed `exp` near Int64.max made `exp + leeway` overflow and trap (fuzz/regressions/jwt-claims/exp-int64-max):
+    /// any time a key holder signs is judged, never a crash.
+    @Test func extremeTimesAreJudgedNotTrappedOn() throws {
+        func signed(exp: Int64, nbf: Int64) throws -> String {
+            var claims = TestKeys.claims(now: now)
+            claims.exp = exp
+            claims.nbf = nbf
+            return try TestKeys.signer().sign(claims)
+        }
+        #expect(refusal(try signed(exp: .max, nbf: .min)) == nil)
+        #expect(refusal(try signed(exp: .max - JWTCodec.defaultLeeway + 1, nbf: now)) == nil)
+        #expect(refusal(try signed(exp: .min, nbf: now)) == .expired)
+        #expect(refusal(try signed(exp: .max, nbf: .max)) == .notYetValid)
+    }
+
     @Test func rotationVerifiesOldAndNewKeys() throws {
         let es = try PKey.privateKey(pem: Array(TestPEM.p256Private.utf8))
         let esPublic = try PKey.publicKey(pem: Array(TestPEM.p256Public.utf8))

@@ -8,9 +8,18 @@ import SSOStore
 public enum ConfigLoader {
     /// Reads `path` and returns a valid config, or throws `ConfigError` listing every problem found in the file.
     public static func load(path: String) throws(ConfigError) -> SSOConfig {
-        let reader = ConfigReader(path: path, specs: Settings.all)
+        try load(ConfigReader(path: path, specs: Settings.all))
+    }
+
+    /// The config in `contents`, the bytes of a file at `file` (which names it in problems and anchors its relative
+    /// paths; it is not read). Throws `ConfigError` listing every problem, as `load(path:)` does.
+    public static func load(contents: [UInt8], file: String) throws(ConfigError) -> SSOConfig {
+        try load(ConfigReader(file: file, contents: contents, specs: Settings.all))
+    }
+
+    private static func load(_ reader: ConfigReader) throws(ConfigError) -> SSOConfig {
         let config = build(reader.top)
-        guard reader.problems.problems.isEmpty, let config else { throw ConfigError(file: path, problems: reader.problems.problems) }
+        guard reader.problems.problems.isEmpty, let config else { throw ConfigError(file: reader.file, problems: reader.problems.problems) }
         return config
     }
 
@@ -151,7 +160,10 @@ public enum ConfigLoader {
         if cacheBody > maxBody {
             problem("request_cache.max_body_bytes", String(cacheBody), "bytes, 1 to limits.max_body_bytes (\(maxBody))")
         }
-        let cacheEntry = c.integer("request_cache.max_entry_bytes", computedDefault: max(1_572_864, cacheBody + 65_536))
+        // max_body_bytes may still be out of range here (its problem is listed): the default saturates, never overflows.
+        let cacheEntryDefault = cacheBody.addingReportingOverflow(65_536)
+        let cacheEntry = c.integer("request_cache.max_entry_bytes",
+                                   computedDefault: cacheEntryDefault.overflow ? Int.max : max(1_572_864, cacheEntryDefault.partialValue))
         if cacheEntry < cacheBody {
             problem("request_cache.max_entry_bytes", String(cacheEntry), "bytes, at least request_cache.max_body_bytes")
         }

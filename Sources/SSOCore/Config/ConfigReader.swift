@@ -11,14 +11,20 @@ final class ConfigReader {
     private var root: Node.Mapping?
 
     /// Reads `path` and checks its shape against `specs`; a file that cannot be read or parsed is one problem.
-    init(path: String, specs: [SettingSpec]) {
-        self.file = path
+    convenience init(path: String, specs: [SettingSpec]) {
+        self.init(file: path, contents: FileManager.default.contents(atPath: path).map { Array($0) }, specs: specs)
+    }
+
+    /// Checks `contents`, the bytes of `file` (nil: the file could not be read), against `specs`. `file` only names the
+    /// file in problems and anchors relative paths; nothing is read from it.
+    init(file: String, contents: [UInt8]?, specs: [SettingSpec]) {
+        self.file = file
         self.specs = Dictionary(specs.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        guard let data = FileManager.default.contents(atPath: path) else {
-            problems.add("(file)", path, expected: "a readable file")
+        guard let contents else {
+            problems.add("(file)", file, expected: "a readable file")
             return
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(data: Data(contents), encoding: .utf8) else {
             problems.add("(file)", "non-UTF-8 bytes", expected: "UTF-8 text")
             return
         }

@@ -24,7 +24,7 @@ public struct RequestCacheStore {
     public func put(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
         guard SessionStore.isSafeKeyPart(id) else { throw StoreError("request cache: unsafe id") }
         var stored = entry
-        stored.parts = (body.count + Self.partSize - 1) / Self.partSize
+        stored.parts = Self.partCount(body.count)
         for n in 0..<stored.parts {
             let start = n * Self.partSize
             try kv.set(partKey(id, n), Array(body[start..<min(body.count, start + Self.partSize)]), ttl: ttl + 30)
@@ -43,14 +43,21 @@ public struct RequestCacheStore {
     public func take(_ id: String) throws(StoreError) -> (entry: CachedRequest, body: [UInt8])? {
         guard SessionStore.isSafeKeyPart(id), let bytes = try kv.take(manifestKey(id)),
               let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return nil }
+        // The manifest comes from memcached: a part count that does not follow from the length (negative, huge,
+        // damaged) is no entry, and the length reserves no memory before the parts are there.
+        guard entry.bodyLength >= 0, entry.parts == Self.partCount(entry.bodyLength) else { return nil }
         var body: [UInt8] = []
-        body.reserveCapacity(entry.bodyLength)
-        var complete = true
+        body.reserveCapacity(min(entry.bodyLength, 4 * Self.partSize))
         for n in 0..<entry.parts {
-            if let part = try kv.get(partKey(id, n)) { body += part } else { complete = false }
+            // A missing part ends the entry; the parts after it expire with their TTL.
+            guard let part = try kv.get(partKey(id, n)) else { return nil }
+            body += part
             try kv.delete(partKey(id, n))
         }
-        guard complete, body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return nil }
+        guard body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return nil }
         return (entry, body)
     }
+
+    /// Parts a body of `length` bytes is stored in (no overflow for any length).
+    static func partCount(_ length: Int) -> Int { length / partSize + (length % partSize == 0 ? 0 : 1) }
 }

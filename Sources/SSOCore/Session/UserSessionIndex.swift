@@ -12,7 +12,8 @@ public struct UserSessionIndex {
 
     public init(store: SessionStore) { self.store = store }
 
-    func key(_ user: String) -> String { store.prefix + "u:" + String(Digest.sha256Hex(Array(user.utf8)).prefix(32)) }
+    /// The store key of `user`'s list (the name hashed, so any name makes a valid key).
+    public func key(_ user: String) -> String { store.prefix + "u:" + String(Digest.sha256Hex(Array(user.utf8)).prefix(32)) }
 
     /// Adds `tokenID` to `user`'s list; the list lives at least `ttl` seconds more (the session's absolute lifetime).
     public func record(_ tokenID: String, user: String, ttl: Int) throws(StoreError) {

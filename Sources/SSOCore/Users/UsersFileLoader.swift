@@ -1,3 +1,4 @@
+import Foundation
 import SSOCrypto
 
 /// Reads the users file: YAML with a `users` list of `username`, `password_hash`, `name`, `email`, `services`
@@ -5,7 +6,35 @@ import SSOCrypto
 public enum UsersFileLoader {
     /// Loads and checks the file against `registry`; throws `ConfigError` with every problem (an unknown hash format among them).
     public static func load(path: String, registry: ServiceRegistry) throws -> UserDirectory {
-        let reader = ConfigReader(path: path, specs: Settings.usersFile)
+        try load(contents: FileManager.default.contents(atPath: path).map { Array($0) }, file: path, registry: registry)
+    }
+
+    /// `load(path:registry:)` over `contents`, the bytes of the file at `file` (nil: it could not be read).
+    public static func load(contents: [UInt8]?, file: String, registry: ServiceRegistry) throws -> UserDirectory {
+        let read = self.read(contents: contents, file: file, registry: registry)
+        var problems = read.problems
+        // One real hash per scheme and cost proves the parameters usable (hashing every user's would take minutes).
+        var proven: [String: Bool] = [:]
+        for (i, user) in read.users.enumerated() {
+            let signature = PasswordHash.costSignature(user.passwordHash)
+            if proven[signature] == nil { proven[signature] = PasswordHash.canHash(likeThis: user.passwordHash) }
+            if proven[signature] == false {
+                problems.add("users[\(i)].password_hash", String(user.passwordHash.prefix(7)) + "…", expected: "parameters libxcrypt can hash with")
+            }
+        }
+        guard problems.problems.isEmpty else { throw ConfigError(file: file, problems: problems.problems) }
+        return try UserDirectory(users: read.users)
+    }
+
+    /// The users written in `contents` and every problem with them, without computing a hash (the part of loading that
+    /// depends on the file alone; `load` then proves the hash parameters and makes the decoy).
+    public static func users(contents: [UInt8]?, file: String, registry: ServiceRegistry) -> (users: [User], problems: [ConfigError.Problem]) {
+        let read = self.read(contents: contents, file: file, registry: registry)
+        return (read.users, read.problems.problems)
+    }
+
+    private static func read(contents: [UInt8]?, file: String, registry: ServiceRegistry) -> (users: [User], problems: ProblemList) {
+        let reader = ConfigReader(file: file, contents: contents, specs: Settings.usersFile)
         var users: [User] = []
         var seen = Set<String>()
         for u in reader.top.items("users") {
@@ -32,16 +61,6 @@ public enum UsersFileLoader {
             users.append(User(username: username, passwordHash: hash, name: u.has("name") ? u.text("name") : username,
                               email: u.text("email"), services: services, disabled: u.flag("disabled")))
         }
-        // One real hash per scheme and cost proves the parameters usable (hashing every user's would take minutes).
-        var proven: [String: Bool] = [:]
-        for (i, user) in users.enumerated() {
-            let signature = PasswordHash.costSignature(user.passwordHash)
-            if proven[signature] == nil { proven[signature] = PasswordHash.canHash(likeThis: user.passwordHash) }
-            if proven[signature] == false {
-                reader.problems.add("users[\(i)].password_hash", String(user.passwordHash.prefix(7)) + "…", expected: "parameters libxcrypt can hash with")
-            }
-        }
-        guard reader.problems.problems.isEmpty else { throw ConfigError(file: path, problems: reader.problems.problems) }
-        return try UserDirectory(users: users)
+        return (users, reader.problems)
     }
 }
