@@ -32,6 +32,7 @@ enum FastCGIExchange {
                 cursor += 1
             }
         }
+        params.setRole(request.pointee.role)
         let values = params.values
         let role = values["FCGI_ROLE"]
         let declared = values["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0

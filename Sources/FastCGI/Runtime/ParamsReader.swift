@@ -19,6 +19,13 @@ struct ParamsReader {
         values.reserveCapacity(48)  // nginx sends about 30: no rehashing while the dictionary grows
     }
 
+    /// Sets `FCGI_ROLE` from the BEGIN_REQUEST record's role (1 RESPONDER, 2 AUTHORIZER, 3 FILTER), over any
+    /// `FCGI_ROLE` param the sender added: which role a request has is the record's to say, not a name-value pair's.
+    mutating func setRole(_ role: Int32) {
+        values["FCGI_ROLE"] = role == 2 ? "AUTHORIZER" : role == 3 ? "FILTER" : "RESPONDER"
+        raw["FCGI_ROLE"] = nil
+    }
+
     /// Adds one `NAME=VALUE` entry; false once the params together exceed `FastCGIExchange.maxParamBytes`.
     mutating func add(_ entry: UnsafeBufferPointer<UInt8>) -> Bool {
         total += entry.count

@@ -1,0 +1,47 @@
+import Testing
+@_spi(Fuzzing) import FastCGI
+
+/// The fuzz target's harness drives the real reading path: a request goes through the scanner, libfcgi and the body
+/// reader, so a fuzz run that never fails is not one that never reached libfcgi.
+@Suite struct RecordFuzzingTests {
+    typealias R = RecordScannerTests
+
+    @Test func aWholeRequestIsReadThroughLibfcgi() throws {
+        let body = Array("user=alice&password=secret1".utf8)
+        let params = R.pair("REQUEST_METHOD", "POST") + R.pair("CONTENT_LENGTH", "\(body.count)") + R.pair("HTTP_COOKIE", "a=1")
+            + R.pair("HTTP_COOKIE", "b=2")
+        let bytes = R.begin() + R.record(4, params) + R.record(4) + R.record(5, body) + R.record(5)
+        // libfcgi adds FCGI_ROLE to the three params sent (the two Cookie lines are one).
+        let outcome = try RecordFuzzing.serve(bytes)
+        #expect(outcome == .request(params: 4, bodyBytes: body.count, omitted: false), "\(outcome)")
+    }
+
+    @Test func theOutcomesShortOfARequest() throws {
+        #expect(try RecordFuzzing.serve(Array(R.whole.dropLast(3))) == .waiting)
+        #expect(try RecordFuzzing.serve([2] + R.whole.dropFirst()) == .dropped)
+        let big = R.pair("HTTP_X", String(repeating: "x", count: 3_000))
+        #expect(try RecordFuzzing.serve(R.begin() + R.record(4, big) + R.record(4) + R.record(5)) == .tooLarge)
+        // The body over the harness's 512-byte limit is read and omitted; its end is here, so it is never abandoned.
+        let long = [UInt8](repeating: 0x41, count: 700)
+        let post = R.pair("CONTENT_LENGTH", "700")
+        let omitted = try RecordFuzzing.serve(R.begin() + R.record(4, post) + R.record(4) + R.record(5, long) + R.record(5))
+        #expect(omitted == .request(params: 2, bodyBytes: 0, omitted: true), "\(omitted)")
+    }
+
+    @Test func aBodyCutShortAfterItStartedFlowingIsAbandonedNotTaken() throws {
+        let post = R.pair("CONTENT_LENGTH", "5000")
+        let partial = R.begin() + R.record(4, post) + R.record(4) + R.record(5, [UInt8](repeating: 0x42, count: 1_200))
+        #expect(try RecordFuzzing.serve(partial) == .abandoned)
+    }
+}
+
+extension RecordFuzzingTests {
+    /// Found by the fastcgi-records target: an AUTHORIZER request whose sender added its own `FCGI_ROLE` param was read
+    /// as a responder's, waited for a body an authorizer never has, and was abandoned.
+    @Test func theRoleIsTheBeginRecordsNotAParams() throws {
+        let params = R.pair("FCGI_ROLE", "RESPONDER") + R.pair("CONTENT_LENGTH", "10") + R.pair("REQUEST_METHOD", "GET")
+        let bytes = R.begin(role: 2, keep: false) + R.record(4, params) + R.record(4)
+        let outcome = try RecordFuzzing.serve(bytes)
+        #expect(outcome == .request(params: 3, bodyBytes: 0, omitted: false), "\(outcome)")
+    }
+}
