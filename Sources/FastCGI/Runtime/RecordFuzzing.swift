@@ -1,0 +1,90 @@
+import CFastCGI
+import Glibc
+
+/// The FastCGI reading path, for the fuzzer only (`@_spi(Fuzzing)`): the bytes a connection sent go through
+/// `RecordScanner` and, when it lets them through, through libfcgi and `FastCGIExchange.read` exactly as a worker
+/// serves them, over a socket pair. The checks a fuzzer needs beyond "does not crash" are answered here: whatever the
+/// scanner lets through, libfcgi accepts and reads to the end without aborting, and a request whose every byte is
+/// here is never abandoned.
+@_spi(Fuzzing) public enum RecordFuzzing {
+    /// What happened to one connection's bytes.
+    public enum Outcome: Equatable, Sendable {
+        /// The scanner waits for more (a real worker would park the connection until its deadline).
+        case waiting
+        /// The scanner closed the connection without an answer.
+        case dropped
+        /// The scanner answered 431 without handing anything to libfcgi.
+        case tooLarge
+        /// libfcgi refused the header the scanner let through (an invariant broken: `serve` reports it).
+        case refusedByLibfcgi
+        /// Read whole and answered by the responder.
+        case request(params: Int, bodyBytes: Int, omitted: Bool)
+        /// Answered by the reading code itself (431 or 413).
+        case refused(status: Int)
+        /// The connection ended before the request did.
+        case abandoned
+    }
+
+    /// Small limits, so short inputs reach every edge the real ones have (window, flowing body, params size).
+    static let limits: RecordScanner.Limits = {
+        var limits = RecordScanner.Limits()
+        limits.maxParamBytes = 2_048
+        limits.maxParamRecords = 16
+        limits.flowingBodyBytes = 1_024
+        limits.window = 8_192
+        return limits
+    }()
+
+    /// Largest input worth generating, in bytes: the window and a body past the flowing mark.
+    public static let maxInputBytes = 12_288
+
+    /// Scans `bytes` and, when the scanner lets them through, has libfcgi read them from a socket pair whose sending
+    /// end is then closed; `maxBodyBytes` is the body limit (default 512).
+    /// - Throws: `FastCGIError` when an invariant breaks or the socket pair cannot be made.
+    public static func serve(_ bytes: [UInt8], maxBodyBytes: Int = 512) throws(FastCGIError) -> Outcome {
+        if !initialized { throw FastCGIError("FCGX_Init failed") }
+        let window = Array(bytes.prefix(limits.window))
+        let scan = window.withUnsafeBytes { RecordScanner.scan($0, limits: limits) }
+        switch scan.verdict {
+        case .needMore: return .waiting
+        case .malformed: return .dropped
+        case .tooLarge: return .tooLarge
+        case .ready: break
+        }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
+            throw FastCGIError("socketpair: \(String(cString: strerror(errno)))")
+        }
+        defer { close(pair[0]) }
+        var size = Int32(bytes.count + 4_096)
+        _ = setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = fcntl(pair[1], F_SETFL, O_NONBLOCK)  // a send that does not fit fails here rather than waiting forever
+        let sent = bytes.withUnsafeBytes { send(pair[1], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(pair[1])
+        guard sent == bytes.count else { throw FastCGIError("socket pair took \(sent) of \(bytes.count) bytes") }
+
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        FCGX_InitRequest(request, -1, 0)
+        request.pointee.ipcFd = pair[0]
+        request.pointee.keepConnection = 1
+        guard FCGX_Accept_r(request) == 0 else {
+            request.pointee.ipcFd = -1
+            throw FastCGIError("libfcgi refused a request the scanner passed (role \(scan.role), id \(scan.requestID))")
+        }
+        let outcome: Outcome
+        switch FastCGIExchange.read(request, maxBodyBytes: maxBodyBytes) {
+        case .request(let http): outcome = .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
+        case .refuse(let response, _): outcome = .refused(status: response.status.code)
+        case .abandon:
+            if scan.bodyComplete { throw FastCGIError("a request whose every byte was here was abandoned") }
+            outcome = .abandoned
+        }
+        request.pointee.ipcFd = -1
+        request.pointee.keepConnection = 1
+        FCGX_Finish_r(request)
+        return outcome
+    }
+
+    private static let initialized = FCGX_Init() == 0
+}
