@@ -45,3 +45,14 @@ extension RecordFuzzingTests {
         #expect(outcome == .request(params: 3, bodyBytes: 0, omitted: false), "\(outcome)")
     }
 }
+
+extension RecordFuzzingTests {
+    /// Found by the fastcgi-records target: libfcgi refuses a BEGIN_REQUEST with padding, so the scanner must not pass
+    /// one (the worker would log a refusal for a request it judged well formed).
+    @Test func aPaddedBeginRecordIsDroppedBeforeLibfcgi() throws {
+        var begin = R.begin(role: 2, keep: false)
+        begin[6] = 8
+        begin += [UInt8](repeating: 0, count: 8)
+        #expect(try RecordFuzzing.serve(begin + R.record(4, R.pair("A", "b")) + R.record(4)) == .dropped)
+    }
+}

@@ -60,7 +60,9 @@ enum RecordScanner {
         out.requestID = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
         guard out.requestID != 0 else { return Scan(verdict: .malformed("BEGIN_REQUEST with request id 0")) }
         guard bytes[4] == 0 && bytes[5] == 8 else { return Scan(verdict: .malformed("BEGIN_REQUEST body is not 8 bytes")) }
-        var at = 16 + Int(bytes[6])
+        // libfcgi refuses a padded BEGIN_REQUEST (found by the fastcgi-records fuzz target); no web server pads it.
+        guard bytes[6] == 0 else { return Scan(verdict: .malformed("BEGIN_REQUEST with padding")) }
+        var at = 16
         guard n >= at else { return out }
         out.role = UInt16(bytes[8]) << 8 | UInt16(bytes[9])
         guard out.role == 1 || out.role == 2 else { return Scan(verdict: .malformed("role \(out.role)")) }
