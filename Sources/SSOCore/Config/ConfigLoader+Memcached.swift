@@ -11,18 +11,26 @@ extension ConfigLoader {
         if Set(m.servers).count != m.servers.count {
             problem("memcached.servers", "a server listed twice", "each server once: two copies on one server are one copy")
         }
-        if m.replicas > 0 && m.fenceLeaseMS <= m.connectTimeoutMS + m.pollTimeoutMS {
+        let reading = saturating(m.connectTimeoutMS, m.pollTimeoutMS)
+        if m.replicas > 0 && m.fenceLeaseMS <= reading {
             problem("memcached.fence_lease_ms", String(m.fenceLeaseMS),
-                    "more than connect_timeout_ms + poll_timeout_ms (\(m.connectTimeoutMS + m.pollTimeoutMS)): reading the fence list must fit in its lease")
+                    "more than connect_timeout_ms + poll_timeout_ms (\(reading)): reading the fence list must fit in its lease")
         }
     }
 
     /// The longest TTL the SSO writes an item with, plus a margin: how long a tombstone must outlive a copy that missed it.
     static func longestItemTTL(_ c: ConfigReader.Scope) -> Int {
-        let sessions = c.integer("sessions.lifetime") + 1
+        let sessions = saturating(c.integer("sessions.lifetime"), 1)
         let handoffs = c.integer("sessions.request_id_ttl")
-        let kept = c.integer("request_cache.ttl") + 30
+        let kept = saturating(c.integer("request_cache.ttl"), 30)
         let counters = c.integer("login.failure_window")
-        return max(sessions, handoffs, kept, counters) + 30
+        return saturating(max(sessions, handoffs, kept, counters), 30)
+    }
+
+    /// `a + b`, or `Int.max` where that overflows: a config value near the integer limit is reported or clamped by the
+    /// checks that read it, never a trap here (found by the config fuzz target).
+    static func saturating(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? Int.max : Int.min) : sum
     }
 }
