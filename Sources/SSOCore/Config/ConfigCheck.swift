@@ -60,6 +60,10 @@ public enum ConfigCheck {
         if machine && !unreadable {
             let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
             if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
+            let groupKey = key.replacingOccurrences(of: ".listen", with: ".socket_group")
+            if let warning = socketGroupWarning(key: groupKey, listen: server.listen, group: server.socketGroup) {
+                report.warnings.append(warning)
+            }
             report.warnings += memcachedWarnings(config.memcached)
         }
         return report
@@ -94,6 +98,17 @@ public enum ConfigCheck {
             return "\(key): user \(SystemAccounts.userName(getuid())) cannot create \(path): \(folder): \(String(cString: strerror(errno))) (run the program as the user that owns \(folder))"
         }
         return nil
+    }
+
+    /// A warning when this user may not give a unix socket `group` (a process can give a file only a group it is in):
+    /// the program would stop at start. Not when systemd makes the socket (`fd:0`), nor for root.
+    public static func socketGroupWarning(key: String, listen: ListenAddress, group: UInt32?) -> String? {
+        guard case .unix = listen, let group, getuid() != 0, group != getgid() else { return nil }
+        let count = getgroups(0, nil)
+        var groups = [gid_t](repeating: 0, count: Int(max(count, 0)))
+        if count > 0, getgroups(count, &groups) == count, groups.contains(group) { return nil }
+        let name = getgrgid(group).map { String(cString: $0.pointee.gr_name) } ?? String(group)
+        return "\(key): user \(SystemAccounts.userName(getuid())) is not in group \(name), so it cannot give its socket that group (adduser \(SystemAccounts.userName(getuid())) \(name); see docs/deploy.md)"
     }
 
     /// One warning per memcached server that does not answer.
