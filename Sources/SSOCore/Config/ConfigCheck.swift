@@ -57,7 +57,8 @@ public enum ConfigCheck {
         }
         if !problems.isEmpty { report.errors.append(ConfigError(file: path, problems: problems)) }
         if let usersError { report.errors.append(usersError) }
-        if machine && !unreadable {
+        // The machine is looked at only for a config without problems: a wrong value would make the warnings noise.
+        if machine && report.errors.isEmpty {
             let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
             if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
             let groupKey = key.replacingOccurrences(of: ".listen", with: ".socket_group")
