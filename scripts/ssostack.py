@@ -292,8 +292,11 @@ class Stack:
         """The example site with this run's certificate folder, HTTPS address and app ports. Each string replaced must
         be there, and no trace of the demo's fixed ports may be left: a change to the example site this harness does
         not know about fails here instead of passing unnoticed."""
+        log = "/var/log/nginx/sso-access.log" if self.server == "nginx" else "${APACHE_LOG_DIR}/sso-access.log"
         substitutions = [
             ("/etc/ssl/sso-demo/", f"{self.state}/pki/"),
+            # The example site's own access log (the format without query strings), in this run's log folder.
+            (log, str(self.log_path(f"{self.server}-access"))),
             (address_token, address_token.replace("127.0.0.1:8443", f"{self.address}:{self.https_port}")),
             ("127.0.0.1:8081", f"127.0.0.1:{self.app_ports['infusion']}"),
             ("127.0.0.1:8082", f"127.0.0.1:{self.app_ports['dextor']}"),
@@ -358,7 +361,8 @@ events {{ worker_connections 1024; }}
 http {{
     include mime.types;
     default_type application/octet-stream;
-    access_log {self.state}/logs/nginx-access.log;
+    # No access_log here: every server of the example site has its own (sso_noquery, nginx/sso-log.conf).
+    access_log off;
     client_body_temp_path {temp}/client_body;
     proxy_temp_path {temp}/proxy;
     fastcgi_temp_path {temp}/fastcgi;
@@ -394,8 +398,7 @@ ServerName localhost
 {user}PidFile "{web}/httpd.pid"
 ErrorLog "{self.state}/logs/apache-error.log"
 LogLevel warn authnz_fcgi:info
-LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
-CustomLog "{self.state}/logs/apache-access.log" common
+# No CustomLog here: every virtual host of the example site has its own (sso_noquery, apache/sso-log.conf).
 TypesConfig /etc/mime.types
 Mutex posixsem
 SSLSessionCache "shmcb:{web}/ssl_scache(512000)"

@@ -18,14 +18,10 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
-        var cfg = try ServerCommand.loadConfig(options.config)
+        var cfg = try ServerCommand.checkedConfig(options, program: .accounts)
         let keys = try ServerCommand.orExit { try KeyLoader.load(cfg, side: .accounts) }
         let users = try ServerCommand.orExit { try UsersFile(path: cfg.usersFile, registry: cfg.registry) }
         cfg.accounts = try ServerCommand.overriding(cfg.accounts, with: options)
-        if options.checkConfig {
-            print("\(options.config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, accounts on \(cfg.accounts.listen))")
-            return
-        }
         let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "accounts")
         try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users, audit: audit), server: cfg.accounts, config: cfg,

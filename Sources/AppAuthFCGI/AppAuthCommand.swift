@@ -11,13 +11,9 @@ struct AppAuthCommand: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
-        var cfg = try ServerCommand.loadConfig(options.config)
+        var cfg = try ServerCommand.checkedConfig(options, program: .appAuth)
         let keys = try ServerCommand.orExit { try KeyLoader.load(cfg, side: .appHost) }
         cfg.appAuth = try ServerCommand.overriding(cfg.appAuth, with: options)
-        if options.checkConfig {
-            print("\(options.config): OK (\(cfg.registry.services.count) services, \(keys.keys.count) keys, app auth on \(cfg.appAuth.listen))")
-            return
-        }
         let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "appauth")
         try ServerCommand.serve(AppAuthApp(config: cfg, keys: keys, audit: audit), server: cfg.appAuth, config: cfg, logger: logger)

@@ -29,9 +29,21 @@ struct AuthorizerStep: AppStep {
             } catch {
                 // Fail closed with the 503 page, never the sign-in path: the session may well be valid.
                 context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
-                return host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI)
+                return Self.labelled(host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI))
             }
         }
-        return signIn.respond(to: request, at: site, context: context)
+        return Self.labelled(signIn.respond(to: request, at: site, context: context))
+    }
+
+    /// A refusal as Apache must send it: mod_authnz_fcgi passes its status, headers and body on, but Apache labels the
+    /// body `text/html; charset=iso-8859-1`. Its real type goes in `X-SSO-Content-Type` for sso-protect.conf to restore.
+    /// Parity is tested through both servers (e2e/http/test_apache_parity.py).
+    static func labelled(_ answer: HTTPResponse) -> HTTPResponse {
+        guard answer.status != .ok else { return answer }
+        var out = answer
+        if let type = answer.header(.contentType) {
+            out.add(.xSSOContentType, type)
+        }
+        return out
     }
 }

@@ -32,6 +32,33 @@ public enum ServerCommand {
         try orExit { () throws(ConfigError) in try ConfigLoader.load(path: path) }
     }
 
+    /// The config for `program`, checked with everything it names (keys, users file, audit log) so every problem is
+    /// listed in one run: on problems prints them to stderr and exits 2. With `--check-config` also warns (stderr) about
+    /// the socket's folder and memcached servers that do not answer, prints `OK` and exits 0: a warning does not fail.
+    public static func checkedConfig(_ options: ServerOptions, program: ConfigCheck.Program) throws(ExitCode) -> SSOConfig {
+        let report = ConfigCheck.run(path: options.config, program: program, machine: options.checkConfig)
+        if !report.errors.isEmpty {
+            FileHandle.standardError.write(Data((report.problemText + "\n").utf8))
+            throw ExitCode(2)
+        }
+        guard options.checkConfig else { return report.config }
+        for warning in report.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let cfg = report.config
+        let server = program == .accounts ? "accounts on \(cfg.accounts.listen)" : "app auth on \(cfg.appAuth.listen)"
+        let warned = report.warnings.isEmpty ? "" : ", \(report.warnings.count) warning(s)"
+        print("\(options.config): OK (\(cfg.registry.services.count) services, \(cfg.keys.count) keys, \(server)\(warned))")
+        throw ExitCode.success
+    }
+
+    /// Logs a warning for each memcached server that does not answer now: the program starts anyway (the store may come
+    /// up later) and refuses every request until it does.
+    public static func warnAboutStore(_ config: SSOConfig, logger: Logger) {
+        for silent in StoreProbe.silentServers(config.memcached) {
+            logger.warning("memcached does not answer: every request is refused until it does",
+                           metadata: ["server": "\(silent.server)", "key": "memcached.servers[\(silent.index)]", "error": "\(silent.reason)"])
+        }
+    }
+
     /// Runs `body`, turning any start-up error (a `ConfigError` lists every problem) into stderr and exit code 2.
     public static func orExit<T, E: Error>(_ body: () throws(E) -> T) throws(ExitCode) -> T {
         do {
@@ -77,6 +104,8 @@ public enum ServerCommand {
     /// whose effects others see (ending sessions) must happen in step with the process answering requests.
     public static func serve<H: Handler>(_ handler: H, server: SSOConfig.Server, config: SSOConfig, logger: Logger,
                                          background: () -> Void = {}) throws(ExitCode) {
+        // Once per start, in the process that was started (not in each worker a supervisor starts).
+        if server.supervisor == nil { warnAboutStore(config, logger: logger) }
         do {
             if server.processes > 0 {
                 try Supervisor(options: .init(address: server.listen, socketMode: server.socketMode, socketGroup: server.socketGroup,

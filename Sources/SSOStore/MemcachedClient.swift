@@ -18,15 +18,15 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
             if server.hasPrefix("/") {
                 rc = memcached_server_add_unix_socket(handle, server)
             } else {
+                // Every stored property is set: a throw from here runs deinit, which frees the handle (freeing it here too
+                // was a double free).
                 guard let colon = server.lastIndex(of: ":"), let port = UInt16(server[server.index(after: colon)...]) else {
-                    memcached_free(handle)
                     throw MemcachedError("add server", "\"\(server)\" is not host:port")
                 }
                 rc = memcached_server_add(handle, String(server[..<colon]), in_port_t(port))
             }
             guard rc == MEMCACHED_SUCCESS else {
                 let message = String(cString: memcached_strerror(handle, rc))
-                memcached_free(handle)
                 throw MemcachedError("add server \(server)", message)
             }
         }

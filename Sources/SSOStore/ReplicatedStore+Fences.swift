@@ -57,7 +57,7 @@ extension ReplicatedStore {
             }
         }
         guard answered >= nodes.count - options.replicas else {
-            throw StoreError("memcached: too few servers answered to know which copies can be read")
+            throw StoreError("memcached: too few servers answered to know which copies can be read (\(answered) of \(servers(Array(nodes.indices))))")
         }
         pool.refreshed(start: start, fenced: fenced)
         for i in fenced.sorted() where pool.hasBeenUp(i, for: pool.lease) {

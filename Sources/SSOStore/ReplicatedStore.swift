@@ -35,6 +35,14 @@ public final class ReplicatedStore: KeyValueStore {
     /// Sleeps `seconds` on this thread.
     public static let sleep: @Sendable (Double) -> Void = { seconds in usleep(useconds_t(max(0, seconds) * 1_000_000)) }
 
+    /// The servers at `indices`, as configured, for an error message: which memcached to look at.
+    func servers(_ indices: [Int]) -> String {
+        indices.map { nodes[$0].name }.joined(separator: ", ")
+    }
+
+    /// The servers holding `key`'s copies.
+    func servers(for key: String) -> String { servers(placement.nodes(for: key)) }
+
     /// Runs `operation` on server `i` if the pool lets it, recording whether the server answered. Nil when it was
     /// skipped or did not answer.
     func on<T>(_ i: Int, _ operation: (StoreNode) throws(StoreError) -> T) -> T? {
@@ -72,7 +80,7 @@ public final class ReplicatedStore: KeyValueStore {
             }
             return (item, i)
         }
-        guard answered else { throw StoreError("memcached: no copy of the item could be read") }
+        guard answered else { throw StoreError("memcached: no copy of the item could be read (\(servers(for: key)))") }
         return nil
     }
 
@@ -94,7 +102,7 @@ public final class ReplicatedStore: KeyValueStore {
         for i in placement.nodes(for: key) {
             if let answer = on(i, write) { answers[i] = answer } else { missed.append(i) }
         }
-        guard !answers.isEmpty else { throw StoreError("memcached: no copy of the item could be written") }
+        guard !answers.isEmpty else { throw StoreError("memcached: no copy of the item could be written (\(servers(missed)))") }
         return (answers, missed)
     }
 
@@ -157,7 +165,7 @@ public final class ReplicatedStore: KeyValueStore {
             return try node.write(.set, key, [], flags: Self.tombstone, ttl: options.tombstoneTTL)
         }.missed
         guard !missed.isEmpty else { return ended }
-        guard fence(missed) else { throw StoreError("memcached: a copy missed the delete and could not be fenced widely enough") }
+        guard fence(missed) else { throw StoreError("memcached: a copy missed the delete and could not be fenced widely enough (missed: \(servers(missed)))") }
         // Readers that last read the fence list before this fence trust the missed server for at most one lease more.
         pause(pool.lease)
         return ended
@@ -210,9 +218,9 @@ public final class ReplicatedStore: KeyValueStore {
             guard let item else { continue }
             if claim == .stored { value = item.value } else { claimedBefore = true }
         }
-        guard answered else { throw StoreError("memcached: no copy of the item could be read") }
+        guard answered else { throw StoreError("memcached: no copy of the item could be read (\(servers(missed)))") }
         // A copy that missed this claim still holds the item: its fence must be where every reader looks.
-        guard fence(missed) else { throw StoreError("memcached: a copy missed the claim and could not be fenced") }
+        guard fence(missed) else { throw StoreError("memcached: a copy missed the claim and could not be fenced (missed: \(servers(missed)))") }
         return claimedBefore ? nil : value
     }
 
@@ -228,7 +236,7 @@ public final class ReplicatedStore: KeyValueStore {
             }
         }
         _ = fence(missed)
-        guard let highest else { throw StoreError("memcached: no copy of the counter could be written") }
+        guard let highest else { throw StoreError("memcached: no copy of the counter could be written (\(servers(missed)))") }
         return highest
     }
 
@@ -246,7 +254,7 @@ public final class ReplicatedStore: KeyValueStore {
             }
         }
         _ = fence(missed)
-        guard answered else { throw StoreError("memcached: no copy of the counter could be written") }
+        guard answered else { throw StoreError("memcached: no copy of the counter could be written (\(servers(missed)))") }
         return highest ?? 0
     }
 }

@@ -4,6 +4,7 @@ connections whose other end belongs to the web server's user; root and nobody ar
 import grp
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -26,22 +27,38 @@ def test_unix_sockets_admit_only_the_web_servers_group(stack):
         st = os.stat(path)
         assert stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
         assert grp.getgrgid(st.st_gid).gr_name == stack.web_user
-    # nginx's workers run as the web server's user, not as root.
-    master = stack.procs["nginx"].pid
-    workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and (p / "status").exists()
-               and f"PPid:\t{master}\n" in (p / "status").read_text()]
-    assert workers
-    for w in workers:
-        uid = int(next(line for line in (w / "status").read_text().splitlines() if line.startswith("Uid:")).split()[1])
-        assert uid == __import__("pwd").getpwnam(stack.web_user).pw_uid
+    assert_workers_run_as_web_user(stack)
     for name in PROGRAMS:
         assert probe(stack, name, "nobody") == {"connected": False, "error": "PermissionError", "status": None}
         assert isinstance(probe(stack, name, stack.web_user)["status"], int)  # answered
 
 
+def status(proc):
+    """/proc/PID/status, or "" for a process that has just ended."""
+    try:
+        return (proc / "status").read_text()
+    except OSError:
+        return ""
+
+
+def assert_workers_run_as_web_user(stack):
+    """The web server's worker processes (children of its master) run as the web server's user, never as root."""
+    master = stack.procs[stack.server].pid
+    deadline = time.time() + 10
+    workers = []
+    while not workers and time.time() < deadline:  # Apache's master starts its children a moment after it listens
+        workers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and f"PPid:\t{master}\n" in status(p)]
+        time.sleep(0.1)
+    assert workers
+    for w in workers:
+        uids = next(line for line in status(w).splitlines() if line.startswith("Uid:")).split()[1:]
+        assert {int(u) for u in uids} == {__import__("pwd").getpwnam(stack.web_user).pw_uid}, (w, uids)
+
+
 def test_tcp_ports_admit_only_the_web_servers_user(stack):
     if stack.server != "apache":
         pytest.skip("the nginx site reaches the programs over unix sockets: see the test above")
+    assert_workers_run_as_web_user(stack)
     for name in PROGRAMS:
         for user in ("root", "nobody"):
             # Accepted by the kernel, then closed before a byte is read: no answer.

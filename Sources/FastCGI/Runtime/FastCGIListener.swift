@@ -11,6 +11,12 @@ enum FastCGIListener {
         case .inherited:
             fd = 0
         case .unix(let path):
+            // libfcgi prints a bare "bind/listen" and exits the process when it cannot create the socket: say which path
+            // and why here instead, as an error the caller reports.
+            let folder = Self.folder(of: path)
+            guard access(folder, W_OK | X_OK) == 0 else {
+                throw FastCGIError("cannot listen on unix:\(path): its folder \(folder): \(String(cString: strerror(errno)))")
+            }
             unlink(path)
             // Created owner-only, then given its group and mode: no moment where another user could connect.
             let mask = umask(0o177)
@@ -32,6 +38,12 @@ enum FastCGIListener {
         // Not inherited by anything this process starts; a supervisor hands it to its workers explicitly as fd 0.
         if fd != 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return fd
+    }
+
+    /// The folder a socket path is in ("/" for a path at the root, "." for a bare name).
+    static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// Accepts every connection already queued on `fd` into the pool (at a stop, when the socket is this process's own).

@@ -19,8 +19,17 @@ public enum ConfigLoader {
 
     private static func load(_ reader: ConfigReader) throws(ConfigError) -> SSOConfig {
         let config = build(reader.top)
-        guard reader.problems.problems.isEmpty, let config else { throw ConfigError(file: reader.file, problems: reader.problems.problems) }
+        guard reader.problems.problems.isEmpty else { throw ConfigError(file: reader.file, problems: reader.problems.problems) }
         return config
+    }
+
+    /// What `--check-config` needs: the config as far as it could be built, even with problems (a missing or wrong value
+    /// has its default or a placeholder), and every problem in the file. The config is for finding more problems (in
+    /// the files it names), never for serving.
+    public static func inspect(path: String) -> (config: SSOConfig, problems: [ConfigError.Problem]) {
+        let reader = ConfigReader(path: path, specs: Settings.all)
+        let config = build(reader.top)
+        return (config, reader.problems.problems)
     }
 
     static func resolve(_ path: String, relativeTo file: String) -> String {
@@ -29,9 +38,10 @@ public enum ConfigLoader {
         return folder.isEmpty ? path : folder + "/" + path
     }
 
-    /// Builds the config, adding a problem for every value that is well typed but still wrong. Nil when a value the
-    /// config cannot exist without is missing (the problem is already listed).
-    static func build(_ c: ConfigReader.Scope) -> SSOConfig? {
+    /// Builds the config, adding a problem for every value that is well typed but still wrong. A value the config cannot
+    /// exist without that is missing or wrong (its problem is listed) has a placeholder: only a config without problems
+    /// is served.
+    static func build(_ c: ConfigReader.Scope) -> SSOConfig {
         let file = c.reader.file
         func problem(_ key: String, _ value: String?, _ expected: String) { c.reader.problems.add(key, value, expected: expected) }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -191,8 +201,7 @@ public enum ConfigLoader {
             auditLogFile: c.text("audit.log_file").isEmpty ? "" : resolve(c.text("audit.log_file"), relativeTo: file),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
-        // Every key has been read (so every missing one is listed) before deciding.
-        return accountsURL == nil ? nil : config
+        return config
     }
 
     /// True for a cookie or service name: 1 to 64 of letters, digits, `-` and `_`.

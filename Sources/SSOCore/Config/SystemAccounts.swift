@@ -16,6 +16,12 @@ enum SystemAccounts {
         return user.pointee.pw_uid
     }
 
+    /// The name of user `uid`, or the number when it has none.
+    static func userName(_ uid: UInt32) -> String {
+        guard let user = getpwuid(uid) else { return String(uid) }
+        return String(cString: user.pointee.pw_name)
+    }
+
     /// True for an IPv4 or IPv6 address written as `inet_pton` reads it.
     static func isIPAddress(_ text: String) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)

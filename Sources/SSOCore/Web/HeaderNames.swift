@@ -15,6 +15,9 @@ extension HTTPHeaderName {
     public static let variableSSOEmail = known("Variable-SSO_EMAIL")
     /// Apache mod_authnz_fcgi: the env var `SSO_NAME`.
     public static let variableSSOName = known("Variable-SSO_NAME")
+    /// Apache mod_authnz_fcgi: a refusal's own Content-Type, which Apache would replace with
+    /// `text/html; charset=iso-8859-1`; `apache/sso-protect.conf` puts it back and removes this header.
+    public static let xSSOContentType = known("X-SSO-Content-Type")
     public static let xFrameOptions = known("X-Frame-Options")
     public static let referrerPolicy = known("Referrer-Policy")
     public static let xForwardedFor = known("X-Forwarded-For")

@@ -1,0 +1,121 @@
+import FastCGI
+import Foundation
+import Glibc
+import SSOStore
+
+/// `--check-config`: every problem with the config file and the files it names (keys, users file, audit log) in one
+/// run, each with its key path, value and expectation; and warnings about this machine that do not stop a start but
+/// will stop the service from working (the socket's folder, memcached not answering).
+public struct ConfigReport: Sendable {
+    /// Problems by file (the config file first): any problem means the program would not start.
+    public var errors: [ConfigError] = []
+    /// Said without failing: the program starts, but is not ready to serve.
+    public var warnings: [String] = []
+    /// The config as far as it could be built (meaningful only when `errors` is empty).
+    public var config: SSOConfig
+
+    /// The problems, one block per file, as printed on stderr.
+    public var problemText: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Runs the checks behind `--check-config` (and the start of both programs, which stop on any problem).
+public enum ConfigCheck {
+    /// Which program is checked: what it reads decides what is checked.
+    public enum Program: Sendable {
+        case accounts, appAuth
+    }
+
+    /// Checks `path` for `program`: the file, then, as far as the file allows, the key files, the users file (accounts)
+    /// and the audit log. `machine` adds the warnings about the socket folder and memcached.
+    public static func run(path: String, program: Program, machine: Bool) -> ConfigReport {
+        let (config, fileProblems) = ConfigLoader.inspect(path: path)
+        var problems = fileProblems
+        var report = ConfigReport(config: config)
+        // A file that could not be read or parsed says nothing about keys and users: everything else would be noise.
+        let unreadable = fileProblems.contains { $0.key == "(file)" || $0.key == "(syntax)" || $0.key == "(top level)" }
+        var usersError: ConfigError?
+        if !unreadable {
+            do {
+                _ = try KeyLoader.load(config, side: program == .accounts ? .accounts : .appHost)
+            } catch let error as ConfigError {
+                problems += error.problems.filter { p in !problems.contains { $0.key == p.key } }
+            } catch {
+                problems.append(.init(key: "keys", value: "", expected: "loadable keys (\(error))"))
+            }
+            if program == .accounts {
+                if let problem = fileProblem(key: "users_file", path: config.usersFile, write: false) {
+                    problems.append(problem)
+                } else {
+                    do { _ = try UsersFileLoader.load(path: config.usersFile, registry: config.registry) }
+                    catch let error as ConfigError { usersError = error }
+                    catch { usersError = ConfigError(file: config.usersFile, problems: [.init(key: "users", value: "", expected: "\(error)")]) }
+                }
+            }
+            if !config.auditLogFile.isEmpty, let problem = fileProblem(key: "audit.log_file", path: config.auditLogFile, write: true) {
+                problems.append(problem)
+            }
+        }
+        if !problems.isEmpty { report.errors.append(ConfigError(file: path, problems: problems)) }
+        if let usersError { report.errors.append(usersError) }
+        // The machine is looked at only for a config without problems: a wrong value would make the warnings noise.
+        if machine && report.errors.isEmpty {
+            let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
+            if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
+            let groupKey = key.replacingOccurrences(of: ".listen", with: ".socket_group")
+            if let warning = socketGroupWarning(key: groupKey, listen: server.listen, group: server.socketGroup) {
+                report.warnings.append(warning)
+            }
+            report.warnings += memcachedWarnings(config.memcached)
+        }
+        return report
+    }
+
+    /// A problem when `path` cannot be read (or, with `write`, appended to or created): named by the config key.
+    static func fileProblem(key: String, path: String, write: Bool) -> ConfigError.Problem? {
+        let quoted = "\"\(path)\""
+        if FileManager.default.fileExists(atPath: path) {
+            guard access(path, write ? W_OK : R_OK) == 0 else {
+                return .init(key: key, value: quoted, expected: "a file this user can \(write ? "write" : "read") (\(String(cString: strerror(errno))))")
+            }
+            return nil
+        }
+        guard write else { return .init(key: key, value: quoted, expected: "a readable file (it does not exist)") }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
+            return .init(key: key, value: quoted, expected: "a file in a folder this user can write (\(folder): \(String(cString: strerror(errno))))")
+        }
+        return nil
+    }
+
+    /// A warning when the folder of a unix socket does not exist or this user cannot create the socket in it.
+    public static func socketFolderWarning(key: String, listen: ListenAddress) -> String? {
+        guard case .unix(let path) = listen else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            return "\(key): the folder \(folder) does not exist: the program cannot create \(path) (see docs/deploy.md: RuntimeDirectory= or tmpfiles.d)"
+        }
+        guard access(folder, W_OK | X_OK) == 0 else {
+            return "\(key): user \(SystemAccounts.userName(getuid())) cannot create \(path): \(folder): \(String(cString: strerror(errno))) (run the program as the user that owns \(folder))"
+        }
+        return nil
+    }
+
+    /// A warning when this user may not give a unix socket `group` (a process can give a file only a group it is in):
+    /// the program would stop at start. Not when systemd makes the socket (`fd:0`), nor for root.
+    public static func socketGroupWarning(key: String, listen: ListenAddress, group: UInt32?) -> String? {
+        guard case .unix = listen, let group, getuid() != 0, group != getgid() else { return nil }
+        let count = getgroups(0, nil)
+        var groups = [gid_t](repeating: 0, count: Int(max(count, 0)))
+        if count > 0, getgroups(count, &groups) == count, groups.contains(group) { return nil }
+        let name = getgrgid(group).map { String(cString: $0.pointee.gr_name) } ?? String(group)
+        return "\(key): user \(SystemAccounts.userName(getuid())) is not in group \(name), so it cannot give its socket that group (adduser \(SystemAccounts.userName(getuid())) \(name); see docs/deploy.md)"
+    }
+
+    /// One warning per memcached server that does not answer.
+    public static func memcachedWarnings(_ options: MemcachedOptions) -> [String] {
+        StoreProbe.silentServers(options).map {
+            "memcached.servers[\($0.index)]: \"\($0.server)\" does not answer (\($0.reason)): every request is refused until it does"
+        }
+    }
+}
