@@ -99,10 +99,16 @@ def ids(root, name, db="group"):
 
 
 def test_lintian_reports_no_errors(deb):
-    r = run(["lintian", "--pedantic", "--display-info", "--show-overrides", deb])
+    """No error; the one overridden tag (dist/debian/lintian-overrides, with its reason) is shown and must be the only
+    one: --show-overrides counts it in the exit code, so that run is only read, not judged by its exit code."""
+    r = run(["lintian", "--pedantic", "--display-info", deb])
     print("\n" + r.stdout + r.stderr)
     errors = [line for line in r.stdout.splitlines() if line.startswith("E:")]
     assert not errors and r.returncode == 0, r.stdout
+    overridden = {line.split(" [")[0] for line in run(["lintian", "--show-overrides", deb]).stdout.splitlines()
+                  if line.startswith("O:")}
+    print("overridden:", overridden)
+    assert overridden == {"O: sso: embedded-library libyaml"}, overridden
 
 
 def test_the_installed_programs_run_with_only_the_declared_dependencies(root, deb):
@@ -161,9 +167,14 @@ def test_conffiles_units_and_snippets_are_where_the_docs_say(root):
         # Enabled on first install, as deb-systemd-helper does it without a running systemd.
         assert (root / f"etc/systemd/system/sockets.target.wants/{name}.socket").is_symlink()
         assert (root / f"etc/systemd/system/multi-user.target.wants/{name}.service").is_symlink()
-    r = run(["systemd-analyze", "verify", "--man=no", f"--root={root}",
-             *[f"/lib/systemd/system/{n}" for n in ("sso-accounts.socket", "sso-accounts.service",
-                                                    "sso-appauth.socket", "sso-appauth.service")]])
+    # The installed unit files as they are, verified by the host's systemd (the minimal root has none); only the
+    # program paths point into the root, where verify checks they are executables.
+    check = root.parent / "verify"
+    check.mkdir()
+    names = ("sso-accounts.socket", "sso-accounts.service", "sso-appauth.socket", "sso-appauth.service")
+    for n in names:
+        (check / n).write_text((units / n).read_text().replace("ExecStart=/usr/bin/", f"ExecStart={root}/usr/bin/"))
+    r = run(["systemd-analyze", "verify", "--man=no", *names], cwd=check)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stdout + r.stderr
 
 
