@@ -8,6 +8,7 @@ struct AccountsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "AccountsFCGI",
         abstract: "The SSO accounts server (noCookie, copyCookie, sign-in, logout) as a FastCGI responder.",
+        version: SSOVersion.current,
         subcommands: [Serve.self, HashPassword.self],
         defaultSubcommand: Serve.self)
 }

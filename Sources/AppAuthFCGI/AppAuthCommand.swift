@@ -6,7 +6,8 @@ import SSOCore
 struct AppAuthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "AppAuthFCGI",
-        abstract: "The SSO check beside every app host: nginx auth_request responder and Apache FastCGI authorizer.")
+        abstract: "The SSO check beside every app host: nginx auth_request responder and Apache FastCGI authorizer.",
+        version: SSOVersion.current)
 
     @OptionGroup var options: ServerOptions
 

@@ -24,5 +24,6 @@ struct SSOCtl: ParsableCommand {
         commandName: "ssoctl",
         abstract: "Administer the SSO against the same config as AccountsFCGI and AppAuthFCGI.",
         discussion: "Exit codes: 0 done; 1 the operation failed (the store cannot be reached, nothing matched, a file cannot be written); 2 a usage or config problem. --json prints JSON for scripts.",
+        version: SSOVersion.current,
         subcommands: [Check.self, Sessions.self, Users.self, Keys.self, Generate.self])
 }

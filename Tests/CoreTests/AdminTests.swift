@@ -49,6 +49,42 @@ import SSOTesting
         #expect(try String(contentsOfFile: path, encoding: .utf8) == after)
     }
 
+    /// The package installs a users file with `users: []`: the first `users add` turns it into a block list, keeping
+    /// the comments around it; the next one appends as usual.
+    @Test func theFirstUserIsAddedToAnEmptyList() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        let text = "# who can sign in\nusers: []   # none yet\n# - username: shape to follow\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try UsersFileLoader.load(path: path, registry: config.registry).all.isEmpty)
+        let admin = UsersAdmin(path: path, registry: config.registry)
+        try admin.add(username: "carol", password: "carol-pw", name: nil, email: nil, services: ["dextor"])
+        try admin.add(username: "dave", password: "dave-pw", name: nil, email: nil, services: [])
+        let users = try UsersFileLoader.load(path: path, registry: config.registry)
+        #expect(users.all.map(\.username) == ["carol", "dave"])
+        #expect(users.authenticate(username: "carol", password: "carol-pw")?.username == "carol")
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(after.hasPrefix("# who can sign in\nusers:   # none yet\n  - username: \"carol\"\n"))
+        #expect(after.contains("# - username: shape to follow"))
+    }
+
+    /// The package's key folder is root:sso 0750: a key made there (first install, `keys rotate`) must be readable by
+    /// the programs' group, and by no one else; elsewhere a private key stays 0600. Only root can give a folder
+    /// another group.
+    @Test(.enabled(if: geteuid() == 0)) func aPrivateKeyTakesTheGroupOfItsFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plain = try KeysAdmin.generate(kid: "plain", kind: .ed25519, folder: folder.path)
+        var info = stat()
+        #expect(stat(plain.privateKeyFile, &info) == 0 && info.st_mode & 0o777 == 0o600 && info.st_gid == getegid())
+        let group: gid_t = 65534  // nogroup: any group that is not root's
+        #expect(chown(folder.path, uid_t.max, group) == 0)
+        let shared = try KeysAdmin.generate(kid: "shared", kind: .ed25519, folder: folder.path)
+        #expect(stat(shared.privateKeyFile, &info) == 0 && info.st_mode & 0o777 == 0o640 && info.st_gid == group)
+        #expect(stat(shared.publicKeyFile, &info) == 0 && info.st_mode & 0o777 == 0o644)
+    }
+
     @Test func keysRotateAndArePrunedOnlyWhenEveryTokenExpired() throws {
         let (config, folder) = try copyExamples()
         let path = folder.appendingPathComponent("sso.yaml").path

@@ -90,7 +90,8 @@ public final class FastCGIServer<R: Responder>: Sendable {
         FastCGIListener.raiseDescriptorLimit()
 
         guard FCGX_Init() == 0 else { throw FastCGIError("FCGX_Init failed") }
-        let listenFD = try FastCGIListener.open(options.address, socketMode: options.socketMode, group: options.socketGroup)
+        let listening = try FastCGIListener.open(options.address, socketMode: options.socketMode, group: options.socketGroup)
+        let listenFD = listening.fd
         let poller = try Poller()
         let pool = try ConnectionPool(poller: poller, timeouts: .init(
             idle: Monotonic.seconds(options.idleTimeout), io: Monotonic.seconds(options.ioTimeout),
@@ -103,8 +104,8 @@ public final class FastCGIServer<R: Responder>: Sendable {
             let loop = WorkerLoop(server: self, pool: pool, listenFD: listenFD, worker: handover.worker, index: index)
             try WorkerThread.start { loop.run() }
         }
-        logger.info("listening", metadata: ["address": "\(options.address)", "workers": "\(options.workers)",
-                                            "pid": "\(getpid())"])
+        logger.info("listening", metadata: ["address": "\(options.address)", "socket": "\(listening.origin)",
+                                            "workers": "\(options.workers)", "pid": "\(getpid())"])
         if let ready = options.readyFD {
             var byte: UInt8 = 1
             _ = write(ready, &byte, 1)
@@ -117,19 +118,19 @@ public final class FastCGIServer<R: Responder>: Sendable {
             logger.notice("SIGHUP ignored: a restart without dropping connections is the supervisor's (processes > 0)")
         }
         logger.info("stopping", metadata: ["signal": "\(received == SIGTERM ? "SIGTERM" : "SIGINT")"])
-        stop(pool: pool, listenFD: listenFD)
+        stop(pool: pool, listening: listening)
         logger.info("stopped")
     }
 
     /// No new connections; the queue is served when the socket is ours; waits until every connection is done.
-    private func stop(pool: ConnectionPool, listenFD: Int32) {
+    private func stop(pool: ConnectionPool, listening: ListeningSocket) {
+        let listenFD = listening.fd
         pool.poller.remove(listenFD)
-        let ownSocket: Bool
-        if case .inherited = options.address { ownSocket = false } else { ownSocket = true }
-        // A unix socket disappears first, so nothing new can queue; what is queued already is still served.
-        if case .unix(let path) = options.address { unlink(path) }
+        // A unix socket of our own disappears first, so nothing new can queue; what is queued already is still served.
+        // One systemd holds keeps its path: connections queue on it for the next start.
+        if listening.owned, case .unix(let path) = options.address { unlink(path) }
         pool.beginStop()
-        if options.drainQueueOnStop ?? ownSocket {
+        if options.drainQueueOnStop ?? listening.owned {
             let taken = FastCGIListener.takeQueued(listenFD, pool: pool, peers: PeerGate(options.peers), notes: notes)
             if taken > 0 { logger.info("serving connections queued before the stop", metadata: ["count": "\(taken)"]) }
         }

@@ -60,7 +60,7 @@ public final class Supervisor {
     /// Per slot: consecutive quick deaths, and when the slot may start its next worker.
     private var failures: [Int: Int] = [:]
     private var pendingStarts: [Int: UInt64] = [:]
-    private var listenFD: Int32 = -1
+    private var listening = ListeningSocket(fd: -1, owned: false, origin: "")
 
     public init(options: Options, logger: Logger) {
         self.options = options
@@ -74,9 +74,9 @@ public final class Supervisor {
         sigemptyset(&signals)
         for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        listenFD = try FastCGIListener.open(options.address, socketMode: options.socketMode, group: options.socketGroup)
-        logger.info("supervisor listening", metadata: ["address": "\(options.address)", "processes": "\(options.processes)",
-                                                       "pid": "\(getpid())"])
+        listening = try FastCGIListener.open(options.address, socketMode: options.socketMode, group: options.socketGroup)
+        logger.info("supervisor listening", metadata: ["address": "\(options.address)", "socket": "\(listening.origin)",
+                                                       "processes": "\(options.processes)", "pid": "\(getpid())"])
         let started = (0..<options.processes).compactMap { start(slot: $0) }
         if !waitReady(started) { logger.error("a worker process did not start; it is started again") }
         while true {
@@ -104,7 +104,7 @@ public final class Supervisor {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, listenFD, 0)
+        posix_spawn_file_actions_adddup2(&actions, listening.fd, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, WorkerFlag.readyFD)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -113,8 +113,7 @@ public final class Supervisor {
         sigemptyset(&none)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        var ownSocket = true
-        if case .inherited = options.address { ownSocket = false }
+        let ownSocket = listening.owned
         let argv = ["/proc/self/exe"] + options.arguments + ["--listen", "fd:0", WorkerFlag.supervisor, "\(getpid())"]
             + (ownSocket ? [WorkerFlag.drainQueue] : [])
         var cArgs = argv.map { strdup($0) } + [nil]
@@ -211,7 +210,8 @@ public final class Supervisor {
         stopping = true
         logger.info("stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
         // No new connection can queue on a unix socket once its path is gone; those queued are served by the workers.
-        if case .unix(let path) = options.address { unlink(path) }
+        // A socket systemd holds keeps its path and its queue: the next start serves it.
+        if listening.owned, case .unix(let path) = options.address { unlink(path) }
         for pid in workers.keys { kill(pid, SIGTERM) }
         let deadline = Monotonic.now() + Monotonic.seconds(options.drainSeconds + 5)
         while !workers.isEmpty && Monotonic.now() < deadline {
@@ -220,7 +220,7 @@ public final class Supervisor {
         }
         for pid in workers.keys { kill(pid, SIGKILL) }
         while waitpid(-1, nil, 0) > 0 {}
-        close(listenFD)
+        close(listening.fd)
         logger.info("stopped")
     }
 }

@@ -25,6 +25,8 @@ public struct KeysAdmin {
     }
 
     /// Writes a new key pair as `<kid>.pem` (mode 0600) and `<kid>.pub.pem` (0644) into `folder`; refuses to overwrite.
+    /// A folder whose group is not this process's (the package's `/etc/sso/keys` is root:sso 0750) gives the private
+    /// key that group and mode 0640: the programs, running as that group, read a rotated key with no chgrp by hand.
     public static func generate(kid: String, kind: PKey.Kind, folder: String) throws -> Generated {
         guard ConfigLoader.isToken(kid) else { throw AdminError("a kid is 1 to 64 of letters, digits, - and _") }
         let privatePath = folder + "/" + kid + ".pem", publicPath = folder + "/" + kid + ".pub.pem"
@@ -32,15 +34,23 @@ public struct KeysAdmin {
             throw AdminError("\(p) exists already: choose another kid")
         }
         let key = try PKey.generate(kind)
-        try write(try key.privatePEM(), to: privatePath, mode: 0o600)
+        var info = stat()
+        let group = stat(folder, &info) == 0 && info.st_gid != getegid() ? info.st_gid : nil
+        try write(try key.privatePEM(), to: privatePath, mode: 0o600, group: group)
         try write(try key.publicPEM(), to: publicPath, mode: 0o644)
         return Generated(kid: kid, privateKeyFile: privatePath, publicKeyFile: publicPath)
     }
 
-    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    /// Creates `path` with `mode` (readable by `group` too, when given, before any byte is written) and fsyncs it.
+    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t, group: gid_t? = nil) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AdminError("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        if let group {
+            guard fchown(fd, uid_t.max, group) == 0, fchmod(fd, mode | S_IRGRP) == 0 else {
+                throw AdminError("cannot give \(path) group \(group): \(String(cString: strerror(errno)))")
+            }
+        }
         let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         guard n == bytes.count, fsync(fd) == 0 else { throw AdminError("cannot write \(path)") }
     }

@@ -27,9 +27,6 @@ public struct UsersAdmin {
         if let name { item.append("  name: \(JSONString.quote(name))") }
         if let email { item.append("  email: \(JSONString.quote(email))") }
         item.append("  services: [\(services.joined(separator: ", "))]")
-        if try editor.items("users").isEmpty {
-            throw AdminError("\(path) has no users yet: add the first one by hand (see config/users.example.yaml)")
-        }
         try editor.appendItem(item, to: "users")
         try save(editor)
     }

@@ -111,8 +111,13 @@ public struct YAMLLineEditor {
     }
 
     /// Appends `itemLines` (already indented as block YAML, the first starting with `- `) at the end of the list at `path`.
+    /// An empty list written `key: []` (as the package's users file is) becomes a block list holding the item.
     public mutating func appendItem(_ itemLines: [String], to path: String) throws(AdminError) {
         let all = try items(path)
+        if all.isEmpty, node(path)?.sequence?.isEmpty == true {
+            try fillEmptyList(path, with: itemLines)
+            return
+        }
         guard let last = all.last, let lastKey = last.keys.first?.mark else { throw AdminError("\(self.path): \(path) has no items to add after") }
         let start = lastKey.line - 1
         let dash = lines[start].firstIndex(of: "-").map { lines[start].distance(from: lines[start].startIndex, to: $0) } ?? 0
@@ -123,6 +128,20 @@ public struct YAMLLineEditor {
             || lines[end - 1].trimmingCharacters(in: .whitespaces).isEmpty { end -= 1 }
         let indent = String(repeating: " ", count: dash)
         lines.insert(contentsOf: itemLines.map { indent + $0 }, at: end)
+        try reparse()
+    }
+
+    /// `key: []` (with any trailing comment) becomes `key:` followed by `itemLines`, indented two more than the key.
+    private mutating func fillEmptyList(_ path: String, with itemLines: [String]) throws(AdminError) {
+        let parts = path.split(separator: ".").map(String.init)
+        let parent = parts.count == 1 ? root : node(parts.dropLast().joined(separator: "."))?.mapping
+        guard let key = parts.last, let parent, let (line, column) = keyPosition(key, in: parent),
+              lines[line].drop(while: { $0 == " " }).hasPrefix("\(key): []") else {
+            throw AdminError("\(self.path): \(path) is an empty list not written as `\(parts.last ?? path): []`; add the first item by hand")
+        }
+        let indent = String(repeating: " ", count: column)
+        lines[line] = indent + "\(key):" + Self.trailingComment(lines[line])
+        lines.insert(contentsOf: itemLines.map { indent + "  " + $0 }, at: line + 1)
         try reparse()
     }
 

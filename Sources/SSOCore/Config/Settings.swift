@@ -23,7 +23,7 @@ public enum Settings {
         [
             .init(name, .section, .optional, doc: "\(what): where it listens and how many workers it runs."),
             .init("\(name).listen", .text, .value("unix:/run/sso/\(socket).sock"),
-                  doc: "unix:/path, host:port (Apache's mod_authnz_fcgi needs TCP), or fd:0 (spawn-fcgi, systemd)."),
+                  doc: "unix:/path, host:port (Apache's mod_authnz_fcgi needs TCP), or fd:0 (spawn-fcgi). Under systemd socket activation (LISTEN_FDS) the socket systemd passes is used, and must be this address."),
             .init("\(name).workers", .integer(1...1024), .computed("the number of cores"), unit: "threads",
                   doc: "Worker threads in each worker process, each with its own memcached connection."),
             .init("\(name).socket_mode", .octal, .value("0660"), doc: "Permission bits of a unix socket."),
