@@ -33,7 +33,7 @@ DEMO_USERS = [
 ]
 
 # Apache httpd runs from a standalone httpd.conf that loads exactly these modules (Debian's module folder).
-APACHE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "mime", "env", "alias", "rewrite", "headers",
+APACHE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host", "mime", "env", "alias", "rewrite", "headers",
                   "setenvif", "socache_shmcb", "ssl", "proxy", "proxy_http", "proxy_fcgi", "authnz_fcgi"]
 APACHE_MODULE_DIR = Path("/usr/lib/apache2/modules")
 

@@ -43,6 +43,10 @@ struct AccountsApp: Handler {
                 return try landing.respond(to: request, context: context)
             case ("GET", "/healthz"):
                 return .text(.ok, "ok\n")
+            case ("GET", OpsEndpoints.metricsPath), ("HEAD", OpsEndpoints.metricsPath):
+                return OpsEndpoints.metrics(context, prefix: host.config.keyPrefix)
+            case ("GET", OpsEndpoints.healthPath), ("HEAD", OpsEndpoints.healthPath):
+                return OpsEndpoints.health(context, prefix: host.config.keyPrefix)
             case (_, "/noCookie"), (_, "/copyCookie"), (_, "/login"), (_, "/logout"), (_, "/"):
                 return host.page.message(status: .methodNotAllowed, title: "Not allowed",
                                          text: "This address does not accept \(request.method) requests.")

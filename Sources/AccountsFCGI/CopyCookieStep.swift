@@ -26,6 +26,7 @@ struct CopyCookieStep: AccountsStep {
             let token = try host.gate.check.codec.sign(identity.claims.addressed(to: origin, realm: host.config.audience, now: context.now))
             try host.gate.store(context).putHandoff(RequestHandoff(jwt: token, origin: origin, state: state),
                                                    requestID: requestID, ttl: host.config.requestIDTTL)
+            context.metrics.handoff(.issued)
             return .redirect(to: target.appendingQuery("requestID", requestID))
         case .refused:
             return try host.form(target: target, service: service, state: state, status: .ok, message: nil)

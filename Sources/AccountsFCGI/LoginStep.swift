@@ -35,6 +35,7 @@ struct LoginStep: AccountsStep {
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
+            context.metrics.signIn(.badForm)
             host.audit.record("signin", [("result", "bad_form"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
             return try host.form(target: target, service: service, state: state, username: username, status: .forbidden,
@@ -50,6 +51,7 @@ struct LoginStep: AccountsStep {
         switch try throttle.admit(username: username, remote: request.remoteAddress, device: device, now: context.now) {
         case .refuse(let retryAfter):
             context.logger.warning("sign-in throttled", metadata: ["remote": "\(request.remoteAddress)"])
+            context.metrics.signIn(.throttled)
             host.audit.record("signin", [("result", "throttled"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
             let wait = retryAfter < 90 ? "\(retryAfter) second\(retryAfter == 1 ? "" : "s")"
@@ -63,6 +65,7 @@ struct LoginStep: AccountsStep {
         guard let user = host.users.current.authenticate(username: username, password: password) else {
             try throttle.failed(ticket, now: context.now)
             context.logger.notice("sign-in failed", metadata: ["remote": "\(request.remoteAddress)"])
+            context.metrics.signIn(.badPassword)
             host.audit.record("signin", [("result", "bad_password"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
             return try host.form(target: target, service: service, state: state, username: username, status: .ok,
@@ -83,6 +86,7 @@ struct LoginStep: AccountsStep {
                                iat: now, nbf: now, exp: session.expiresAt, svc: user.services, name: user.name, email: user.email)
         let token = try host.gate.check.codec.sign(claims)
         context.logger.info("signed in", metadata: ["user": "\(user.username)", "timeout": "\(session.sessionTimeout)"])
+        context.metrics.signIn(.ok)
         host.audit.record("signin", [("result", "ok"), ("user", user.username), ("client", request.remoteAddress),
                                      ("service", service?.name ?? ""), ("session", String(tokenID.prefix(8)))], now: now)
         let next = target.map { host.copyCookieURL($0, state: state) } ?? "/"

@@ -26,6 +26,9 @@ struct AppAuthApp: Handler {
 
     func respond(to request: HTTPRequest, context: RequestContext) -> HTTPResponse {
         let step = Step(request)
+        // Not for a site: the same answer on every protected host.
+        if step == .metrics { return OpsEndpoints.metrics(context, prefix: host.config.keyPrefix) }
+        if step == .health { return OpsEndpoints.health(context, prefix: host.config.keyPrefix) }
         guard let origin = request.origin, let service = host.config.registry.service(at: origin) else {
             context.logger.error("origin not in the service registry", metadata: ["origin": "\(request.origin?.serialized ?? "(none)")"])
             // The auth check's answers have empty bodies (nginx discards them); its 403 asks @sso_replay for this page.
@@ -40,6 +43,7 @@ struct AppAuthApp: Handler {
         case .authorize: return authorizer.respond(to: request, at: site, context: context)
         case .capture: return capture.respond(to: request, at: site, context: context)
         case .replay: return replay.respond(to: request, at: site, context: context)
+        case .metrics, .health: return .empty(.notFound)  // answered above
         }
     }
 }

@@ -11,11 +11,13 @@ struct AuthCheckStep: AppStep {
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         // A requestID in the URL always goes through the sign-in path, which redeems it and removes it from the address.
         if request.carriesRequestID { return .empty(.unauthorized) }
+        let started = SSOMetrics.now()
         do {
             // The session cookie and the replay cookie, read in one pass over the Cookie header.
             let (token, replay) = request.cookies(host.gate.cookieName, host.cache.cookieName)
             switch try host.gate.outcome(of: request, token: .some(token), at: site.origin, service: site.service, context: context) {
             case .valid(let identity):
+                context.metrics.check(.valid, startedAt: started)
                 // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
                 if (try? route.waits(for: request, replayCookie: replay, at: site, context: context)) ?? false {
                     return HTTPResponse.empty(.forbidden).adding(.ssoRoute, "replay")
@@ -25,10 +27,12 @@ struct AuthCheckStep: AppStep {
                     .adding(.xRemoteEmail, identity.claims.email)
                     .adding(.xRemoteName, identity.claims.name)
             case .refused(let why):
+                context.metrics.check(CheckResult(why), startedAt: started)
                 context.logger.debug("check refused", metadata: ["reason": "\(why.rawValue)"])
                 return .empty(.unauthorized)
             }
         } catch {
+            context.metrics.check(.storeUnavailable, startedAt: started)
             // The sign-in path checks again and shows the 503 page: auth_request can only carry 2xx, 401 and 403.
             context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
             return .empty(.unauthorized)

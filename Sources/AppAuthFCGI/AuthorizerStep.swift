@@ -13,9 +13,12 @@ struct AuthorizerStep: AppStep {
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
         // A requestID is redeemed by the sign-in path.
         if !request.carriesRequestID {
+            let started = SSOMetrics.now()
             do {
-                if case .valid(let identity) = try host.gate.outcome(of: request, at: site.origin, service: site.service,
-                                                                      context: context) {
+                let outcome = try host.gate.outcome(of: request, at: site.origin, service: site.service, context: context)
+                if case .refused(let why) = outcome { context.metrics.check(CheckResult(why), startedAt: started) }
+                if case .valid(let identity) = outcome {
+                    context.metrics.check(.valid, startedAt: started)
                     // A store hiccup while looking for a kept submission lets the request through as it is; the next one retries.
                     let replay = (try? route.waits(for: request, replayCookie: request.cookie(host.cache.cookieName), at: site,
                                                    context: context)) ?? false
@@ -27,6 +30,7 @@ struct AuthorizerStep: AppStep {
                     return answer
                 }
             } catch {
+                context.metrics.check(.storeUnavailable, startedAt: started)
                 // Fail closed with the 503 page, never the sign-in path: the session may well be valid.
                 context.logger.debug("store unavailable", metadata: ["error": "\(error)"])
                 return Self.labelled(host.unavailable(request, service: site.service, retryURL: site.origin.serialized + request.requestURI))

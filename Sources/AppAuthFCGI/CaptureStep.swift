@@ -56,6 +56,7 @@ struct CaptureStep: AppStep {
         let fromAddress = try counters.countEvent(scope: Self.addressScope, subject: client, window: cache.ttl)
         guard fromAddress <= UInt64(cache.maxPerAddress) else {
             context.logger.warning("submission not kept: too many from this address", metadata: ["remote": "\(request.remoteAddress)"])
+            context.metrics.dropped(.tooManyFromAddress)
             return Cookies.setCookie(name: cache.cookieName, value: Self.tooManyFromAddress, maxAge: cache.ttl + 3600)
         }
         let contentType = request.header("Content-Type")
@@ -63,21 +64,28 @@ struct CaptureStep: AppStep {
         let user = request.cookie(host.gate.cookieName).flatMap { try? host.gate.check.codec.verifySignature($0) }
             .flatMap { $0.aud.contains(site.origin.serialized) ? $0.sub : nil }
         var dropped: String? = nil
+        var reason: DropReason? = nil
         if let user, try counters.countEvent(scope: Self.userScope, subject: user, window: cache.ttl) > UInt64(cache.maxPerUser) {
             dropped = "\(cache.maxPerUser) of your submissions were already waiting for you to sign in"
+            reason = .tooManyForUser
         } else if !ReplayPolicy.isSameOrigin(request, origin: site.origin) {
             dropped = "it was not sent from a page of this site"
+            reason = .crossOrigin
         } else if user == nil {
             dropped = "it could not be tied to your earlier sign-in"
+            reason = .noUser
         } else if request.bodyOmitted || request.body.count > cache.maxBodyBytes {
             dropped = "it was larger than the \(ReplayPolicy.size(cache.maxBodyBytes)) that can be kept"
+            reason = .tooLarge
         } else if !ReplayPolicy.isReplayable(contentType: contentType, bodyLength: request.body.count) {
             dropped = "its type (\(contentType ?? "none")) cannot be kept"
+            reason = .contentType
         }
         let headers = ReplayPolicy.keptHeaders(request)
         let entrySize = request.body.count + uri.utf8.count + headers.reduce(0) { $0 + $1.joined().utf8.count }
         if dropped == nil && entrySize > cache.maxEntryBytes {
             dropped = "it was larger than the \(ReplayPolicy.size(cache.maxEntryBytes)) that can be kept"
+            reason = .tooLarge
         }
         let body = dropped == nil ? request.body : []
         var entry = CachedRequest(method: request.method, uri: uri, origin: site.origin.serialized, headers: dropped == nil ? headers : [],
@@ -86,6 +94,7 @@ struct CaptureStep: AppStep {
         entry.client = client
         let id = try SecureRandom.token()
         try host.keptRequests(context).put(entry, body: body, id: id, ttl: cache.ttl)
+        if let reason { context.metrics.dropped(reason) } else { context.metrics.kept(.kept) }
         if let dropped {
             context.logger.notice("submission not kept", metadata: ["path": "\(request.path)", "reason": "\(dropped)"])
         } else {

@@ -39,6 +39,7 @@ struct ReplayStep: AppStep {
         }
         guard let peeked = try store.peek(id) else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
+            context.metrics.dropped(.expired)
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
@@ -54,6 +55,7 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
         }
         guard entry.fingerprint == Fingerprint.of(request), let user = entry.user, user == identity.claims.sub else {
+            context.metrics.dropped(.otherSignIn)
             context.logger.warning("kept submission refused: another browser or user", metadata: ["path": "\(request.path)",
                                                                                                   "user": "\(identity.claims.sub)"])
             return notDelivered(service: service, continueURL: continueURL,
@@ -64,6 +66,7 @@ struct ReplayStep: AppStep {
         do {
             let response = try host.backend.send(BackendRequest(method: entry.method, uri: entry.uri, headers: headers, body: body),
                                                  to: backend)
+            context.metrics.kept(.delivered)
             context.logger.info("kept submission delivered", metadata: ["path": "\(request.path)", "status": "\(response.status.code)",
                                                                          "user": "\(identity.claims.sub)"])
             return response.adding(.setCookie, clear).adding(.cacheControl, "no-store")
@@ -74,6 +77,7 @@ struct ReplayStep: AppStep {
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")
             }
+            context.metrics.dropped(.deliveryFailed)
             return host.page.message(status: .badGateway, title: "\(service.title) did not answer",
                                      text: "Your submission was sent but no answer came back, so it may or may not have been received. "
                                          + "Check in \(service.title) before sending it again.").adding(.setCookie, clear)

@@ -57,16 +57,19 @@ struct SignInStep: AppStep {
         let store = host.gate.store(context)
         guard let handoff = try store.peekHandoff(requestID) else {
             context.logger.notice("requestID not valid (unknown, used or expired)")
+            context.metrics.handoff(.refused)
             return nil
         }
         guard handoff.origin == site.origin.serialized else {
             _ = try store.burnHandoff(requestID)
             context.logger.warning("requestID presented at the wrong origin", metadata: ["origin": "\(site.origin)"])
+            context.metrics.handoff(.refused)
             return nil
         }
         guard handoff.belongs(toState: request.cookie(host.config.stateCookieName)) else {
             _ = try store.burnHandoff(requestID)
             context.logger.warning("requestID refused: not started by this browser", metadata: ["origin": "\(site.origin)"])
+            context.metrics.handoff(.refused)
             host.audit.record("handoff", [("result", "not_this_browser"), ("client", request.remoteAddress),
                                           ("service", site.service.name)], now: context.now)
             return notStartedHere(site: site, cleanURL: cleanURL)
@@ -80,7 +83,11 @@ struct SignInStep: AppStep {
                current.claims.sub != identity.claims.sub {
                 return confirmSwitch(from: current, to: identity, requestID: requestID, site: site, cleanURL: cleanURL)
             }
-            guard try store.burnHandoff(requestID) else { return nil }  // another request used it first
+            guard try store.burnHandoff(requestID) else {  // another request used it first
+                context.metrics.handoff(.refused)
+                return nil
+            }
+            context.metrics.handoff(.redeemed)
             context.logger.info("requestID redeemed", metadata: ["user": "\(identity.claims.sub)", "service": "\(site.service.name)"])
             host.audit.record("handoff", [("result", "redeemed"), ("user", identity.claims.sub), ("client", request.remoteAddress),
                                           ("service", site.service.name), ("session", String(identity.claims.jti.prefix(8)))],
@@ -90,10 +97,12 @@ struct SignInStep: AppStep {
                 .adding(.setCookie, Cookies.setCookie(name: host.config.stateCookieName, value: "", maxAge: 0))
         case .refused(.notRegistered):
             _ = try store.burnHandoff(requestID)
+            context.metrics.handoff(.refused)
             return host.noAccess(site.service)
         case .refused(let why):
             _ = try store.burnHandoff(requestID)
             context.logger.notice("hand-off session not valid", metadata: ["reason": "\(why.rawValue)"])
+            context.metrics.handoff(.refused)
             return nil
         }
     }

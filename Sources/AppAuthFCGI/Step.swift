@@ -1,4 +1,5 @@
 import FastCGI
+import SSOCore
 
 /// What the web server asked for, decided once per request: from the FastCGI role (Apache's authorizer), the
 /// `SSO_ACTION` param (nginx's locations, Apache's replay rule), or the path (Apache's `/_sso/capture`).
@@ -13,12 +14,20 @@ enum Step: Equatable {
     case capture
     /// A signed-in request for which a kept submission may wait.
     case replay
+    /// `/_sso/metrics` (nginx: `SSO_ACTION metrics`; Apache: the path, proxied): the program's counts.
+    case metrics
+    /// `/_sso/health`: 200 while the store answers, 503 otherwise.
+    case health
 
     init(_ request: HTTPRequest) {
         if request.role == .authorizer { self = .authorize; return }
         switch request.params["SSO_ACTION"] {
         case "check": self = .check
         case "replay": self = .replay
+        case "metrics": self = .metrics
+        case "health": self = .health
+        case nil where request.path == OpsEndpoints.metricsPath: self = .metrics
+        case nil where request.path == OpsEndpoints.healthPath: self = .health
         default: self = request.path == "/_sso/capture" ? .capture : .signIn
         }
     }

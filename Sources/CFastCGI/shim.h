@@ -21,6 +21,14 @@
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);  // glibc; declared only under _GNU_SOURCE
 
+int memfd_create(const char *name, unsigned int flags);  // glibc; declared only under _GNU_SOURCE
+
+/// An anonymous memory file (memfd_create), not inherited across exec unless dup2'd to a descriptor the child keeps:
+/// the supervisor's shared counters. -1 on failure (errno set).
+static inline int sso_fcgi_memfd(const char *name) {
+    return memfd_create(name, 1U /* MFD_CLOEXEC */);
+}
+
 /// accept4 with SOCK_CLOEXEC: the connection is never inherited by a spawned process.
 static inline int sso_fcgi_accept(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_CLOEXEC);

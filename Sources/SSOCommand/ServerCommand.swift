@@ -20,6 +20,8 @@ public struct ServerOptions: ParsableArguments {
     @Option(help: .hidden) public var workerOf: Int32?
     /// Set by a supervisor that owns its socket: a stopping worker serves the connections queued on it.
     @Flag(help: .hidden) public var drainQueueOnStop = false
+    /// Set by a supervisor: the worker's slot of the shared counters (inherited as descriptor 4).
+    @Option(help: .hidden) public var busySlot: Int?
 
     public init() {}
 }
@@ -85,7 +87,7 @@ public enum ServerCommand {
             // A worker process serves the supervisor's socket, inherited as fd 0, and supervises nothing itself.
             out.listen = .inherited
             out.processes = 0
-            out.supervisor = .init(pid: supervisor, drainQueueOnStop: options.drainQueueOnStop)
+            out.supervisor = .init(pid: supervisor, drainQueueOnStop: options.drainQueueOnStop, busySlot: options.busySlot)
         }
         return out
     }
@@ -107,10 +109,12 @@ public enum ServerCommand {
         // Once per start, in the process that was started (not in each worker a supervisor starts).
         if server.supervisor == nil { warnAboutStore(config, logger: logger) }
         do {
+            let counters = try sharedCounters(server)
             if server.processes > 0 {
-                try Supervisor(options: .init(address: server.listen, socketMode: server.socketMode, socketGroup: server.socketGroup,
-                                              processes: server.processes, arguments: workerArguments()),
-                               logger: logger).run()
+                var supervisor = Supervisor.Options(address: server.listen, socketMode: server.socketMode, socketGroup: server.socketGroup,
+                                                    processes: server.processes, arguments: workerArguments())
+                supervisor.counters = (counters, MetricsLayout.busySlots)
+                try Supervisor(options: supervisor, logger: logger).run()
                 return
             }
             var options = FastCGIServer<SSOResponder<H>>.Options(
@@ -122,17 +126,30 @@ public enum ServerCommand {
                 options.drainQueueOnStop = supervisor.drainQueueOnStop
                 options.readyFD = Supervisor.WorkerFlag.readyFD
             }
+            options.busy = (counters, server.supervisor?.busySlot ?? MetricsLayout.busySlots.lowerBound)
             background()
+            let memcached = config.memcached
+            let metrics = SSOMetrics(counters: counters, servers: memcached.replicas > 0 ? memcached.servers
+                                                                                          : [memcached.servers.joined(separator: ",")])
             let health = StoreHealth(logger: logger)
-            let stores = StoreFactory(config.memcached)
-            let responder = SSOResponder(handler: handler, logger: logger, makeStore: {
-                MonitoredStore(try stores.make(), health: health)
+            let stores = StoreFactory(memcached, events: metrics)
+            let responder = SSOResponder(handler: handler, logger: logger, metrics: metrics, makeStore: {
+                MonitoredStore(try stores.make(), health: health, events: memcached.replicas > 0 ? nil : metrics)
             })
             try FastCGIServer(options: options, responder: responder, logger: logger).run()
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// The program's metrics region: the supervisor's, inherited as descriptor 4, in a worker it started with a busy slot;
+    /// a new one otherwise (the supervisor's own, or a process serving alone).
+    static func sharedCounters(_ server: SSOConfig.Server) throws -> SharedCounters {
+        if server.supervisor?.busySlot != nil {
+            return try SharedCounters.attach(fd: Supervisor.WorkerFlag.countersFD, count: MetricsLayout.count)
+        }
+        return try SharedCounters.create(count: MetricsLayout.count)
     }
 
     /// This program's command line for a worker process: the same, less `--listen` (the supervisor gives its own).

@@ -35,9 +35,12 @@ public final class PoolState: Sendable {
     public let repairWindow: Double
     /// Monotonic seconds; tests move it.
     public let clock: @Sendable () -> Double
+    /// Told of every failure and ejection (metrics); nil: nobody.
+    let events: StoreEvents?
 
     public init(servers: Int, retryTimeout: Double, lease: Double, repairWindow: Double = 600,
-                clock: @escaping @Sendable () -> Double = PoolState.monotonic) {
+                clock: @escaping @Sendable () -> Double = PoolState.monotonic, events: StoreEvents? = nil) {
+        self.events = events
         let now = clock()
         state = Mutex(State(nodes: Array(repeating: Node(upSince: now), count: servers)))
         self.retryTimeout = retryTimeout
@@ -81,10 +84,15 @@ public final class PoolState: Sendable {
     /// Server `i` did not answer: it is ejected for the retry timeout.
     public func failed(_ i: Int) {
         let now = clock()
-        state.withLock { s in
+        // Ejected anew: it was in use, or its one probe failed.
+        let ejected = state.withLock { s in
+            let wasServing = s.nodes[i].downUntil == 0 || s.nodes[i].probing
             s.nodes[i].downUntil = now + retryTimeout
             s.nodes[i].probing = false
+            return wasServing
         }
+        events?.failed(server: i)
+        if ejected { events?.ejected(server: i) }
     }
 
     /// Whether server `i` is ejected now.

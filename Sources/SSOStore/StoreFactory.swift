@@ -4,10 +4,11 @@ public struct StoreFactory: Sendable {
     public let options: MemcachedOptions
     let pool: PoolState
 
-    public init(_ options: MemcachedOptions) {
+    /// `events` hears of each server's failures and ejections (with replicas: the pool knows which server failed).
+    public init(_ options: MemcachedOptions, events: StoreEvents? = nil) {
         self.options = options
         pool = PoolState(servers: options.servers.count, retryTimeout: Double(options.retryTimeoutSeconds),
-                         lease: Double(options.fenceLeaseMS) / 1000)
+                         lease: Double(options.fenceLeaseMS) / 1000, events: events)
     }
 
     /// A new store with its own connections.

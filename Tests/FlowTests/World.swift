@@ -22,8 +22,11 @@ final class World: @unchecked Sendable {
     /// The User-Agent of the browser the next requests come from (the session fingerprint).
     var userAgent = "unit-test-browser"
     var logger: Logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
+    /// This world's own counts (a region of its own, so parallel tests never mix them).
+    let metrics: SSOMetrics
 
     init(lastAccessInterval: Int = 60, extraConfig: String = "") throws {
+        metrics = SSOMetrics(counters: try SharedCounters.create(count: MetricsLayout.count), servers: [])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try "0123456789abcdef0123456789abcdef-secret".write(to: dir.appendingPathComponent("hs.key"), atomically: true, encoding: .utf8)
@@ -52,7 +55,10 @@ final class World: @unchecked Sendable {
         appAuth = AppAuthApp(config: config, keys: try KeyLoader.load(config, side: .appHost), backend: backend)
     }
 
-    var context: RequestContext { RequestContext(now: now, store: store, logger: logger) }
+    var context: RequestContext { RequestContext(now: now, store: store, logger: logger, metrics: metrics) }
+
+    /// How many checks ended with `result` so far.
+    func checks(_ result: CheckResult) -> UInt64 { metrics.counters.value(MetricsLayout.checks + result.rawValue) }
 
     func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], body: String = "",
                  extra: [String: String] = [:]) -> HTTPRequest {

@@ -37,6 +37,9 @@ public final class FastCGIServer<R: Responder>: Sendable {
         public var readyFD: Int32?
         /// The supervisor's pid, in a worker process it started: the worker ends when the supervisor does.
         public var supervisorPID: Int32?
+        /// Counters shared with the other processes of the program, and the slot in it that counts this process's
+        /// worker threads busy answering a request (nil: not counted).
+        public var busy: (counters: SharedCounters, slot: Int)?
 
         public init(address: ListenAddress, workers: Int, socketMode: Int, maxBodyBytes: Int, drainSeconds: Int = 30,
                     socketGroup: UInt32? = nil, idleTimeout: Int = 5, ioTimeout: Int = 5, maxConnections: Int = 1024,

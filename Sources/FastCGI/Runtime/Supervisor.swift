@@ -21,6 +21,10 @@ public final class Supervisor {
         public var arguments: [String]
         /// Longest wait for the workers after SIGTERM, in seconds (each worker drains its own requests).
         public var drainSeconds: Int
+        /// Counters every worker shares (handed down as `WorkerFlag.countersFD`), and the slots of it that count each
+        /// worker process's busy threads: one per live worker, cleared when the worker ends (a worker that died while
+        /// busy does not stay counted). Needs twice `processes` slots (old and new workers overlap on SIGHUP).
+        public var counters: (region: SharedCounters, busySlots: Range<Int>)?
 
         public init(address: ListenAddress, socketMode: Int, socketGroup: UInt32?, processes: Int, arguments: [String],
                     drainSeconds: Int = 30) {
@@ -41,6 +45,10 @@ public final class Supervisor {
         public static let drainQueue = "--drain-queue-on-stop"
         /// The descriptor a worker writes one byte to once it is serving.
         public static let readyFD: Int32 = 3
+        /// The descriptor of the shared counters in a worker (`SharedCounters.attach`).
+        public static let countersFD: Int32 = 4
+        /// `--busy-slot <n>`: the slot of the shared counters where the worker counts its busy threads.
+        public static let busySlot = "--busy-slot"
     }
 
     private struct Worker {
@@ -48,6 +56,8 @@ public final class Supervisor {
         let generation: Int
         let slot: Int
         let started: UInt64
+        /// Its slot in the shared counters' busy gauges (-1: none).
+        let busySlot: Int
     }
 
     public let options: Options
@@ -106,6 +116,10 @@ public final class Supervisor {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, listening.fd, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, WorkerFlag.readyFD)
+        let busySlot = freeBusySlot()
+        if let counters = options.counters, busySlot >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, counters.region.fd, WorkerFlag.countersFD)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -115,7 +129,7 @@ public final class Supervisor {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         let ownSocket = listening.owned
         let argv = ["/proc/self/exe"] + options.arguments + ["--listen", "fd:0", WorkerFlag.supervisor, "\(getpid())"]
-            + (ownSocket ? [WorkerFlag.drainQueue] : [])
+            + (ownSocket ? [WorkerFlag.drainQueue] : []) + (busySlot >= 0 ? [WorkerFlag.busySlot, "\(busySlot)"] : [])
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
@@ -125,8 +139,16 @@ public final class Supervisor {
             close(readEnd)
             return nil
         }
-        workers[pid] = Worker(pid: pid, generation: generation, slot: slot, started: Monotonic.now())
+        options.counters?.region.store(busySlot, 0)
+        workers[pid] = Worker(pid: pid, generation: generation, slot: slot, started: Monotonic.now(), busySlot: busySlot)
         return (pid, readEnd)
+    }
+
+    /// The lowest busy-gauge slot no live worker holds; -1 without shared counters or when all are taken.
+    private func freeBusySlot() -> Int {
+        guard let counters = options.counters else { return -1 }
+        let taken = Set(workers.values.map(\.busySlot))
+        return counters.busySlots.first { !taken.contains($0) } ?? -1
     }
 
     /// Waits until each started worker says it is serving (or ends, or 30 s pass); closes the pipes. True when all did.
@@ -161,6 +183,8 @@ public final class Supervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             guard let worker = workers.removeValue(forKey: pid) else { continue }
+            // Whatever it was doing when it ended, it is busy no more.
+            options.counters?.region.store(worker.busySlot, 0)
             let signaled = status & 0x7f != 0
             let how = signaled ? "signal \(status & 0x7f)" : "exit code \((status >> 8) & 0xff)"
             guard worker.generation == generation && !stopping else {

@@ -18,6 +18,9 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
     /// The server's responder and body limit, held here: read once per request, never copied out of the server.
     private let responder: R
     private let maxBodyBytes: Int
+    /// Where this process counts its busy worker threads (nil: not counted).
+    private let busy: SharedCounters?
+    private let busySlot: Int
 
     init(server: FastCGIServer<R>, pool: ConnectionPool, listenFD: Int32, worker: R.Worker, index: Int) {
         self.server = server
@@ -28,6 +31,8 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         self.gate = PeerGate(server.options.peers)
         self.responder = server.responder
         self.maxBodyBytes = server.options.maxBodyBytes
+        self.busy = server.options.busy?.counters
+        self.busySlot = server.options.busy?.slot ?? -1
         var limits = RecordScanner.Limits()
         limits.maxParamBytes = FastCGIExchange.maxParamBytes
         self.limits = limits
@@ -140,7 +145,9 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         case .request(let httpRequest):
             // Answering has no deadline here: the store and the backend client have their own timeouts.
             watch.extend(until: 0)
+            busy?.add(busySlot)
             let response = responder.respond(to: httpRequest, worker: worker)
+            busy?.subtract(busySlot)
             watch.extend(until: Monotonic.now() + pool.timeouts.io)
             FastCGIExchange.write(response, to: request)
             server.logRequest(httpRequest, status: response.status.code, started: started)

@@ -34,9 +34,13 @@ public struct SSOConfig: Sendable {
         public var pid: Int32
         /// The supervisor owns the socket: a stopping worker serves what is queued on it.
         public var drainQueueOnStop: Bool
-        public init(pid: Int32, drainQueueOnStop: Bool) {
+        /// The slot of the shared counters where this worker counts its busy threads; nil: the supervisor gave none
+        /// (then the worker counts in a region of its own).
+        public var busySlot: Int?
+        public init(pid: Int32, drainQueueOnStop: Bool, busySlot: Int? = nil) {
             self.pid = pid
             self.drainQueueOnStop = drainQueueOnStop
+            self.busySlot = busySlot
         }
     }
 

@@ -2,7 +2,8 @@ import FastCGI
 import Logging
 import SSOStore
 
-/// What a handler may use besides the request: the clock, this worker's store, a logger. Tests make their own.
+/// What a handler may use besides the request: the clock, this worker's store, a logger, the program's metrics. Tests
+/// make their own.
 public struct RequestContext {
     /// Seconds since 1970, now.
     public let now: Int64
@@ -10,11 +11,14 @@ public struct RequestContext {
     public let store: KeyValueStore
     /// Logger with the request's metadata.
     public let logger: Logger
+    /// The program's counts (shared by every worker process); `SSOMetrics.discard` when nothing reads them.
+    public let metrics: SSOMetrics
 
-    public init(now: Int64, store: KeyValueStore, logger: Logger) {
+    public init(now: Int64, store: KeyValueStore, logger: Logger, metrics: SSOMetrics = .discard) {
         self.now = now
         self.store = store
         self.logger = logger
+        self.metrics = metrics
     }
 }
 

@@ -10,12 +10,16 @@ public struct SSOResponder<H: Handler>: Responder {
     let makeStore: @Sendable () throws -> KeyValueStore
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// The program's counts, handed to every request.
+    let metrics: SSOMetrics
 
     /// `clock` gives seconds since 1970; the default is the system's wall clock.
-    public init(handler: H, logger: Logger, clock: @escaping @Sendable () -> Int64 = SSOResponder.wallClock,
+    public init(handler: H, logger: Logger, metrics: SSOMetrics = .discard,
+                clock: @escaping @Sendable () -> Int64 = SSOResponder.wallClock,
                 makeStore: @escaping @Sendable () throws -> KeyValueStore) {
         self.handler = handler
         self.logger = logger
+        self.metrics = metrics
         self.clock = clock
         self.makeStore = makeStore
     }
@@ -26,6 +30,6 @@ public struct SSOResponder<H: Handler>: Responder {
     public func makeWorker(index: Int) throws -> KeyValueStore { try makeStore() }
 
     public func respond(to request: HTTPRequest, worker store: KeyValueStore) -> HTTPResponse {
-        handler.respond(to: request, context: RequestContext(now: clock(), store: store, logger: logger))
+        handler.respond(to: request, context: RequestContext(now: clock(), store: store, logger: logger, metrics: metrics))
     }
 }

@@ -56,10 +56,13 @@ public final class StoreHealth: Sendable {
 public final class MonitoredStore: KeyValueStore {
     private let inner: KeyValueStore
     private let health: StoreHealth
+    /// Told of each failed operation as server 0 (a store without replicas; with replicas the pool tells per server).
+    private let events: StoreEvents?
 
-    public init(_ inner: KeyValueStore, health: StoreHealth) {
+    public init(_ inner: KeyValueStore, health: StoreHealth, events: StoreEvents? = nil) {
         self.inner = inner
         self.health = health
+        self.events = events
     }
 
     private func observe<T>(_ operation: () throws(StoreError) -> T) throws(StoreError) -> T {
@@ -69,6 +72,7 @@ public final class MonitoredStore: KeyValueStore {
             return value
         } catch {
             health.record(failure: error)
+            events?.failed(server: 0)
             throw error
         }
     }

@@ -32,8 +32,10 @@ public struct SessionCheck: Sendable {
     }
 
     /// Why a check did not pass. Only `notRegistered` is shown to a person as such; the rest mean "sign in".
+    /// `expired`: idle for the session's timeout; `expiredAbsolute`: past its absolute lifetime (the token's `exp` or the
+    /// session's expiry), whatever the activity.
     public enum Refusal: String, Sendable {
-        case noToken, badToken, notRegistered, noSession, expired, wrongUser, fingerprint
+        case noToken, badToken, notRegistered, noSession, expired, expiredAbsolute, wrongUser, fingerprint
     }
 
     public enum Outcome: Sendable {
@@ -46,14 +48,14 @@ public struct SessionCheck: Sendable {
     public func check(token: String?, host: String, fingerprint: String, service: String?, now: Int64,
                       store: SessionStore) throws(StoreError) -> Outcome {
         guard let token, !token.isEmpty else { return .refused(.noToken) }
-        guard let claims = claims(of: token, now: now, host: host) else { return .refused(.badToken) }
+        guard let claims = claims(of: token, now: now, host: host) else { return .refused(unusable(token, now: now, host: host)) }
         if let service, !claims.svc.contains(service) { return .refused(.notRegistered) }
         guard let (read, version) = try store.sessionForUpdate(claims.jti) else { return .refused(.noSession) }
         var session = read
         guard session.user == claims.sub else { return .refused(.wrongUser) }
         guard !session.isExpired(now: now) else {
             _ = try? store.deleteSession(claims.jti)
-            return .refused(.expired)
+            return .refused(now >= session.expiresAt ? .expiredAbsolute : .expired)
         }
         guard Digest.constantTimeEqual(Array(session.fingerprint.utf8), Array(fingerprint.utf8)) else {
             return .refused(.fingerprint)
@@ -70,5 +72,18 @@ public struct SessionCheck: Sendable {
             }
         }
         return .valid(Identity(claims: claims, session: session, token: token))
+    }
+
+    /// Why a token `claims(of:now:host:)` refused cannot be used (only on that path, never on a passing check): past its
+    /// `exp` with a good signature is `expiredAbsolute`, anything else `badToken`. The signature comes from the cache when
+    /// it is there; a token never verified here is verified once more (the refusal path of a token that is not usable).
+    func unusable(_ token: String, now: Int64, host: String) -> Refusal {
+        guard let claims = verified?.claims(for: token, codec: codec) ?? (try? codec.verifySignature(token)) else { return .badToken }
+        do {
+            try codec.check(claims, now: now, host: host)
+        } catch let error as JWTError where error.reason == .expired {
+            return .expiredAbsolute
+        } catch {}
+        return .badToken
     }
 }
