@@ -344,6 +344,8 @@ def main():
                              "warm, (M) caches off (../shared/peers/llng; scripts/peer_llng.py)")
     args = parser.parse_args()
     base = "a" if args.server == "apache" else "c"
+    if args.server == "apache":
+        LABELS.update(b="(b) authorizer -> AppAuthFCGI, 1 session", e="(e) authorizer -> FastCGI hop (403 page)")
     variants = [v for v in VARIANTS if (v in args.variants.split(",") or v == base) and not (v == "c" and args.server == "apache")]
     if args.peer:
         if args.server != "nginx":
@@ -418,7 +420,9 @@ end
         pid = stack.procs["appauth"].pid
         rss_start = memory_kb(pid)["rss"]
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
-              f"(CPU and memory below are theirs together); nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
+              f"(CPU and memory below are theirs together); "
+              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 25 threads")
+              + f"; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and
@@ -427,6 +431,11 @@ end
             r = wrk(stack, port, "d", 16, max(3, args.seconds), one, lua)
             print(f"warm-up  c=16 {LABELS['d']:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms  (every token's "
                   f"signature verified for the first time)", flush=True)
+        # The peer's caches (its handler's in-process session cache, its config cache) warmed as bench.sh warms them:
+        # a short run of each of its variants before the rounds.
+        for v in [v for v in variants if v in PEER_VARIANTS]:
+            r = wrk(stack, port, v, 16, 3, one, lua)
+            print(f"warm-up  c=16 {LABELS[v]:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms", flush=True)
         results = {}
         checked = 0
         measured = 0
@@ -505,6 +514,9 @@ end
               f"{memory_end['shared'] / 1024:.1f} MB + private {memory_end['private'] / 1024:.1f} MB; "
               f"PSS {memory_end['pss'] / 1024:.1f} MB")
 
+        if args.server != "nginx":
+            print("\n(the redirect chain is timed through nginx only: Apache closes the kept-alive connection the timing reuses)")
+            return
         first, sso = chain_timing(stack, 20)
         print_hops("First access, hop by hop (median of 20, ms, kept-alive HTTPS, bcrypt cost 4 for the password):", first, "whole chain")
         print_hops("SSO hop into the second domain (no password):", sso, "whole hop")
