@@ -7,6 +7,9 @@
   (d) as (b) with 10,000 distinct signed-in sessions spread over the requests (wrk Lua script)
   (e) auth_request to AppAuthFCGI answering at once (an origin outside the registry: an empty 403 before any JWT or
       memcached work): the cost of the nginx -> FastCGI hop itself, the ceiling of any check behind it
+  with --peer llng, in the same nginx and the same rounds (scripts/peer_llng.py):
+  (L) auth_request to LemonLDAP::NG's FastCGI handler, one session, its caches warm
+  (M) the same handler with its caches off (every check reads memcached)
 
 at 16 and 64 connections, three rounds each. Prints req/s, p50, p99, the ratios b/c and d/c, the CPU time per request
 of nginx, AppAuthFCGI and memcached, AppAuthFCGI's RSS, and memcached operations per checked request; then times the
@@ -31,8 +34,11 @@ from ssostack import ROOT, Stack, free_port  # next to this script, whose folder
 
 UA = "sso-bench/1.0"
 VARIANTS = ["a", "c", "e", "b", "d"]
+PEER_VARIANTS = ["L", "M"]
 LABELS = {"a": "(a) static, no auth", "c": "(c) auth_request -> nginx 204", "b": "(b) auth_request -> AppAuthFCGI, 1 session",
-          "d": "(d) as (b), 10,000 sessions", "e": "(e) auth_request -> FastCGI hop only (403)"}
+          "d": "(d) as (b), 10,000 sessions", "e": "(e) auth_request -> FastCGI hop only (403)",
+          "L": "(L) peer: LemonLDAP::NG handler, caches", "M": "(M) peer: LemonLDAP::NG, caches off"}
+PROCESS_GROUPS = ("nginx", "appauth", "memcached", "peer")
 
 
 def bench_server(stack, port, static_dir):
@@ -55,6 +61,33 @@ def bench_server(stack, port, static_dir):
 {shipped_auth_location(stack, "/_bench_hop", "https://not-registered.invalid")}
 {shipped_auth_location(stack, "/_sso/auth", stack.infusion)}
     }}
+"""
+
+
+def apache_bench_site(stack, port, static_dir):
+    """The same variants through Apache 2.4 + mod_authnz_fcgi: one plain-HTTP virtual host. (b) and (d) are protected
+    with apache/sso-protect.conf as it ships; (e) too, with an origin outside the registry (AppAuthFCGI's authorizer
+    answers 403 before any JWT or memcached work). The origin the check is made for is set with SetEnvIf, which runs
+    before authorization (SetEnv would run after it): the bench host is plain HTTP on 127.0.0.1, no registered origin.
+    There is no (c) in Apache (no auth_request-style subrequest to a 204), so Apache's ceiling is (a)."""
+    return f"""
+# scripts/bench --server apache: one plain-HTTP virtual host, the same static file behind each variant.
+Listen 127.0.0.1:{port}
+<VirtualHost 127.0.0.1:{port}>
+    ServerName bench
+    DocumentRoot "{static_dir}"
+    <Directory "{static_dir}">
+        Require all granted
+    </Directory>
+    SetEnvIf Request_URI "^/b\.txt$" SSO_ORIGIN={stack.infusion}
+    SetEnvIf Request_URI "^/e\.txt$" SSO_ORIGIN=https://not-registered.invalid
+    <Location "/b.txt">
+        Include sso/sso-protect.conf
+    </Location>
+    <Location "/e.txt">
+        Include sso/sso-protect.conf
+    </Location>
+</VirtualHost>
 """
 
 
@@ -117,9 +150,12 @@ def with_children(pid):
 
 def server_pids(stack):
     """Processes whose CPU time is charged to each request: nginx (master and workers), AppAuthFCGI (supervisor and
-    worker processes), memcached (every server of the pool)."""
-    return {"nginx": with_children(stack.procs["nginx"].pid), "appauth": with_children(stack.procs["appauth"].pid),
-            "memcached": [p.pid for name, p in stack.procs.items() if name.startswith("memcached")]}
+    worker processes), memcached (every server of the pool), and with --peer the peer's handlers and its memcached."""
+    web = "apache" if "apache" in stack.procs else "nginx"
+    peer = getattr(stack, "peer", None)
+    return {"nginx": with_children(stack.procs[web].pid), "appauth": with_children(stack.procs["appauth"].pid),
+            "memcached": [p.pid for name, p in stack.procs.items() if name.startswith("memcached")],
+            "peer": peer.pids(with_children) if peer else []}
 
 
 def memory_kb(pid):
@@ -148,6 +184,8 @@ def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
     """One wrk run, with what memcached did ("mc_ops", "mc_gets", "mc_sets") and the CPU microseconds per request of
     each server process ("us_nginx", "us_appauth", "us_memcached") over that same run; an unreadable result is shown
     and run again once."""
+    if variant in PEER_VARIANTS:
+        port, token = stack.peer.ports[variant], stack.peer.session
     pids = server_pids(stack)
     for attempt in range(attempts):
         stats = memcached_stats(stack)
@@ -172,10 +210,13 @@ def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
 
 
 def wrk_once(port, variant, connections, seconds, token, lua):
-    path = {"a": "/a.txt", "c": "/c.txt", "b": "/b.txt", "d": "/b.txt", "e": "/e.txt"}[variant]
+    path = {"a": "/a.txt", "c": "/c.txt", "b": "/b.txt", "d": "/b.txt", "e": "/e.txt", "L": "/", "M": "/"}[variant]
     cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
     if variant == "b":
         cmd += ["-H", f"Cookie: __Host-sso={token}"]
+    if variant in PEER_VARIANTS:
+        # As ../shared/peers/llng/bench.sh sends them; the handler's server block answers test1.example.com.
+        cmd += ["-H", "Host: test1.example.com", "-H", f"Cookie: lemonldap={token}"]
     if variant == "d":
         cmd += ["-s", str(lua)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
@@ -295,8 +336,21 @@ def main():
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="which variants to run, comma-separated (default a,c,e,b,d; c is always run for the ratios)")
     parser.add_argument("--connections", default="16,64", help="wrk connection counts, comma-separated (default 16,64)")
+    parser.add_argument("--server", choices=["nginx", "apache"], default="nginx",
+                        help="the web server in front: nginx auth_request (default) or Apache 2.4 mod_authnz_fcgi (no (c): "
+                             "the ratios are then over (a), Apache's own static ceiling)")
+    parser.add_argument("--peer", choices=["llng"],
+                        help="also run LemonLDAP::NG's FastCGI handler behind the same nginx, interleaved: (L) caches "
+                             "warm, (M) caches off (../shared/peers/llng; scripts/peer_llng.py)")
     args = parser.parse_args()
-    variants = [v for v in VARIANTS if v in args.variants.split(",") or v == "c"]
+    base = "a" if args.server == "apache" else "c"
+    if args.server == "apache":
+        LABELS.update(b="(b) authorizer -> AppAuthFCGI, 1 session", e="(e) authorizer -> FastCGI hop (403 page)")
+    variants = [v for v in VARIANTS if (v in args.variants.split(",") or v == base) and not (v == "c" and args.server == "apache")]
+    if args.peer:
+        if args.server != "nginx":
+            parser.error("--peer llng runs behind nginx (the peer's own setup)")
+        variants += PEER_VARIANTS
     connection_counts = [int(c) for c in args.connections.split(",")]
 
     state = Path(tempfile.mkdtemp(prefix="sso-bench-"))
@@ -315,18 +369,33 @@ def main():
     overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
                  "config": {"app_auth.processes": args.processes}}
     extra = [free_port(), free_port()] if args.memcached == "pool3" else []
-    stack = Stack(state, args.bin, overrides=overrides, log_level="critical")
+    if args.server == "apache":
+        overrides["site"] = {"apache": {"append": ""}}
+    stack = Stack(state, args.bin, server=args.server, overrides=overrides, log_level="critical")
     if extra:
         # Three servers, every item on two of them (ReplicatedStore): what replicas cost.
         overrides["config"].update({"memcached.servers": [f"127.0.0.1:{p}" for p in [stack.memcached_port] + extra],
                                     "memcached.replicas": 1})
         stack.extra_memcached_ports = extra
-    stack.extra_http = bench_server(stack, port, static)
+    if args.server == "apache":
+        overrides["site"]["apache"]["append"] = apache_bench_site(stack, port, static)
+    else:
+        stack.extra_http = bench_server(stack, port, static)
+    peer = None
+    if args.peer:
+        from peer_llng import LLNGPeer
+        peer = stack.peer = LLNGPeer(stack)
+        peer.prepare()
+        stack.extra_http += peer.nginx_servers()
     try:
         for n, extra_port in enumerate(extra, start=2):
             stack.spawn(f"memcached{n}", ["memcached", "-l", "127.0.0.1", "-p", str(extra_port), "-U", "0", "-m", "64", "-t", "2"]
                         + (["-u", "root"] if os.geteuid() == 0 else []))
+        if peer:
+            peer.start_backends()
         stack.start()
+        if peer:
+            peer.sign_in()
     except BaseException:
         stack.stop()
         raise
@@ -351,7 +420,9 @@ end
         pid = stack.procs["appauth"].pid
         rss_start = memory_kb(pid)["rss"]
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
-              f"(CPU and memory below are theirs together); nginx worker_processes 2; wrk -t2; {args.seconds} s per run; "
+              f"(CPU and memory below are theirs together); "
+              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 25 threads")
+              + f"; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and
@@ -360,6 +431,11 @@ end
             r = wrk(stack, port, "d", 16, max(3, args.seconds), one, lua)
             print(f"warm-up  c=16 {LABELS['d']:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms  (every token's "
                   f"signature verified for the first time)", flush=True)
+        # The peer's caches (its handler's in-process session cache, its config cache) warmed as bench.sh warms them:
+        # a short run of each of its variants before the rounds.
+        for v in [v for v in variants if v in PEER_VARIANTS]:
+            r = wrk(stack, port, v, 16, 3, one, lua)
+            print(f"warm-up  c=16 {LABELS[v]:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms", flush=True)
         results = {}
         checked = 0
         measured = 0
@@ -378,7 +454,8 @@ end
                           f"errors {r['errors']}"
                           + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bd" else "")
                           + f"  CPU us/req nginx {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
-                            f"memcached {r['us_memcached']:.1f}", flush=True)
+                            f"memcached {r['us_memcached']:.1f}"
+                          + (f" peer {r['us_peer']:.1f}" if peer else ""), flush=True)
         rss_mid = memory_kb(pid)["rss"]
         while checked < args.soak:
             r = wrk(stack, port, "d", 64, 10, one, lua)
@@ -397,20 +474,29 @@ end
                 s["errors"] = sum(x["errors"] for x in rs)
                 summary[(conns, v)] = s
                 print(f"c={conns:>2} {LABELS[v]:<42} {s['rps']:>9.0f} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['non2xx']:>8} {s['errors']:>7}")
-            c = summary[(conns, "c")]["rps"]
-            ratios = [f"{v}/c = {summary[(conns, v)]['rps'] / c:.2f}" for v in ("b", "d", "e") if (conns, v) in summary]
+            c = summary[(conns, base)]["rps"]
+            ratios = [f"{v}/{base} = {summary[(conns, v)]['rps'] / c:.2f}" for v in ("b", "d", "e", "L", "M") if (conns, v) in summary]
             if (conns, "e") in summary:
                 ratios += [f"{v}/e = {summary[(conns, v)]['rps'] / summary[(conns, 'e')]['rps']:.2f}"
                            for v in ("b", "d") if (conns, v) in summary]
-            print(f"c={conns:>2} ratios: " + "   ".join(ratios) + "   (target b/c >= 0.5, d/c >= 0.4; e is the hop alone)")
+            for peer_variant in PEER_VARIANTS:
+                if (conns, peer_variant) in summary:
+                    ratios += [f"{v}/{peer_variant} = {summary[(conns, v)]['rps'] / summary[(conns, peer_variant)]['rps']:.1f}"
+                               for v in ("b", "d") if (conns, v) in summary]
+            targets = ("b/a >= 0.3" if base == "a" else "b/e >= 0.8, d/e >= 0.75") + (", b/L >= 10" if peer else "")
+            print(f"c={conns:>2} ratios: " + "   ".join(ratios) + f"   (issue 15: {targets}; e is the hop alone)")
+            if (conns, "b") in summary:
+                print(f"c={conns:>2} p99 of (b) / p99 of ({base}) = {summary[(conns, 'b')]['p99'] / summary[(conns, base)]['p99']:.2f}"
+                      f"   (issue 15: <= 1.5 at 16 connections)")
         print("\nCPU time per request, microseconds (median of rounds; wrk's own CPU not counted)")
-        print(f"{'':>4} {'variant':<42} {'nginx':>8} {'AppAuth':>8} {'memcached':>9} {'total':>8}")
+        groups = PROCESS_GROUPS if peer else PROCESS_GROUPS[:3]
+        heads = {"nginx": args.server, "appauth": "AppAuth", "memcached": "memcached", "peer": "LLNG+mc"}
+        print(f"{'':>4} {'variant':<42} " + " ".join(f"{heads[k]:>9}" for k in groups) + f" {'total':>9}")
         for conns in connection_counts:
             for v in variants:
                 rs = results[(conns, v)]
-                us = {k: statistics.median(x["us_" + k] for x in rs) for k in ("nginx", "appauth", "memcached")}
-                print(f"c={conns:>2} {LABELS[v]:<42} {us['nginx']:>8.1f} {us['appauth']:>8.1f} {us['memcached']:>9.1f} "
-                      f"{sum(us.values()):>8.1f}")
+                us = {k: statistics.median(x["us_" + k] for x in rs) for k in groups}
+                print(f"c={conns:>2} {LABELS[v]:<42} " + " ".join(f"{us[k]:>9.1f}" for k in groups) + f" {sum(us.values()):>9.1f}")
         print()
         for v in "bd":
             runs = [x for (conns, var), rs in results.items() if var == v for x in rs]
@@ -428,6 +514,9 @@ end
               f"{memory_end['shared'] / 1024:.1f} MB + private {memory_end['private'] / 1024:.1f} MB; "
               f"PSS {memory_end['pss'] / 1024:.1f} MB")
 
+        if args.server != "nginx":
+            print("\n(the redirect chain is timed through nginx only: Apache closes the kept-alive connection the timing reuses)")
+            return
         first, sso = chain_timing(stack, 20)
         print_hops("First access, hop by hop (median of 20, ms, kept-alive HTTPS, bcrypt cost 4 for the password):", first, "whole chain")
         print_hops("SSO hop into the second domain (no password):", sso, "whole hop")

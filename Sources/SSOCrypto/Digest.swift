@@ -2,18 +2,29 @@ import COpenSSL
 
 /// SHA-256 and HMAC-SHA-256 through libcrypto, and a constant-time comparison.
 public enum Digest {
+    /// SHA-256 fetched from the default provider once. `EVP_sha256()` is a legacy handle that `EVP_Digest` looks up
+    /// in the provider on every call: that lookup cost more than hashing a whole token (callgrind, docs in BENCHMARKS.md).
+    /// Nil only if the provider has no SHA-256, and then each call falls back to `EVP_sha256()`.
+    nonisolated(unsafe) private static let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA2-256", nil)
+
     /// SHA-256 of `data` (32 bytes).
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { sha256(bytes: $0) }
+    }
+
+    /// SHA-256 of raw bytes (32 bytes).
+    public static func sha256(bytes raw: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        _ = data.withUnsafeBytes { raw in
-            EVP_Digest(raw.baseAddress, raw.count, &out, &length, EVP_sha256(), nil)
-        }
+        _ = EVP_Digest(raw.baseAddress, raw.count, &out, &length, fetchedSHA256 ?? EVP_sha256(), nil)
         return out
     }
 
-    /// SHA-256 of a string's UTF-8 bytes.
-    public static func sha256(_ text: String) -> [UInt8] { sha256(Array(text.utf8)) }
+    /// SHA-256 of a string's UTF-8 bytes (read in place, not copied).
+    public static func sha256(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { sha256(bytes: UnsafeRawBufferPointer($0)) }
+    }
 
     /// Lower-case hex of SHA-256: the echo apps' `body_sha256` format and the fingerprint format.
     public static func sha256Hex(_ data: [UInt8]) -> String { hex(sha256(data)) }

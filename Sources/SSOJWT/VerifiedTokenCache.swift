@@ -16,7 +16,7 @@ public final class VerifiedTokenCache: Sendable {
     struct TokenDigest: Hashable, Sendable {
         let a: UInt64, b: UInt64, c: UInt64, d: UInt64
         init(_ token: String) {
-            let h = Digest.sha256(Array(token.utf8))
+            let h = Digest.sha256(token)
             func word(_ i: Int) -> UInt64 { h[i..<(i + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
             a = word(0); b = word(8); c = word(16); d = word(24)
         }

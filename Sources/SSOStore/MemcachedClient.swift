@@ -74,7 +74,8 @@ public final class MemcachedClient: KeyValueStore, StoreNode {
 
     /// Throws for keys memcached cannot hold (empty, over 250 bytes, spaces or control characters).
     public static func checkKey(_ key: String) throws(StoreError) {
-        guard !key.isEmpty, key.utf8.count <= 250, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        var key = key
+        guard key.withUTF8({ !$0.isEmpty && $0.count <= 250 && $0.allSatisfy { $0 > 0x20 && $0 < 0x7F } }) else {
             throw StoreError("memcached: key is not a valid memcached key")
         }
     }

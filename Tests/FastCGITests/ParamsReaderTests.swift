@@ -36,4 +36,20 @@ import Testing
         let request = HTTPRequest(params: r.values, rawParams: r.raw)
         #expect(request.headerFields.first { $0.name == "content-type" }?.value == Array("text/plain; x=".utf8) + [0xff])
     }
+
+    /// The ASCII fast path (eight bytes at a time) agrees with a byte-by-byte check wherever the high bit is, and a
+    /// value with one non-ASCII byte anywhere still keeps its exact bytes.
+    @Test func asciiCheckFindsTheHighBitAtEveryPosition() {
+        for length in 0...24 {
+            let plain = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            #expect(plain.withUnsafeBufferPointer { ParamsReader.isASCII($0) })
+            for position in 0..<length {
+                var bytes = plain
+                bytes[position] = 0xC3
+                #expect(!bytes.withUnsafeBufferPointer { ParamsReader.isASCII($0) }, "length \(length), byte \(position)")
+                let r = read([Array("HTTP_X=".utf8) + bytes])
+                #expect(r.raw["HTTP_X"] == bytes)
+            }
+        }
+    }
 }

@@ -35,7 +35,10 @@ struct ParamsReader {
         let bytes = UnsafeBufferPointer(rebasing: entry[(eq + 1)...])
         var value: String
         var valueRaw: [UInt8]? = nil
-        if let valid = String(validating: bytes, as: UTF8.self) {
+        // ASCII (nearly every param) needs no validation: the generic validator looked up type metadata on every call.
+        if Self.isASCII(bytes) {
+            value = String(decoding: bytes, as: UTF8.self)
+        } else if let valid = String(validating: bytes, as: UTF8.self) {
             value = valid
         } else {
             value = String(decoding: bytes, as: UTF8.self)
@@ -50,6 +53,22 @@ struct ParamsReader {
             }
         }
         if let valueRaw { raw[name] = valueRaw } else if !raw.isEmpty { raw[name] = nil }
+        return true
+    }
+
+    /// True when no byte has its high bit set; eight bytes at a time.
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < bytes.count {
+            if base[i] >= 0x80 { return false }
+            i += 1
+        }
         return true
     }
 }

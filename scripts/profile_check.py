@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Where AppAuthFCGI's CPU time goes during a bench variant: `perf record` (Debian's linux-perf) on AppAuthFCGI's
+processes while wrk runs (b) (or another variant) against the same server scripts/bench builds, then a summary by
+shared object and the top symbols, kernel included. Prints figures; proves nothing by itself.
+
+  /usr/bin/python3 scripts/profile_check.py [--variant b] [--seconds 12] [--connections 16] [--bin .build/release]
+
+For a deterministic count of user-space instructions per check (no kernel, no noise), see callgrind (valgrind).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  the bench's server and helpers, one definition
+from ssostack import ROOT, Stack, free_port  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--variant", default="b", choices=["b", "e"])
+    parser.add_argument("--seconds", type=int, default=12)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--count", action="store_true",
+                        help="instead of sampling: count AppAuthFCGI's system calls and context switches per request "
+                             "(perf stat), which the machine's load does not change")
+    args = parser.parse_args()
+    state = Path(tempfile.mkdtemp(prefix="sso-profile-"))
+    os.chmod(state, 0o755)
+    static = state / "static"
+    static.mkdir(mode=0o755)
+    for name in ("a.txt", "b.txt", "c.txt", "e.txt"):
+        (static / name).write_text("x" * 99 + "\n")
+    port = free_port()
+    stack = Stack(state, args.bin, overrides={"appauth_workers": args.workers, "max_failures": 1000,
+                                               "config": {"app_auth.processes": 1}}, log_level="critical")
+    stack.extra_http = bench.bench_server(stack, port, static)
+    stack.start()
+    try:
+        token = subprocess.run([str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--user-agent", bench.UA,
+                                "--count", "1"], capture_output=True, text=True, check=True).stdout.strip()
+        pids = bench.with_children(stack.procs["appauth"].pid)
+        result = {}
+        load = threading.Thread(target=lambda: result.update(
+            bench.wrk(stack, port, args.variant, args.connections, args.seconds, token, None)))
+        load.start()
+        data = state / "perf.data"
+        record = max(3, args.seconds - 4)
+        if not args.count:
+            subprocess.run(["sleep", "2"])
+        if args.count:
+            # Counted over the whole wrk run (started before it, ends after it), so per request is exact.
+            counted = subprocess.run(["perf", "stat", "-x", ",", "-e", "context-switches,syscalls:sys_enter_*", "-p",
+                                      ",".join(map(str, pids)), "--", "sleep", str(args.seconds + 2)],
+                                     capture_output=True, text=True)
+        else:
+            subprocess.run(["perf", "record", "-q", "-g", "-o", str(data), "-p", ",".join(map(str, pids)), "--", "sleep",
+                            str(record)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        load.join()
+        if args.count:
+            total = max(1, result.get("total", 1))
+            print(f"variant ({args.variant}) c={args.connections}: {result.get('total', 0)} requests; per request:")
+            for line in counted.stderr.splitlines():
+                parts = line.split(",")
+                if len(parts) > 3 and parts[0].strip().isdigit() and int(parts[0]) > total // 20:
+                    print(f"  {int(parts[0]) / total:7.2f}  {parts[2].replace('syscalls:sys_enter_', '')}")
+            return
+        print(f"variant ({args.variant}) c={args.connections}: {result.get('rps', 0):.0f} req/s, AppAuthFCGI "
+              f"{result.get('us_appauth', 0):.1f} us CPU per request, nginx {result.get('us_nginx', 0):.1f}, memcached "
+              f"{result.get('us_memcached', 0):.1f}; perf over {record} s of it")
+        for sort in ("dso", "sym"):
+            out = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort", sort, "--stdio",
+                                  "--percent-limit", "0.5", "-g", "none"], capture_output=True, text=True).stdout
+            lines = [l for l in out.splitlines() if l.strip() and not l.startswith("#")]
+            print(f"\n-- by {sort} --")
+            print("\n".join(lines[:args.top]))
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
