@@ -40,6 +40,12 @@ static inline int sso_fcgi_bytes_readable(int fd) {
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
 }
 
+/// send(2) that never raises SIGPIPE, and with `nowait` never blocks. (Swift could not always find `MSG_NOSIGNAL`:
+/// the sanitizer and fuzzer builds failed on it.)
+static inline ssize_t sso_fcgi_send(int fd, const void *bytes, size_t count, int nowait) {
+    return send(fd, bytes, count, MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
+}
+
 #ifndef POLLRDHUP
 #define POLLRDHUP 0x2000  // Linux; declared only under _GNU_SOURCE
 #endif

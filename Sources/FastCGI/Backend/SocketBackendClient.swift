@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 import HTTPTypes
 
@@ -79,7 +80,7 @@ public struct SocketBackendClient: BackendClient {
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { raw -> Int in
                 guard let base = raw.baseAddress else { return 0 }
-                return Glibc.send(fd, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+                return sso_fcgi_send(fd, base + sent, bytes.count - sent, 0)
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw BackendError(message: "send failed", beforeSending: false) }

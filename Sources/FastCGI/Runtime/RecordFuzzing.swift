@@ -59,7 +59,7 @@ import Glibc
         var size = Int32(bytes.count + 4_096)
         _ = setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = fcntl(pair[1], F_SETFL, O_NONBLOCK)  // a send that does not fit fails here rather than waiting forever
-        let sent = bytes.withUnsafeBytes { send(pair[1], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let sent = bytes.withUnsafeBytes { sso_fcgi_send(pair[1], $0.baseAddress, $0.count, 0) }
         close(pair[1])
         guard sent == bytes.count else { throw FastCGIError("socket pair took \(sent) of \(bytes.count) bytes") }
 

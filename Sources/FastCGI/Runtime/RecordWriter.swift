@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 
 /// Writes a whole FastCGI answer without libfcgi, for a request refused before libfcgi may read it (params too large).
@@ -9,7 +10,7 @@ enum RecordWriter {
         let content = Array(head.utf8) + body
         var out = record(type: 6, requestID: requestID, content: content) + record(type: 6, requestID: requestID, content: [])
         out += record(type: 3, requestID: requestID, content: [0, 0, 0, 0, 0, 0, 0, 0])  // app status 0, REQUEST_COMPLETE
-        out.withUnsafeBytes { _ = Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        out.withUnsafeBytes { _ = sso_fcgi_send(fd, $0.baseAddress, $0.count, 1) }
     }
 
     /// One record: version 1, `type`, `requestID`, the content (at most 65,535 bytes), no padding.
