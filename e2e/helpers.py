@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import requests
@@ -236,3 +237,14 @@ def raw_https(stack, sni_host, request, timeout=10):
         name, _, value = line.partition(":")
         headers.setdefault(name.strip().lower(), []).append(value.strip())
     return status, headers, body
+
+
+def refused_within(browser, url, bound):
+    """True once `url` sends `browser` to sign in (302) within `bound` seconds: a session ended elsewhere (users file
+    reloaded, ssoctl) stops working at its next request."""
+    deadline = time.time() + bound
+    while time.time() < deadline:
+        if browser.get(url).status_code == 302:
+            return True
+        time.sleep(0.25)
+    return False

@@ -5,7 +5,7 @@ import time
 
 import yaml
 
-from helpers import Browser
+from helpers import Browser, refused_within
 
 BOUND = 2 + 3  # users_reload_interval, and a margin for a busy machine
 
@@ -24,15 +24,6 @@ def user(users, name):
     return next(u for u in users if u["username"] == name)
 
 
-def refused_within(browser, url, bound=BOUND):
-    deadline = time.time() + bound
-    while time.time() < deadline:
-        if browser.get(url).status_code == 302:
-            return True
-        time.sleep(0.25)
-    return False
-
-
 def signed_in_everywhere(stack, name, password):
     b = Browser(stack)
     assert b.sign_in(stack.infusion + "/", name, password).status_code == 200
@@ -46,7 +37,7 @@ def test_a_password_change_ends_every_session(stack):
     original = yaml.safe_load((stack.state / "users.yaml").read_text())
     try:
         edit_users(stack, lambda users: user(users, "alice").update(password_hash=stack.hash_password("looking-glass")))
-        assert refused_within(b, stack.infusion + "/x")
+        assert refused_within(b, stack.infusion + "/x", BOUND)
         assert b.get(stack.dextor + "/x").status_code == 302
         assert Browser(stack).sign_in(stack.infusion + "/", "alice", "looking-glass").status_code == 200
     finally:
@@ -59,7 +50,7 @@ def test_losing_a_service_ends_the_session(stack):
     original = yaml.safe_load((stack.state / "users.yaml").read_text())
     try:
         edit_users(stack, lambda users: user(users, "alice").update(services=["infusion"]))
-        assert refused_within(b, stack.dextor + "/x")
+        assert refused_within(b, stack.dextor + "/x", BOUND)
     finally:
         edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
         time.sleep(BOUND)
@@ -71,8 +62,8 @@ def test_a_removed_or_disabled_user_is_out(stack):
     original = yaml.safe_load((stack.state / "users.yaml").read_text())
     try:
         edit_users(stack, lambda users: (users.remove(user(users, "bob")), user(users, "alice").update(disabled=True)))
-        assert refused_within(bob, stack.infusion + "/x")
-        assert refused_within(alice, stack.infusion + "/x")
+        assert refused_within(bob, stack.infusion + "/x", BOUND)
+        assert refused_within(alice, stack.infusion + "/x", BOUND)
         again = Browser(stack)
         form, _ = again.follow(stack.infusion + "/")
         assert again.submit_login(form, "alice", "wonderland").status_code == 200  # the form again: incorrect

@@ -7,21 +7,12 @@ import time
 
 import pytest
 
-from helpers import BIN, SERVERS, Browser
+from helpers import BIN, SERVERS, Browser, refused_within
 
 
 def ctl(stack, *args, input=None):
     return subprocess.run([BIN / "ssoctl", *args, "--config", str(stack.config_path)], input=input, capture_output=True,
                           text=True, timeout=60)
-
-
-def refused_within(browser, url, bound=5.0):
-    deadline = time.time() + bound
-    while time.time() < deadline:
-        if browser.get(url).status_code == 302:
-            return True
-        time.sleep(0.25)
-    return False
 
 
 @pytest.fixture(scope="module", params=SERVERS[:1])
@@ -79,7 +70,7 @@ def test_users_passwd_disable_add_take_effect_without_a_restart(admin_stack):
     bob = Browser(s)
     assert bob.sign_in(s.infusion + "/", "bob", "builder").status_code == 200
     assert ctl(s, "users", "passwd", "bob", input="rebuilt\n").returncode == 0
-    assert refused_within(bob, s.infusion + "/x")
+    assert refused_within(bob, s.infusion + "/x", bound=5.0)
     assert Browser(s).sign_in(s.infusion + "/", "bob", "rebuilt").status_code == 200
     r = ctl(s, "users", "add", "carol", "--name", "Carol", "--email", "carol@iqueue.test", "--services", "infusion", input="c-pass\n")
     assert r.returncode == 0, r.stderr
@@ -88,7 +79,7 @@ def test_users_passwd_disable_add_take_effect_without_a_restart(admin_stack):
     carol = Browser(s)
     carol.sign_in(s.infusion + "/", "carol", "c-pass")
     assert ctl(s, "users", "disable", "carol").returncode == 0
-    assert refused_within(carol, s.infusion + "/x")
+    assert refused_within(carol, s.infusion + "/x", bound=5.0)
     users = json.loads(ctl(s, "users", "list", "--json").stdout)
     assert {u["username"]: u["disabled"] for u in users}["carol"] is True
     assert ctl(s, "users", "passwd", "nobody", input="x\n").returncode == 1
