@@ -162,14 +162,24 @@ def memory_kb(pid):
     """RSS and how it splits (kB), from /proc/PID/smaps_rollup, summed over AppAuthFCGI's supervisor and its worker
     processes: shared library pages count in every process that maps them, PSS divides them among those processes,
     private pages are each process's own."""
-    out = {}
+    out, each = {}, []
     for p in with_children(pid):
         for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = out.get(parts[0].rstrip(":"), 0) + int(parts[1])
+                if parts[0] == "Rss:":
+                    each.append(int(parts[1]))
     return {"rss": out.get("Rss", 0), "pss": out.get("Pss", 0), "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
-            "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
+            "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0), "each": each}
+
+
+def describe_memory(m):
+    """`47.2 MB (supervisor 23.6 + worker 23.6), PSS 22.4 MB, private 5.1 MB`: the first process is the supervisor when
+    there are several (processes >= 1), the one serving process otherwise (processes 0)."""
+    names = ["supervisor"] + ["worker"] * (len(m["each"]) - 1) if len(m["each"]) > 1 else ["one process"]
+    parts = " + ".join(f"{n} {kb / 1024:.1f}" for n, kb in zip(names, m["each"]))
+    return (f"{m['rss'] / 1024:.1f} MB ({parts}), PSS {m['pss'] / 1024:.1f} MB, private {m['private'] / 1024:.1f} MB")
 
 
 def to_ms(text):
@@ -418,13 +428,14 @@ request = function()
 end
 """)
         pid = stack.procs["appauth"].pid
-        rss_start = memory_kb(pid)["rss"]
+        memory_start = memory_kb(pid)
+        rss_start = memory_start["rss"]
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
               f"(CPU and memory below are theirs together); "
               + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 25 threads")
               + f"; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
-        print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
+        print(f"AppAuthFCGI RSS at start: {describe_memory(memory_start)}   (built from {args.bin})")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and
         # kept in the verified-token cache; later checks skip that but still read the session from memcached.
         if "d" in variants:
@@ -509,10 +520,10 @@ end
               f"   (target <= 1; each session's LAST_ACCESSED_TIME is written at most once per 60 s: with steady traffic, "
               f"sessions / (60 s x req/s) writes per request)")
         print(f"AppAuthFCGI RSS: start {rss_start / 1024:.1f} MB, after the rounds {rss_mid / 1024:.1f} MB, "
-              f"after {checked:,} checked requests {rss_end / 1024:.1f} MB   (target <= 20 MB, flat within 10%)")
-        print(f"AppAuthFCGI memory at the end: RSS {memory_end['rss'] / 1024:.1f} MB = shared library pages "
-              f"{memory_end['shared'] / 1024:.1f} MB + private {memory_end['private'] / 1024:.1f} MB; "
-              f"PSS {memory_end['pss'] / 1024:.1f} MB")
+              f"after {checked:,} checked requests {rss_end / 1024:.1f} MB: end/start {rss_end / max(1, rss_start):.2f}, "
+              f"end/after the rounds {rss_end / max(1, rss_mid):.2f}   (target <= 20 MB, flat within 10%)")
+        print(f"AppAuthFCGI memory at the end: RSS {describe_memory(memory_end)}; shared pages "
+              f"{memory_end['shared'] / 1024:.1f} MB")
 
         if args.server != "nginx":
             print("\n(the redirect chain is timed through nginx only: Apache closes the kept-alive connection the timing reuses)")
