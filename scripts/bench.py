@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import yaml
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -339,6 +341,8 @@ def main():
     parser.add_argument("--processes", type=int, default=1,
                         help="AppAuthFCGI worker processes under its supervisor (default 1, the config's default; 0: one "
                              "process, no supervisor)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=YAML",
+                        help="a config key over the bench's own, for an A/B of one lever, e.g. --set app_auth.allowed_users=[]")
     parser.add_argument("--soak", type=int, default=1_000_000, help="checked requests before the last RSS reading")
     parser.add_argument("--memcached", choices=["tcp", "unix", "pool3"], default="tcp",
                         help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP, a unix socket, or a pool of three on "
@@ -378,6 +382,9 @@ def main():
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
     overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
                  "config": {"app_auth.processes": args.processes}}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides["config"][key] = yaml.safe_load(value)
     extra = [free_port(), free_port()] if args.memcached == "pool3" else []
     if args.server == "apache":
         overrides["site"] = {"apache": {"append": ""}}
