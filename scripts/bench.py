@@ -388,6 +388,9 @@ def main():
     extra = [free_port(), free_port()] if args.memcached == "pool3" else []
     if args.server == "apache":
         overrides["site"] = {"apache": {"append": ""}}
+        # Both processes from the start, 80 threads in all: 64 connections each get a thread (with 50, Apache closed
+        # kept-alive connections under load and wrk counted thousands of read errors at 64 connections).
+        overrides.update(apache_start_servers=2, apache_threads=40)
     stack = Stack(state, args.bin, server=args.server, overrides=overrides, log_level="critical")
     if extra:
         # Three servers, every item on two of them (ReplicatedStore): what replicas cost.
@@ -439,7 +442,7 @@ end
         rss_start = memory_start["rss"]
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
               f"(CPU and memory below are theirs together); "
-              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 25 threads")
+              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 40 threads")
               + f"; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {describe_memory(memory_start)}   (built from {args.bin})")
