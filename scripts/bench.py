@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import yaml
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -162,14 +164,24 @@ def memory_kb(pid):
     """RSS and how it splits (kB), from /proc/PID/smaps_rollup, summed over AppAuthFCGI's supervisor and its worker
     processes: shared library pages count in every process that maps them, PSS divides them among those processes,
     private pages are each process's own."""
-    out = {}
+    out, each = {}, []
     for p in with_children(pid):
         for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = out.get(parts[0].rstrip(":"), 0) + int(parts[1])
+                if parts[0] == "Rss:":
+                    each.append(int(parts[1]))
     return {"rss": out.get("Rss", 0), "pss": out.get("Pss", 0), "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
-            "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
+            "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0), "each": each}
+
+
+def describe_memory(m):
+    """`47.2 MB (supervisor 23.6 + worker 23.6), PSS 22.4 MB, private 5.1 MB`: the first process is the supervisor when
+    there are several (processes >= 1), the one serving process otherwise (processes 0)."""
+    names = ["supervisor"] + ["worker"] * (len(m["each"]) - 1) if len(m["each"]) > 1 else ["one process"]
+    parts = " + ".join(f"{n} {kb / 1024:.1f}" for n, kb in zip(names, m["each"]))
+    return (f"{m['rss'] / 1024:.1f} MB ({parts}), PSS {m['pss'] / 1024:.1f} MB, private {m['private'] / 1024:.1f} MB")
 
 
 def to_ms(text):
@@ -329,6 +341,8 @@ def main():
     parser.add_argument("--processes", type=int, default=1,
                         help="AppAuthFCGI worker processes under its supervisor (default 1, the config's default; 0: one "
                              "process, no supervisor)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=YAML",
+                        help="a config key over the bench's own, for an A/B of one lever, e.g. --set app_auth.allowed_users=[]")
     parser.add_argument("--soak", type=int, default=1_000_000, help="checked requests before the last RSS reading")
     parser.add_argument("--memcached", choices=["tcp", "unix", "pool3"], default="tcp",
                         help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP, a unix socket, or a pool of three on "
@@ -368,9 +382,15 @@ def main():
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
     overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
                  "config": {"app_auth.processes": args.processes}}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides["config"][key] = yaml.safe_load(value)
     extra = [free_port(), free_port()] if args.memcached == "pool3" else []
     if args.server == "apache":
         overrides["site"] = {"apache": {"append": ""}}
+        # Both processes from the start, 80 threads in all: 64 connections each get a thread (with 50, Apache closed
+        # kept-alive connections under load and wrk counted thousands of read errors at 64 connections).
+        overrides.update(apache_start_servers=2, apache_threads=40)
     stack = Stack(state, args.bin, server=args.server, overrides=overrides, log_level="critical")
     if extra:
         # Three servers, every item on two of them (ReplicatedStore): what replicas cost.
@@ -418,13 +438,14 @@ request = function()
 end
 """)
         pid = stack.procs["appauth"].pid
-        rss_start = memory_kb(pid)["rss"]
+        memory_start = memory_kb(pid)
+        rss_start = memory_start["rss"]
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
               f"(CPU and memory below are theirs together); "
-              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 25 threads")
+              + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 40 threads")
               + f"; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
-        print(f"AppAuthFCGI RSS at start: {rss_start / 1024:.1f} MB")
+        print(f"AppAuthFCGI RSS at start: {describe_memory(memory_start)}   (built from {args.bin})")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and
         # kept in the verified-token cache; later checks skip that but still read the session from memcached.
         if "d" in variants:
@@ -509,10 +530,10 @@ end
               f"   (target <= 1; each session's LAST_ACCESSED_TIME is written at most once per 60 s: with steady traffic, "
               f"sessions / (60 s x req/s) writes per request)")
         print(f"AppAuthFCGI RSS: start {rss_start / 1024:.1f} MB, after the rounds {rss_mid / 1024:.1f} MB, "
-              f"after {checked:,} checked requests {rss_end / 1024:.1f} MB   (target <= 20 MB, flat within 10%)")
-        print(f"AppAuthFCGI memory at the end: RSS {memory_end['rss'] / 1024:.1f} MB = shared library pages "
-              f"{memory_end['shared'] / 1024:.1f} MB + private {memory_end['private'] / 1024:.1f} MB; "
-              f"PSS {memory_end['pss'] / 1024:.1f} MB")
+              f"after {checked:,} checked requests {rss_end / 1024:.1f} MB: end/start {rss_end / max(1, rss_start):.2f}, "
+              f"end/after the rounds {rss_end / max(1, rss_mid):.2f}   (target <= 20 MB, flat within 10%)")
+        print(f"AppAuthFCGI memory at the end: RSS {describe_memory(memory_end)}; shared pages "
+              f"{memory_end['shared'] / 1024:.1f} MB")
 
         if args.server != "nginx":
             print("\n(the redirect chain is timed through nginx only: Apache closes the kept-alive connection the timing reuses)")

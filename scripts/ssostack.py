@@ -403,10 +403,10 @@ TypesConfig /etc/mime.types
 Mutex posixsem
 SSLSessionCache "shmcb:{web}/ssl_scache(512000)"
 SSLRandomSeed startup builtin
-StartServers 1
+StartServers {self.overrides.get('apache_start_servers', 1)}
 ServerLimit 2
-ThreadsPerChild 25
-MaxRequestWorkers 50
+ThreadsPerChild {self.overrides.get('apache_threads', 25)}
+MaxRequestWorkers {2 * self.overrides.get('apache_threads', 25)}
 KeepAliveTimeout 30
 Include "{web}/sso/example-site.conf"
 """)
