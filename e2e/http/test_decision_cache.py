@@ -3,6 +3,7 @@ a few seconds. nginx only (Apache has no such cache). What it must never do: han
 401/403/503, outlive a session's idle or absolute end, or take a kept submission's or a requestID's request away from
 the check; and a sign-out takes effect on every host within the cache time."""
 import os
+import pwd
 import re
 import signal
 import threading
@@ -12,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from ssostack import ROOT
+from ssostack import ROOT, WEB_USER
 from helpers import Browser, form_fields, make_stack, refused_within
 
 SECONDS = 5
@@ -242,6 +243,8 @@ def test_the_cache_holds_only_200s_in_a_private_folder(dstack):
         for code in codes:
             found[code] = found.get(code, 0) + 1
         assert (os.stat(path).st_mode & 0o077) == 0, oct(os.stat(path).st_mode)
+        if os.geteuid() == 0:  # nginx's workers run as www-data, and the files are theirs
+            assert os.stat(path).st_uid == pwd.getpwnam(WEB_USER).pw_uid
     print(f"\n{len(files)} entries; Status lines: {found}; folder mode {oct(os.stat(dstack.cache_dir).st_mode & 0o777)}")
     assert set(found) == {b"200"}, found
     for d, _, _ in os.walk(dstack.cache_dir):
