@@ -6,7 +6,6 @@ import os
 import pwd
 import re
 import signal
-import threading
 import time
 import uuid
 
@@ -14,7 +13,9 @@ import pytest
 import requests
 
 from ssostack import ROOT, WEB_USER
-from helpers import Browser, form_fields, make_stack, refused_within
+from helpers import SERVERS, Browser, make_stack, refused_within
+
+pytestmark = pytest.mark.skipif("nginx" not in SERVERS, reason="the decision cache is nginx's (SSO_SERVERS has no nginx)")
 
 SECONDS = 5
 LOG_FORMAT = re.compile(r"^#(log_format sso_noquery_cache .*?;)$", re.S | re.M)
