@@ -7,6 +7,10 @@
   (d) as (b) with 10,000 distinct signed-in sessions spread over the requests (wrk Lua script)
   (e) auth_request to AppAuthFCGI answering at once (an origin outside the registry: an empty 403 before any JWT or
       memcached work): the cost of the nginx -> FastCGI hop itself, the ceiling of any check behind it
+  (f) as (b) with the decision cache on (decision_cache.seconds 5: nginx answers from a kept 200; docs/nginx.md)
+  (g) as (d), 10,000 sessions, with the decision cache on
+  (f and g only when asked: --variants ...,f,g. They set decision_cache.seconds 5 in the run's config, so AppAuthFCGI
+  then also sends X-Accel-Expires on (b) and (d), whose location keeps `fastcgi_cache off`.)
   with --peer llng, in the same nginx and the same rounds (scripts/peer_llng.py):
   (L) auth_request to LemonLDAP::NG's FastCGI handler, one session, its caches warm
   (M) the same handler with its caches off (every check reads memcached)
@@ -20,6 +24,7 @@ import html
 import http.client
 import os
 import re
+import shutil
 import socket
 import ssl
 import statistics
@@ -35,10 +40,14 @@ from urllib.parse import urlencode, urlsplit
 from ssostack import ROOT, Stack, free_port  # next to this script, whose folder Python puts on the import path
 
 UA = "sso-bench/1.0"
-VARIANTS = ["a", "c", "e", "b", "d"]
+VARIANTS = ["a", "c", "e", "b", "d", "f", "g"]
+DEFAULT_VARIANTS = ["a", "c", "e", "b", "d"]
+CACHED = {"f": "b", "g": "d"}  # a decision-cache variant and the uncached one it is measured against
+DECISION_CACHE_SECONDS = 5
 PEER_VARIANTS = ["L", "M"]
 LABELS = {"a": "(a) static, no auth", "c": "(c) auth_request -> nginx 204", "b": "(b) auth_request -> AppAuthFCGI, 1 session",
           "d": "(d) as (b), 10,000 sessions", "e": "(e) auth_request -> FastCGI hop only (403)",
+          "f": "(f) as (b), decision cache on", "g": "(g) as (d), decision cache on",
           "L": "(L) peer: LemonLDAP::NG handler, caches", "M": "(M) peer: LemonLDAP::NG, caches off"}
 PROCESS_GROUPS = ("nginx", "appauth", "memcached", "peer")
 
@@ -60,8 +69,21 @@ def bench_server(stack, port, static_dir):
             add_header X-Remote-User $sso_user;
         }}
         location = /e.txt {{ auth_request /_bench_hop; }}
-{shipped_auth_location(stack, "/_bench_hop", "https://not-registered.invalid")}
-{shipped_auth_location(stack, "/_sso/auth", stack.infusion)}
+        location = /f.txt {{
+            auth_request /_sso/auth_cached;
+            auth_request_set $sso_user $upstream_http_x_remote_user;
+            add_header X-Remote-User $sso_user;
+        }}
+{shipped_auth_location(stack, "/_bench_hop", "https://not-registered.invalid", cache=False)}
+{shipped_auth_location(stack, "/_sso/auth", stack.infusion, cache=False)}
+{shipped_auth_location(stack, "/_sso/auth_cached", stack.infusion, cache=True)}
+        location = /_bench_metrics {{
+            allow 127.0.0.1;
+            deny all;
+            include sso/sso-fastcgi.conf;
+            fastcgi_param SSO_ACTION metrics;
+            fastcgi_pass sso_appauth;
+        }}
     }}
 """
 
@@ -93,10 +115,11 @@ Listen 127.0.0.1:{port}
 """
 
 
-def shipped_auth_location(stack, name, origin):
+def shipped_auth_location(stack, name, origin, cache):
     """The `location = /_sso/auth` block exactly as nginx/sso-auth-location.conf ships it, renamed to `name` and with
     its SSO_ORIGIN set: the bench server is plain HTTP on 127.0.0.1, which is no registered
-    origin, so (b) and (d) say infusion's and (e) one that is not in the registry."""
+    origin, so (b) and (d) say infusion's and (e) one that is not in the registry. `cache` False: the decision cache
+    off in this location whatever sso-http.conf says (b, d, e); True: as shipped (f, g)."""
     text = (ROOT / "nginx" / "sso-auth-location.conf").read_text()
     start = text.index("location = /_sso/auth {")
     end = text.index("\n}", start)
@@ -105,6 +128,10 @@ def shipped_auth_location(stack, name, origin):
     if block.count(shipped) != 1:
         raise RuntimeError("nginx/sso-auth-location.conf: expected one SSO_ORIGIN line in /_sso/auth")
     block = block.replace(shipped, f"fastcgi_param SSO_ORIGIN {origin};")
+    if not cache:
+        if block.count("fastcgi_cache $sso_auth_cache;") != 1:
+            raise RuntimeError("nginx/sso-auth-location.conf: expected one `fastcgi_cache $sso_auth_cache;` in /_sso/auth")
+        block = block.replace("fastcgi_cache $sso_auth_cache;", "fastcgi_cache off;")
     return "\n".join("        " + line for line in block.splitlines()) + "\n        }"
 
 
@@ -133,6 +160,17 @@ def memcached_stats(stack):
 def memcached_ops(stats):
     return sum(int(stats.get(k, 0)) for k in ("cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses", "incr_hits",
                                                "incr_misses", "decr_hits", "decr_misses", "cas_hits", "cas_misses", "cas_badval"))
+
+
+def checks_made(port):
+    """How many checks AppAuthFCGI has made so far (sso_checks_total, every result), from /_bench_metrics."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/_bench_metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    return sum(float(m.group(1)) for m in re.finditer(r"^sso_checks_total\{[^}]*\} (\S+)$", text, re.M))
 
 
 def cpu_seconds(pid):
@@ -203,6 +241,7 @@ def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
         stats = memcached_stats(stack)
         before, gets_before, sets_before = memcached_ops(stats), int(stats.get("cmd_get", 0)), int(stats.get("cmd_set", 0))
         cpu_before = {name: sum(cpu_seconds(p) for p in ps) for name, ps in pids.items()}
+        checks_before = checks_made(port) if variant in "bdfg" else 0
         try:
             result = wrk_once(port, variant, connections, seconds, token, lua)
         except (AttributeError, ValueError, IndexError) as error:
@@ -214,6 +253,8 @@ def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
         result["mc_ops"] = memcached_ops(after) - before
         result["mc_gets"] = int(after.get("cmd_get", 0)) - gets_before
         result["mc_sets"] = int(after.get("cmd_set", 0)) - sets_before
+        # AppAuthFCGI's checks per request: 1 without the decision cache, 1 - hit rate with it.
+        result["checks"] = checks_made(port) - checks_before if variant in "bdfg" else 0
         # CPU microseconds per request, by process: steadier than req/s on a shared machine.
         for name, ps in pids.items():
             used = sum(cpu_seconds(p) for p in ps) - cpu_before[name]
@@ -222,15 +263,16 @@ def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
 
 
 def wrk_once(port, variant, connections, seconds, token, lua):
-    path = {"a": "/a.txt", "c": "/c.txt", "b": "/b.txt", "d": "/b.txt", "e": "/e.txt", "L": "/", "M": "/"}[variant]
+    path = {"a": "/a.txt", "c": "/c.txt", "b": "/b.txt", "d": "/b.txt", "e": "/e.txt", "f": "/f.txt", "g": "/f.txt",
+            "L": "/", "M": "/"}[variant]
     cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
-    if variant == "b":
+    if variant in "bf":
         cmd += ["-H", f"Cookie: __Host-sso={token}"]
     if variant in PEER_VARIANTS:
         # As ../shared/peers/llng/bench.sh sends them; the handler's server block answers test1.example.com.
         cmd += ["-H", "Host: test1.example.com", "-H", f"Cookie: lemonldap={token}"]
-    if variant == "d":
-        cmd += ["-s", str(lua)]
+    if variant in "dg":
+        cmd += ["-s", str(lua).replace(".lua", "-cached.lua") if variant == "g" else str(lua)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout
@@ -347,8 +389,9 @@ def main():
     parser.add_argument("--memcached", choices=["tcp", "unix", "pool3"], default="tcp",
                         help="how AppAuthFCGI reaches memcached: 127.0.0.1 TCP, a unix socket, or a pool of three on "
                              "127.0.0.1 with replicas 1 (default tcp)")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help="which variants to run, comma-separated (default a,c,e,b,d; c is always run for the ratios)")
+    parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                        help="which variants to run, comma-separated (default a,c,e,b,d; also f,g: the decision cache; c "
+                             "is always run for the ratios)")
     parser.add_argument("--connections", default="16,64", help="wrk connection counts, comma-separated (default 16,64)")
     parser.add_argument("--server", choices=["nginx", "apache"], default="nginx",
                         help="the web server in front: nginx auth_request (default) or Apache 2.4 mod_authnz_fcgi (no (c): "
@@ -361,6 +404,8 @@ def main():
     if args.server == "apache":
         LABELS.update(b="(b) authorizer -> AppAuthFCGI, 1 session", e="(e) authorizer -> FastCGI hop (403 page)")
     variants = [v for v in VARIANTS if (v in args.variants.split(",") or v == base) and not (v == "c" and args.server == "apache")]
+    if any(v in CACHED for v in variants) and args.server != "nginx":
+        parser.error("(f) and (g) are nginx's decision cache: Apache has none")
     if args.peer:
         if args.server != "nginx":
             parser.error("--peer llng runs behind nginx (the peer's own setup)")
@@ -372,7 +417,7 @@ def main():
     os.chmod(state, 0o755)
     static = state / "static"
     static.mkdir(mode=0o755)
-    for name in ("a.txt", "b.txt", "c.txt", "e.txt"):
+    for name in ("a.txt", "b.txt", "c.txt", "e.txt", "f.txt"):
         (static / name).write_text("The same small static file, 100 bytes long, for every variant of the benchmark!!!!!!!!!!!!!!!!\n")
     port = free_port()
     # alice with a bcrypt cost-4 hash: the chain timing measures the SSO, not the password hash.
@@ -382,6 +427,14 @@ def main():
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
     overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
                  "config": {"app_auth.processes": args.processes}}
+    cache_dir = None
+    if any(v in CACHED for v in variants):
+        # The decision cache's folder on a tmpfs, as docs/nginx.md advises (a file is written per miss); nginx makes it
+        # 0700 for its workers. Only /_sso/auth_cached (f, g) uses it.
+        cache_dir = Path(tempfile.mkdtemp(prefix="sso-bench-cache-", dir="/dev/shm"))
+        os.chmod(cache_dir, 0o755)
+        overrides["config"].update({"decision_cache.seconds": DECISION_CACHE_SECONDS,
+                                    "decision_cache.path": str(cache_dir / "auth-cache")})
     for item in args.set:
         key, _, value = item.partition("=")
         overrides["config"][key] = yaml.safe_load(value)
@@ -425,7 +478,7 @@ def main():
         many = state / "tokens.txt"
         many.write_text(subprocess.run(mint + ["--count", str(args.sessions)], capture_output=True, text=True, check=True).stdout)
         lua = state / "sessions.lua"
-        lua.write_text(f"""
+        lua_text = f"""
 local tokens = {{}}
 local i = 0
 init = function(args)
@@ -436,7 +489,14 @@ request = function()
   i = i % #tokens + 1
   return wrk.format("GET", "/b.txt", {{["Cookie"] = "__Host-sso=" .. tokens[i], ["User-Agent"] = "{UA}"}})
 end
-""")
+"""
+        lua.write_text(lua_text)
+        # (g): each wrk thread starts at its own place in the list. Unseeded, math.random gives every thread the same
+        # start, so the threads would ask for the same token at the same moment: two misses at once, then nothing
+        # for a whole pass, which is no browser's pattern and halves what the cache can do.
+        (state / "sessions-cached.lua").write_text(lua_text.replace('"/b.txt"', '"/f.txt"').replace(
+            "init = function(args)", "local n = 0\nsetup = function(thread)\n  n = n + 1\n  thread:set(\"start\", n)\nend\n"
+            "init = function(args)").replace("  i = math.random(#tokens)", "  i = math.floor((start - 1) * #tokens / 2) + math.random(#tokens)"))
         pid = stack.procs["appauth"].pid
         memory_start = memory_kb(pid)
         rss_start = memory_start["rss"]
@@ -448,10 +508,10 @@ end
         print(f"AppAuthFCGI RSS at start: {describe_memory(memory_start)}   (built from {args.bin})")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and
         # kept in the verified-token cache; later checks skip that but still read the session from memcached.
-        if "d" in variants:
-            r = wrk(stack, port, "d", 16, max(3, args.seconds), one, lua)
-            print(f"warm-up  c=16 {LABELS['d']:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms  (every token's "
-                  f"signature verified for the first time)", flush=True)
+        for v in [v for v in ("d", "g") if v in variants]:
+            r = wrk(stack, port, v, 16, max(3, args.seconds), one, lua)
+            print(f"warm-up  c=16 {LABELS[v]:<42} {r['rps']:>9.0f} req/s  p99 {r['p99']:6.2f} ms  (every token's "
+                  f"signature verified for the first time)" if v == "d" else "", flush=True)
         # The peer's caches (its handler's in-process session cache, its config cache) warmed as bench.sh warms them:
         # a short run of each of its variants before the rounds.
         for v in [v for v in variants if v in PEER_VARIANTS]:
@@ -466,14 +526,16 @@ end
                 for v in variants:
                     r = wrk(stack, port, v, conns, args.seconds, one, lua)
                     results.setdefault((conns, v), []).append(r)
-                    if v in "bd":
+                    if v in "bdfg":
                         checked += r["total"]
+                    if v in "bd":
                         measured += r["total"]
                         ops_checked += r["mc_ops"]
                     print(f"round {rnd} c={conns:>2} {LABELS[v]:<42} {r['rps']:>9.0f} req/s  p50 {r['p50']:6.2f} ms  "
                           f"p99 {r['p99']:6.2f} ms  non-2xx {r['non2xx']}{' (403 by design)' if v == 'e' else ''}  "
                           f"errors {r['errors']}"
-                          + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bd" else "")
+                          + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bdfg" else "")
+                          + (f"  checks/req {r['checks'] / max(1, r['total']):.3f}" if v in "fg" else "")
                           + f"  CPU us/req nginx {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
                             f"memcached {r['us_memcached']:.1f}"
                           + (f" peer {r['us_peer']:.1f}" if peer else ""), flush=True)
@@ -496,7 +558,7 @@ end
                 summary[(conns, v)] = s
                 print(f"c={conns:>2} {LABELS[v]:<42} {s['rps']:>9.0f} {s['p50']:>8.2f} {s['p99']:>8.2f} {s['non2xx']:>8} {s['errors']:>7}")
             c = summary[(conns, base)]["rps"]
-            ratios = [f"{v}/{base} = {summary[(conns, v)]['rps'] / c:.2f}" for v in ("b", "d", "e", "L", "M") if (conns, v) in summary]
+            ratios = [f"{v}/{base} = {summary[(conns, v)]['rps'] / c:.2f}" for v in ("b", "d", "f", "g", "e", "L", "M") if (conns, v) in summary]
             if (conns, "e") in summary:
                 ratios += [f"{v}/e = {summary[(conns, v)]['rps'] / summary[(conns, 'e')]['rps']:.2f}"
                            for v in ("b", "d") if (conns, v) in summary]
@@ -504,7 +566,8 @@ end
                 if (conns, peer_variant) in summary:
                     ratios += [f"{v}/{peer_variant} = {summary[(conns, v)]['rps'] / summary[(conns, peer_variant)]['rps']:.1f}"
                                for v in ("b", "d") if (conns, v) in summary]
-            targets = ("b/a >= 0.3" if base == "a" else "b/e >= 0.8, d/e >= 0.75") + (", b/L >= 10" if peer else "")
+            targets = ("b/a >= 0.3" if base == "a" else "b/e >= 0.8, d/e >= 0.75") + (", b/L >= 10" if peer else "") \
+                + (", f/c >= 0.6 (decision cache)" if (conns, "f") in summary else "")
             print(f"c={conns:>2} ratios: " + "   ".join(ratios) + f"   (issue 15: {targets}; e is the hop alone)")
             if (conns, "b") in summary:
                 print(f"c={conns:>2} p99 of (b) / p99 of ({base}) = {summary[(conns, 'b')]['p99'] / summary[(conns, base)]['p99']:.2f}"
@@ -519,6 +582,13 @@ end
                 us = {k: statistics.median(x["us_" + k] for x in rs) for k in groups}
                 print(f"c={conns:>2} {LABELS[v]:<42} " + " ".join(f"{us[k]:>9.1f}" for k in groups) + f" {sum(us.values()):>9.1f}")
         print()
+        for v in [v for v in "fg" if any(var == v for (_, var) in results)]:
+            for conns in connection_counts:
+                rs = results[(conns, v)]
+                total = max(1, sum(x["total"] for x in rs))
+                rate = 1 - sum(x["checks"] for x in rs) / total
+                print(f"c={conns:>2} {LABELS[v]}: AppAuthFCGI checks per request {1 - rate:.3f}, so {rate:.1%} answered from "
+                      f"nginx's cache (entries live up to {DECISION_CACHE_SECONDS} s)")
         for v in "bd":
             runs = [x for (conns, var), rs in results.items() if var == v for x in rs]
             if runs:
@@ -543,6 +613,8 @@ end
         print_hops("SSO hop into the second domain (no password):", sso, "whole hop")
     finally:
         stack.stop()
+        if cache_dir:
+            shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

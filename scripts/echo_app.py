@@ -67,6 +67,8 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(out)))
         self.send_header("Cache-Control", "no-store")
+        # The user the app was told of, also where a HEAD answer has no body to show it.
+        self.send_header("X-Echo-Remote-User", self.headers.get("X-Remote-User", ""))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(out)

@@ -183,7 +183,15 @@ public enum ConfigLoader {
             maxPerAddress: c.integer("request_cache.max_per_address"), cookieName: c.text("request_cache.cookie_name"),
             backendTimeout: c.integer("request_cache.backend_timeout"), maxResponseBytes: c.integer("request_cache.max_response_bytes"))
 
-        let config = SSOConfig(
+        let cachePath = c.text("decision_cache.path")
+        // nginx takes the path as one word: no spaces, quotes, `;` or braces, and not relative (nginx's prefix would move it).
+        if !cachePath.hasPrefix("/") || cachePath.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F || Array("\"';{}\\$#".utf8).contains($0) }) {
+            problem("decision_cache.path", cachePath, "an absolute path without spaces, quotes, ;, {}, $ or #")
+        }
+        let decisionCache = SSOConfig.DecisionCache(seconds: c.integer("decision_cache.seconds"), path: cachePath,
+                                                    zoneMB: c.integer("decision_cache.zone_mb"))
+
+        var config = SSOConfig(
             file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
             appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
             cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), stateCookieName: c.text("cookie.state_name"),
@@ -201,6 +209,7 @@ public enum ConfigLoader {
             auditLogFile: c.text("audit.log_file").isEmpty ? "" : resolve(c.text("audit.log_file"), relativeTo: file),
             branding: .init(productName: c.text("branding.product_name"), accentColor: accent, logoURL: logo),
             requestCache: requestCache)
+        config.decisionCache = decisionCache
         return config
     }
 

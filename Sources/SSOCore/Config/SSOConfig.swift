@@ -89,6 +89,22 @@ public struct SSOConfig: Sendable {
         public var maxResponseBytes: Int
     }
 
+    /// nginx's opt-in cache of the check's 200s (`decision_cache.*`).
+    public struct DecisionCache: Sendable {
+        /// `decision_cache.seconds`: 0 is off.
+        public var seconds: Int
+        /// `decision_cache.path`: absolute.
+        public var path: String
+        /// `decision_cache.zone_mb`, megabytes.
+        public var zoneMB: Int
+
+        public init(seconds: Int = 0, path: String = "/var/lib/nginx/sso-auth-cache", zoneMB: Int = 10) {
+            self.seconds = seconds
+            self.path = path
+            self.zoneMB = zoneMB
+        }
+    }
+
     /// Path of the file this came from.
     public var file: String
     /// `accounts_url`: also the JWT issuer.
@@ -137,6 +153,7 @@ public struct SSOConfig: Sendable {
     public var auditLogFile: String
     public var branding: Branding
     public var requestCache: RequestCache
+    public var decisionCache = DecisionCache()
 }
 
 extension SSOConfig {

@@ -2,7 +2,7 @@
 /// `config/sso.example.yaml` is checked against it by a test (every key present and commented).
 public enum Settings {
     public static let all: [SettingSpec] = general + servers + memcached + keys + cookie + sessions + login + services
-        + requestCache + branding + audit
+        + requestCache + decisionCache + branding + audit
 
     static let general: [SettingSpec] = [
         .init("accounts_url", .text, .required,
@@ -143,6 +143,17 @@ public enum Settings {
               doc: "Longest wait for the app when a kept request is delivered."),
         .init("request_cache.max_response_bytes", .integer(1024...(1 << 30)), .value("16777216"), unit: "bytes",
               doc: "Largest app answer relayed after a delivery."),
+    ]
+
+    static let decisionCache: [SettingSpec] = [
+        .init("decision_cache", .section, .optional,
+              doc: "nginx only, opt-in: nginx keeps AppAuthFCGI's 200s of /_sso/auth for a few seconds (docs/nginx.md). Set the same on every app host's AppAuthFCGI and regenerate sso-http.conf."),
+        .init("decision_cache.seconds", .integer(0...5), .value("0"), unit: "seconds",
+              doc: "Longest time nginx answers a check from a kept 200 (never past the session's idle or absolute end); a sign-out or revocation takes effect on each host within this. 0: off."),
+        .init("decision_cache.path", .text, .value("/var/lib/nginx/sso-auth-cache"),
+              doc: "Absolute path of the folder nginx keeps the entries in (created 0700 for nginx's user; each file holds a session cookie: tmpfs is best)."),
+        .init("decision_cache.zone_mb", .integer(1...1024), .value("10"), unit: "megabytes",
+              doc: "nginx's shared-memory index of the entries (about 8,000 entries a megabyte)."),
     ]
 
     static let branding: [SettingSpec] = [

@@ -9,6 +9,8 @@ extension HTTPHeaderName {
     public static let xRemoteEmail = known("X-Remote-Email")
     /// The signed-in user's display name.
     public static let xRemoteName = known("X-Remote-Name")
+    /// nginx: how many seconds it may keep this answer (decision cache, docs/nginx.md); `0`: never.
+    public static let xAccelExpires = known("X-Accel-Expires")
     /// Apache mod_authnz_fcgi: `Variable-SSO_USER` in an authorizer's 200 becomes the env var `SSO_USER`.
     public static let variableSSOUser = known("Variable-SSO_USER")
     /// Apache mod_authnz_fcgi: the env var `SSO_EMAIL`.

@@ -46,7 +46,43 @@ public enum WebServerConfig {
         # $sso_app_cookie: the Cookie header without \(config.appHostCookieNames.joined(separator: ", ")), so no app ever
         # sees a token of the SSO (sso-protect.conf sends it to the app instead of the browser's header).
         \(maps)
+        \(decisionCache(config))
         """
+    }
+
+    /// The decision cache's part of sso-http.conf (docs/nginx.md, "Decision cache"): always the two maps
+    /// sso-auth-location.conf reads; the cache's zone only when `decision_cache.seconds` > 0, else `$sso_auth_cache` is
+    /// `off` and nginx neither looks up nor stores anything. Cookie names are tokens of letters, digits, `-` and `_`
+    /// (ConfigLoader), so they stand in a regex as they are.
+    static func decisionCache(_ config: SSOConfig) -> String {
+        let cache = config.decisionCache
+        let zone = cache.seconds > 0 ? """
+            # decision_cache.seconds = \(cache.seconds): nginx keeps the check's 200s (X-Accel-Expires decides how long).
+            # Each file holds the session cookie (in its key): the folder is nginx's user's alone (0700).
+            fastcgi_cache_path \(cache.path) levels=1:2 keys_zone=sso_auth:\(cache.zoneMB)m inactive=\(cache.seconds + 5)s use_temp_path=off;
+
+            """ : "# decision_cache.seconds = 0: no decision cache.\n"
+        return """
+            \(zone)map "" $sso_auth_cache {
+                default \(cache.seconds > 0 ? "sso_auth" : "off");
+            }
+
+            # $sso_auth_cache_skip: non-empty when a check must be neither looked up nor stored: no session cookie, a
+            # replay cookie (a kept submission may wait for this very request), or a requestID in the URL (it goes to
+            # sign-in). Substrings, on purpose: a false skip only costs a miss. $request_uri, not $args: in the
+            # auth_request subrequest $args is the subrequest's own (empty), $request_uri the browser's.
+            map $request_uri $sso_auth_cache_skip_uri {
+                "~*requestid" 1;
+                default "";
+            }
+
+            map $http_cookie $sso_auth_cache_skip {
+                "~\(config.requestCache.cookieName)" 1;
+                "~\(config.cookieName)=" $sso_auth_cache_skip_uri;
+                default 1;
+            }
+
+            """
     }
 
     /// Apache: `Define` lines the snippets in apache/ use (`sso-defines.conf`, in the server config before them).
