@@ -17,20 +17,19 @@ public enum Cookies {
 
     /// The value of the first cookie called `name`, without building a dictionary (the auth check's hot path).
     public static func value(named name: String, in header: String) -> String? {
-        var found: String? = nil
-        forEachPair(in: header) { n, v in
-            if n == name { found = v; return false }
-            return true
-        }
-        return found
+        values(named: name, name, in: header).0
     }
 
-    /// The values of the first cookies called `first` and `second`, in one pass over the header.
+    /// The values of the first cookies called `first` and `second`, in one pass over the header. Names are compared
+    /// as bytes (exactly, as `==` on two cookie names' Strings would, for the ASCII names cookies have); a `String`
+    /// is made only for the values asked for, not for every cookie the browser sends.
     public static func values(named first: String, _ second: String, in header: String) -> (String?, String?) {
         var a: String? = nil
         var b: String? = nil
-        forEachPair(in: header) { n, v in
-            if a == nil && n == first { a = v } else if b == nil && n == second { b = v }
+        let firstName = Array(first.utf8), secondName = Array(second.utf8)
+        forEachPairBytes(in: header) { n, v in
+            if a == nil && n.elementsEqual(firstName) { a = String(decoding: v, as: UTF8.self) }
+            else if b == nil && n.elementsEqual(secondName) { b = String(decoding: v, as: UTF8.self) }
             return a == nil || b == nil
         }
         return (a, b)
@@ -38,6 +37,11 @@ public enum Cookies {
 
     /// Calls `body(name, value)` for each well-formed pair until it returns false.
     static func forEachPair(in header: String, _ body: (String, String) -> Bool) {
+        forEachPairBytes(in: header) { n, v in body(String(decoding: n, as: UTF8.self), String(decoding: v, as: UTF8.self)) }
+    }
+
+    /// `forEachPair` on the pairs' bytes, valid only during the call.
+    static func forEachPairBytes(in header: String, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) {
         var header = header
         header.withUTF8 { bytes in
             guard bytes.count <= maxHeaderLength else { return }
@@ -60,9 +64,7 @@ public enum Cookies {
                     while vs < ve && (bytes[vs] == 0x20 || bytes[vs] == 0x09) { vs += 1 }
                     if ve - vs >= 2 && bytes[vs] == 0x22 && bytes[ve - 1] == 0x22 { vs += 1; ve -= 1 }
                     if ne > a {
-                        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<ne]), as: UTF8.self)
-                        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self)
-                        if !body(name, value) { return }
+                        if !body(UnsafeBufferPointer(rebasing: bytes[a..<ne]), UnsafeBufferPointer(rebasing: bytes[vs..<ve])) { return }
                     }
                 }
                 i = end + 1
