@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reading the `Cookie` header and writing `Set-Cookie`.
 public enum Cookies {
     /// Longest `Cookie` header parsed, in bytes. Default: 16,384; beyond it no cookie is read.
@@ -48,10 +50,9 @@ public enum Cookies {
             var i = 0
             let n = bytes.count
             while i < n {
-                var end = i
                 // ';' between pairs; also ',', which Apache puts between the Cookie lines it joins (RFC 6265 cookie
-                // values never hold one).
-                while end < n && bytes[end] != 0x3B && bytes[end] != 0x2C { end += 1 }
+                // values never hold one). memchr: the header is mostly one long JWT.
+                let end = Self.separator(in: bytes, from: i)
                 var a = i, b = end
                 while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
                 while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }
@@ -70,6 +71,17 @@ public enum Cookies {
                 i = end + 1
             }
         }
+    }
+
+    /// The index of the first `;` or `,` at or after `start`, or `bytes.count`.
+    private static func separator(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress, start < bytes.count else { return bytes.count }
+        let from = UnsafeRawPointer(base + start)
+        let length = bytes.count - start
+        var end = length
+        if let semicolon = memchr(from, 0x3B, length) { end = from.distance(to: UnsafeRawPointer(semicolon)) }
+        if let comma = memchr(from, 0x2C, end) { end = from.distance(to: UnsafeRawPointer(comma)) }
+        return start + end
     }
 
     /// A host-only `Set-Cookie` value: `Path=/`, `Secure`, `HttpOnly`, `SameSite` (default Lax), no `Domain`.
