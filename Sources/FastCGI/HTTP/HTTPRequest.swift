@@ -39,17 +39,16 @@ public struct HTTPRequest: Sendable {
         let query = params["QUERY_STRING"] ?? ""
         return (path.isEmpty ? "/" : path) + (query.isEmpty ? "" : "?" + query)
     }
-    /// The path part of `requestURI`, still percent-encoded: up to the first `?` byte, as the web server splits it.
+    /// The path part of `requestURI`, still percent-encoded.
     public var path: String {
         let uri = requestURI
-        if let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(uri[..<q]) }
+        if let q = uri.firstIndex(of: "?") { return String(uri[..<q]) }
         return uri
     }
-    /// The raw query string (without `?`). The `?` is found on the UTF-8 bytes, not Character by Character (the auth
-    /// check reads this on every request).
+    /// The raw query string (without `?`).
     public var queryString: String {
         let uri = requestURI
-        if let q = uri.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(uri[uri.utf8.index(after: q)...]) }
+        if let q = uri.firstIndex(of: "?") { return String(uri[uri.index(after: q)...]) }
         return params["QUERY_STRING"] ?? ""
     }
     /// Decoded query parameters (first value wins in `query[name]`).
