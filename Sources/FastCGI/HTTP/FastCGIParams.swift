@@ -96,6 +96,33 @@ public struct FastCGIParams: Sendable {
         return name.withUTF8 { key in bytes.withUnsafeBufferPointer { all in firstMatch(key, in: all, from: 0) != nil } }
     }
 
+    /// True when the value of param `name` (repeated headers joined) holds the bytes of `needle`; false when it was
+    /// not sent. No `String` is made: a cheap test before parsing a value that seldom matters.
+    public func value(of name: String, containsBytesOf needle: String) -> Bool {
+        var needle = needle
+        return needle.withUTF8 { pattern in
+            withValue(of: name) { value -> Bool in
+                guard !pattern.isEmpty else { return true }
+                guard let v = value.baseAddress, let p = pattern.baseAddress, value.count >= pattern.count else { return false }
+                // memchr for the first byte, memcmp for the rest (Glibc's Swift module has no memmem).
+                let last = value.count - pattern.count
+                var at = 0
+                while at <= last {
+                    guard let hit = memchr(v + at, Int32(p[0]), last - at + 1) else { return false }
+                    let i = UnsafeRawPointer(v).distance(to: UnsafeRawPointer(hit))
+                    if memcmp(v + i, p, pattern.count) == 0 { return true }
+                    at = i + 1
+                }
+                return false
+            } ?? false
+        }
+    }
+
+    /// How many bytes the value of param `name` has (repeated headers joined), or nil when it was not sent.
+    public func byteCount(of name: String) -> Int? {
+        withValue(of: name) { $0.count }
+    }
+
     /// The names of the params sent, each once, in the order they first came. Not for the hot path: a `String` each.
     public var names: [String] {
         var out: [String] = []
