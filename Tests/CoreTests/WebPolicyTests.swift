@@ -46,6 +46,12 @@ import Testing
         #expect(HTTPRequest(params: ["HTTP_SEC_FETCH_MODE": "navigate", "HTTP_ACCEPT": "text/html"]).isAPIRequest == false)
         #expect(HTTPRequest(params: ["SERVER_NAME": "a b"]).origin == nil)
         #expect(!HTTPRequest(params: ["REQUEST_URI": "/x?norequestIDhere=1"]).carriesRequestID)
+        // The byte test that skips the parse agrees with it wherever the query comes from.
+        #expect(!HTTPRequest(params: ["REQUEST_URI": "/x?a=1"]).carriesRequestID)
+        #expect(HTTPRequest(params: ["REQUEST_URI": "/x", "QUERY_STRING": "requestID=1"]).carriesRequestID)
+        #expect(HTTPRequest(params: ["SCRIPT_NAME": "/x?request", "PATH_INFO": "ID=1"]).carriesRequestID)
+        #expect(HTTPRequest(params: ["REQUEST_URI": "", "SCRIPT_NAME": "/x", "QUERY_STRING": "requestID=2"]).carriesRequestID)
+        #expect(!HTTPRequest(params: ["REQUEST_URI": "/x?request%49D=1"]).carriesRequestID)
         #expect(JSONString.quote("a\"<\n\u{01}") == "\"a\\\"\\u003c\\n\\u0001\"")
     }
 }

@@ -3,10 +3,25 @@ import Testing
 
 /// Params as libfcgi hands them over: repeated headers joined as the web server joins them, bytes kept.
 @Suite struct ParamsReaderTests {
-    func read(_ entries: [[UInt8]]) -> ParamsReader {
-        var reader = ParamsReader()
-        for e in entries { _ = e.withUnsafeBufferPointer { reader.add($0) } }
-        return reader
+    /// What libfcgi hands over: NUL-terminated `NAME=VALUE` strings, ended by a null pointer.
+    func read(_ entries: [[UInt8]], role: Int32 = 1) -> (values: [String: String], raw: [String: [UInt8]]) {
+        var envp: [UnsafeMutablePointer<CChar>?] = entries.map { e in
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: e.count + 1)
+            for (i, b) in e.enumerated() { p[i] = CChar(bitPattern: b) }
+            p[e.count] = 0
+            return p
+        }
+        envp.append(nil)
+        defer { for p in envp { p?.deallocate() } }
+        let params = envp.withUnsafeBufferPointer { ParamsReader.read($0.baseAddress!, role: role) }
+        return (params?.dictionary ?? [:], params?.rawParams ?? [:])
+    }
+
+    @Test func theRecordsRoleWinsOverAnyRoleParamAndTheLimitHolds() {
+        let r = read([Array("FCGI_ROLE=RESPONDER".utf8), Array("A=1".utf8), Array("no-equals".utf8)], role: 2)
+        #expect(r.values == ["FCGI_ROLE": "AUTHORIZER", "A": "1"])
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: FastCGIExchange.maxParamBytes)
+        #expect(read([Array("HTTP_X=".utf8) + big]).values.isEmpty)
     }
 
     @Test func repeatedCookieLinesAreJoinedInEitherOrder() {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reading the `Cookie` header and writing `Set-Cookie`.
 public enum Cookies {
     /// Longest `Cookie` header parsed, in bytes. Default: 16,384; beyond it no cookie is read.
@@ -17,20 +19,19 @@ public enum Cookies {
 
     /// The value of the first cookie called `name`, without building a dictionary (the auth check's hot path).
     public static func value(named name: String, in header: String) -> String? {
-        var found: String? = nil
-        forEachPair(in: header) { n, v in
-            if n == name { found = v; return false }
-            return true
-        }
-        return found
+        values(named: name, name, in: header).0
     }
 
-    /// The values of the first cookies called `first` and `second`, in one pass over the header.
+    /// The values of the first cookies called `first` and `second`, in one pass over the header. Names are compared
+    /// as bytes (exactly, as `==` on two cookie names' Strings would, for the ASCII names cookies have); a `String`
+    /// is made only for the values asked for, not for every cookie the browser sends.
     public static func values(named first: String, _ second: String, in header: String) -> (String?, String?) {
         var a: String? = nil
         var b: String? = nil
-        forEachPair(in: header) { n, v in
-            if a == nil && n == first { a = v } else if b == nil && n == second { b = v }
+        let firstName = Array(first.utf8), secondName = Array(second.utf8)
+        forEachPairBytes(in: header) { n, v in
+            if a == nil && n.elementsEqual(firstName) { a = String(decoding: v, as: UTF8.self) }
+            else if b == nil && n.elementsEqual(secondName) { b = String(decoding: v, as: UTF8.self) }
             return a == nil || b == nil
         }
         return (a, b)
@@ -38,16 +39,20 @@ public enum Cookies {
 
     /// Calls `body(name, value)` for each well-formed pair until it returns false.
     static func forEachPair(in header: String, _ body: (String, String) -> Bool) {
+        forEachPairBytes(in: header) { n, v in body(String(decoding: n, as: UTF8.self), String(decoding: v, as: UTF8.self)) }
+    }
+
+    /// `forEachPair` on the pairs' bytes, valid only during the call.
+    static func forEachPairBytes(in header: String, _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Bool) {
         var header = header
         header.withUTF8 { bytes in
             guard bytes.count <= maxHeaderLength else { return }
             var i = 0
             let n = bytes.count
             while i < n {
-                var end = i
                 // ';' between pairs; also ',', which Apache puts between the Cookie lines it joins (RFC 6265 cookie
-                // values never hold one).
-                while end < n && bytes[end] != 0x3B && bytes[end] != 0x2C { end += 1 }
+                // values never hold one). memchr: the header is mostly one long JWT.
+                let end = Self.separator(in: bytes, from: i)
                 var a = i, b = end
                 while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
                 while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }
@@ -60,14 +65,23 @@ public enum Cookies {
                     while vs < ve && (bytes[vs] == 0x20 || bytes[vs] == 0x09) { vs += 1 }
                     if ve - vs >= 2 && bytes[vs] == 0x22 && bytes[ve - 1] == 0x22 { vs += 1; ve -= 1 }
                     if ne > a {
-                        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<ne]), as: UTF8.self)
-                        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[vs..<ve]), as: UTF8.self)
-                        if !body(name, value) { return }
+                        if !body(UnsafeBufferPointer(rebasing: bytes[a..<ne]), UnsafeBufferPointer(rebasing: bytes[vs..<ve])) { return }
                     }
                 }
                 i = end + 1
             }
         }
+    }
+
+    /// The index of the first `;` or `,` at or after `start`, or `bytes.count`.
+    private static func separator(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress, start < bytes.count else { return bytes.count }
+        let from = UnsafeRawPointer(base + start)
+        let length = bytes.count - start
+        var end = length
+        if let semicolon = memchr(from, 0x3B, length) { end = from.distance(to: UnsafeRawPointer(semicolon)) }
+        if let comma = memchr(from, 0x2C, end) { end = from.distance(to: UnsafeRawPointer(comma)) }
+        return start + end
     }
 
     /// A host-only `Set-Cookie` value: `Path=/`, `Secure`, `HttpOnly`, `SameSite` (default Lax), no `Domain`.

@@ -4,22 +4,29 @@ public struct HTTPRequest: Sendable {
     /// The FastCGI role the web server asked for.
     public enum Role: String, Sendable { case responder = "RESPONDER", authorizer = "AUTHORIZER" }
 
-    /// Every FastCGI param as received (`REQUEST_METHOD`, `HTTP_COOKIE`, …); a header sent on several lines is one
-    /// param, its values joined as the web server joins them.
-    public let params: [String: String]
-    /// The exact bytes of the params whose value is not UTF-8 (`params` has U+FFFD in their place); usually empty.
-    public let rawParams: [String: [UInt8]]
+    /// Every FastCGI param as received (`REQUEST_METHOD`, `HTTP_COOKIE`, …), read by name; a header sent on several
+    /// lines reads as one param, its values joined as the web server joins them. Kept as bytes: a `String` is made
+    /// only for a param that is read.
+    public let params: FastCGIParams
     /// The request body (empty for authorizers and for auth subrequests).
     public let body: [UInt8]
     /// True when the body was larger than the configured maximum and was read and discarded, not kept.
     public let bodyOmitted: Bool
 
-    public init(params: [String: String], rawParams: [String: [UInt8]] = [:], body: [UInt8] = [], bodyOmitted: Bool = false) {
+    public init(params: FastCGIParams, body: [UInt8] = [], bodyOmitted: Bool = false) {
         self.params = params
-        self.rawParams = rawParams
         self.body = body
         self.bodyOmitted = bodyOmitted
     }
+
+    /// A request with these params (`rawParams`: the exact bytes of values that are not UTF-8, which `params` has
+    /// with U+FFFD in their place).
+    public init(params: [String: String], rawParams: [String: [UInt8]] = [:], body: [UInt8] = [], bodyOmitted: Bool = false) {
+        self.init(params: FastCGIParams(params, raw: rawParams), body: body, bodyOmitted: bodyOmitted)
+    }
+
+    /// The exact bytes of the params whose value is not UTF-8 (`params` reads them with U+FFFD); usually empty.
+    public var rawParams: [String: [UInt8]] { params.rawParams }
 
     /// The FastCGI role (`FCGI_ROLE`); RESPONDER when absent.
     public var role: Role { params["FCGI_ROLE"].flatMap(Role.init(rawValue:)) ?? .responder }
@@ -85,13 +92,13 @@ public struct HTTPRequest: Sendable {
 
     /// `headers` with each value's exact bytes: what a replay sends on, even when a value is not UTF-8.
     public var headerFields: [(name: String, value: [UInt8])] {
-        headerParams.map { ($0.name, rawParams[$0.param] ?? Array((params[$0.param] ?? "").utf8)) }
+        headerParams.map { ($0.name, params.rawValue($0.param) ?? []) }
     }
 
     /// Each header's name and the param that holds it, sorted by name.
     private var headerParams: [(name: String, param: String)] {
         var out: [(String, String)] = []
-        for key in params.keys where key.hasPrefix("HTTP_") {
+        for key in params.names where key.hasPrefix("HTTP_") {
             if (key == "HTTP_CONTENT_TYPE" && params["CONTENT_TYPE"]?.isEmpty == false)
                 || (key == "HTTP_CONTENT_LENGTH" && params["CONTENT_LENGTH"]?.isEmpty == false) { continue }
             out.append((Self.headerName(fromParam: key), key))

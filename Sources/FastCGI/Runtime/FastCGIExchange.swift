@@ -21,25 +21,18 @@ enum FastCGIExchange {
     }
 
     static func read(_ request: UnsafeMutablePointer<FCGX_Request>, maxBodyBytes: Int) -> ReadOutcome {
-        var params = ParamsReader()
-        if var cursor = request.pointee.envp {
-            while let entry = cursor.pointee {
-                let length = strlen(entry)
-                let fits = entry.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    params.add(UnsafeBufferPointer(start: $0, count: length))
-                }
-                if !fits { return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"), reusable: true) }
-                cursor += 1
-            }
+        let role = request.pointee.role
+        let none: UnsafeMutablePointer<CChar>? = nil
+        let read = request.pointee.envp.map { ParamsReader.read(UnsafePointer($0), role: role) }
+            ?? withUnsafePointer(to: none) { ParamsReader.read($0, role: role) }
+        guard let values = read else {
+            return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"), reusable: true)
         }
-        params.setRole(request.pointee.role)
-        let values = params.values
-        let role = values["FCGI_ROLE"]
         let declared = values["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         var body: [UInt8] = []
         var omitted = declared > maxBodyBytes
         // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request.
-        let hasBody = role != "AUTHORIZER" && (declared > 0 || values["HTTP_TRANSFER_ENCODING"] != nil)
+        let hasBody = role != 2 && (declared > 0 || values.contains("HTTP_TRANSFER_ENCODING"))
         // More than the limit and the margin, said up front: nothing of it is read on anyone's behalf.
         if hasBody && declared > maxBodyBytes + maxDrainBytes { return tooLarge }
         if hasBody {
@@ -61,8 +54,8 @@ enum FastCGIExchange {
             // A read error or an early end of the connection: a cut-off body is never taken for the whole one.
             if FCGX_GetError(request.pointee.in) != 0 { return .abandon }
         }
-        if omitted { return .request(HTTPRequest(params: values, rawParams: params.raw, body: [], bodyOmitted: true)) }
-        return .request(HTTPRequest(params: values, rawParams: params.raw, body: body))
+        if omitted { return .request(HTTPRequest(params: values, body: [], bodyOmitted: true)) }
+        return .request(HTTPRequest(params: values, body: body))
     }
 
     /// A body past the limit and the margin: refused, the rest left unread, the connection given up.

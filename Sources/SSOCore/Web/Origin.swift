@@ -6,14 +6,28 @@ public struct Origin: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `https://host[:port]` with nothing after it (a trailing `/` is allowed). Nil for anything else,
     /// including userinfo, IPv6 literals, empty hosts and characters outside `[a-z0-9.-]` in the host.
+    /// Works on UTF-8 bytes (nginx's `SSO_ORIGIN` is parsed on every check): the scheme is matched ignoring ASCII case.
     public init?(parsing text: String) {
-        var rest = Substring(text)
+        var rest = Substring(text).utf8[...]
         let scheme: String
-        if rest.lowercased().hasPrefix("https://") { scheme = "https"; rest = rest.dropFirst(8) }
-        else if rest.lowercased().hasPrefix("http://") { scheme = "http"; rest = rest.dropFirst(7) }
+        if Self.startsIgnoringCase(rest, "https://") { scheme = "https"; rest = rest.dropFirst(8) }
+        else if Self.startsIgnoringCase(rest, "http://") { scheme = "http"; rest = rest.dropFirst(7) }
         else { return nil }
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        self.init(scheme: scheme, authority: rest)
+        if rest.last == UInt8(ascii: "/") { rest = rest.dropLast() }
+        self.init(scheme: scheme, authority: Substring(rest))
+    }
+
+    /// True when `bytes` start with `prefix` (lower-case ASCII), whatever the case of their letters.
+    private static func startsIgnoringCase(_ bytes: Substring.UTF8View, _ prefix: StaticString) -> Bool {
+        guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+        var i = bytes.startIndex
+        for j in 0..<prefix.utf8CodeUnitCount {
+            var c = bytes[i]
+            if c >= 0x41 && c <= 0x5A { c += 32 }
+            guard c == prefix.utf8Start[j] else { return false }
+            i = bytes.index(after: i)
+        }
+        return true
     }
 
     /// From a scheme and an authority (`host[:port]`), strictly; works on UTF-8 bytes (it runs on every check).
