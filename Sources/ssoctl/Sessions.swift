@@ -51,7 +51,7 @@ struct Sessions: ParsableCommand {
 
         @OptionGroup var options: CtlOptions
         @Option(help: "Every session of this user.") var user: String?
-        @Option(help: "The session whose id starts with this (at least 6 characters, as `sessions list` shows).") var id: String?
+        @Option(help: "The session whose id starts with this (at least 6 characters, as `sessions list` shows; write --id=PREFIX, since an id may begin with -).") var id: String?
         @Flag(help: "Every session of every user in the users file.") var all = false
 
         func validate() throws {

@@ -42,7 +42,7 @@ def test_sessions_list_and_revoke_by_user_and_by_id(admin_stack):
     import hashlib
     phone_fingerprint = hashlib.sha256(b"alice-phone").hexdigest()[:32]
     phone = next(x["id"] for x in sessions if x["fingerprint"] == phone_fingerprint)
-    r = ctl(s, "sessions", "revoke", "--id", phone[:10], "--json")
+    r = ctl(s, "sessions", "revoke", "--id=" + phone[:10], "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["ended"] == 1, r.stderr
     assert a2.get(s.infusion + "/x").status_code == 302
     assert a1.get(s.infusion + "/x").status_code == 200
