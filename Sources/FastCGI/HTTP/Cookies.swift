@@ -19,7 +19,14 @@ public enum Cookies {
 
     /// The value of the first cookie called `name`, without building a dictionary (the auth check's hot path).
     public static func value(named name: String, in header: String) -> String? {
-        values(named: name, name, in: header).0
+        var found: String? = nil
+        let wanted = Array(name.utf8)
+        forEachPairBytes(in: header) { n, v in
+            guard n.elementsEqual(wanted) else { return true }
+            found = String(decoding: v, as: UTF8.self)
+            return false
+        }
+        return found
     }
 
     /// The values of the first cookies called `first` and `second`, in one pass over the header. Names are compared
