@@ -1,11 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Targets and their arrows (docs/architecture.md): only the three wrapper targets import a C module.
+// Targets and their arrows (docs/architecture.md): only the four wrapper targets import a C module.
 //
 //   SSOCrypto (OpenSSL, libxcrypt)  <-  SSOJWT
 //   FastCGI   (libfcgi, sockets)           knows no session or config
 //   SSOStore  (libmemcached)               the key-value protocol and memcached
+//   SSOYAML   (libyaml)                    YAML text to nodes, for the config and users files
 //   SSOCore   <- all of the above: config, sessions, hand-offs, request cache, users, pages, the runtime adapter
 //   SSOCommand <- SSOCore: what every executable's command line shares
 //   SSOTesting <- SSOCore: test doubles, never linked into a program
@@ -20,7 +21,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CMemcached", pkgConfig: "libmemcached", providers: [.apt(["libmemcached-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CXCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         .target(name: "SSOCrypto", dependencies: ["COpenSSL", "CXCrypt"]),
         .target(name: "SSOJWT", dependencies: ["SSOCrypto"]),
@@ -38,11 +39,12 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "SSOStore", dependencies: ["CMemcached"]),
+        .target(name: "SSOYAML", dependencies: ["CYAML"]),
         .target(
             name: "SSOCore",
-            dependencies: ["SSOCrypto", "SSOJWT", "FastCGI", "SSOStore",
+            dependencies: ["SSOCrypto", "SSOJWT", "FastCGI", "SSOStore", "SSOYAML",
                            .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")]
         ),
@@ -74,7 +76,7 @@ let package = Package(
 
         .testTarget(name: "CryptoTests", dependencies: ["SSOCrypto", "SSOJWT"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "CoreTests", dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]),
+        .testTarget(name: "CoreTests", dependencies: ["SSOCore", "SSOYAML", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]),
         .testTarget(
             name: "FlowTests",
             dependencies: ["SSOCore", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting", "AccountsFCGI", "AppAuthFCGI"]

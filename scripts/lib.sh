@@ -36,7 +36,7 @@ ensure_packages() {
 }
 
 # Build dependencies (C libraries and tools) shared by every script.
-BUILD_PACKAGES=(libfcgi-dev libmemcached-dev libssl-dev libcrypt-dev pkg-config openssl)
+BUILD_PACKAGES=(libfcgi-dev libmemcached-dev libssl-dev libcrypt-dev libyaml-dev pkg-config openssl)
 # What the running stack needs.
 RUNTIME_PACKAGES=(nginx memcached python3 python3-yaml)
 

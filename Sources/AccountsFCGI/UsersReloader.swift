@@ -1,4 +1,5 @@
-import Foundation
+import FastCGI
+import Glibc
 import Logging
 import SSOCore
 import SSOStore
@@ -11,21 +12,24 @@ enum UsersReloader {
         let interval = config.usersReloadInterval
         let stores = StoreFactory(config.memcached)
         let prefix = config.keyPrefix
-        let thread = Thread {
+        let watch = {
             var store: KeyValueStore? = nil
             while true {
-                Thread.sleep(forTimeInterval: Double(interval))
+                sleep(UInt32(interval))
                 do {
                     if store == nil { store = try stores.make() }
                     guard let store else { continue }
                     users.refresh(sessions: SessionStore(kv: store, prefix: prefix), logger: logger, audit: audit,
-                                  now: Int64(Date().timeIntervalSince1970))
+                                  now: Int64(time(nil)))
                 } catch {
                     logger.error("users file watcher: no store connection", metadata: ["error": "\(error)"])
                 }
             }
         }
-        thread.stackSize = 1 << 20
-        thread.start()
+        do {
+            try WorkerThread.start(watch)
+        } catch {
+            logger.error("users file watcher: cannot start its thread: the users file is not reloaded", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FastCGI
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import SSOCore
 import SSOStore
@@ -40,11 +41,11 @@ public enum ServerCommand {
     public static func checkedConfig(_ options: ServerOptions, program: ConfigCheck.Program) throws(ExitCode) -> SSOConfig {
         let report = ConfigCheck.run(path: options.config, program: program, machine: options.checkConfig)
         if !report.errors.isEmpty {
-            FileHandle.standardError.write(Data((report.problemText + "\n").utf8))
+            printError(report.problemText)
             throw ExitCode(2)
         }
         guard options.checkConfig else { return report.config }
-        for warning in report.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        for warning in report.warnings { printError("warning: \(warning)") }
         let cfg = report.config
         let server = program == .accounts ? "accounts on \(cfg.accounts.listen)" : "app auth on \(cfg.appAuth.listen)"
         let warned = report.warnings.isEmpty ? "" : ", \(report.warnings.count) warning(s)"
@@ -66,7 +67,7 @@ public enum ServerCommand {
         do {
             return try body()
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            printError("\(error)")
             throw ExitCode(2)
         }
     }
@@ -76,7 +77,7 @@ public enum ServerCommand {
         var out = server
         if let listen = options.listen {
             guard let address = ListenAddress(parsing: listen) else {
-                FileHandle.standardError.write(Data("--listen \(listen): expected unix:/path, host:port or fd:0\n".utf8))
+                printError("--listen \(listen): expected unix:/path, host:port or fd:0")
                 throw ExitCode(2)
             }
             out.listen = address
@@ -163,5 +164,19 @@ public enum ServerCommand {
             out.append(argument)
         }
         return out
+    }
+}
+
+/// Writes `text` and a newline to standard error.
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { all in
+            guard let base = all.baseAddress else { return -1 }
+            return write(STDERR_FILENO, base + written, bytes.count - written)
+        }
+        if n <= 0 { return }
+        written += n
     }
 }

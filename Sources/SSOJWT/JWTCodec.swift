@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 import SSOCrypto
 
 /// Makes and verifies compact JWS tokens strictly: header `alg` must equal the `kid`'s key algorithm, `crit` is refused,

@@ -2,9 +2,9 @@ import Glibc
 
 /// Starts a POSIX thread running `body`, with its own stack size. The runtime's workers block in libfcgi's accept and
 /// read calls, so they are real threads, not tasks.
-enum WorkerThread {
+public enum WorkerThread {
     /// Stack size of a worker thread, in bytes. Default: 1 MiB.
-    static let defaultStackSize = 1 << 20
+    public static let defaultStackSize = 1 << 20
 
     private final class Body {
         let run: () -> Void
@@ -12,7 +12,7 @@ enum WorkerThread {
     }
 
     /// Starts `body` on a new detached thread; throws when the system refuses one.
-    static func start(stackSize: Int = defaultStackSize, _ body: @escaping () -> Void) throws(FastCGIError) {
+    public static func start(stackSize: Int = defaultStackSize, _ body: @escaping () -> Void) throws(FastCGIError) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }

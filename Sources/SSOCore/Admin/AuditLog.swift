@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// The audit trail: one JSON object a line, separate from the debug log, for sign-ins (and refusals), sign-outs,
@@ -6,17 +7,22 @@ import Synchronization
 /// state. Lines are appended with one write each to a file opened with O_APPEND, so several threads and processes can
 /// share it. `audit.log_file` names it; empty turns it off.
 public final class AuditLog: Sendable {
-    private let handle: FileHandle?
+    /// The open file, or nil when the log is off; closed with the log.
+    private let fd: Int32?
     private let lock = Mutex(())
     public let path: String
 
     /// Opens (or creates, mode 0640) `path` for appending; `""` logs nothing. Throws when the file cannot be opened.
     public init(path: String) throws {
         self.path = path
-        guard !path.isEmpty else { handle = nil; return }
+        guard !path.isEmpty else { fd = nil; return }
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw AdminError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        self.fd = fd
+    }
+
+    deinit {
+        if let fd { close(fd) }
     }
 
     /// A log that writes nothing.
@@ -27,11 +33,13 @@ public final class AuditLog: Sendable {
 
     /// Writes one event: `event` names it (`signin`, `signout`, `handoff`, `revoke`, `admin`), `fields` say the rest.
     public func record(_ event: String, _ fields: [(String, String)], now: Int64) {
-        guard let handle else { return }
+        guard let fd else { return }
         var line = "{\"time\":\(JSONString.quote(Self.timestamp(now))),\"event\":\(JSONString.quote(event))"
         for (name, value) in fields { line += ",\(JSONString.quote(name)):\(JSONString.quote(value))" }
         line += "}\n"
-        lock.withLock { _ in try? handle.write(contentsOf: Data(line.utf8)) }
+        // One write(2) per line: with O_APPEND, lines from several processes never interleave.
+        let bytes = Array(line.utf8)
+        lock.withLock { _ in _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
     }
 
     /// RFC 3339 in UTC, to the second.

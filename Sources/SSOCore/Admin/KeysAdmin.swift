@@ -1,6 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SSOCrypto
 import SSOJWT
+import SSOYAML
 
 /// What `ssoctl keys` does: make key pairs, rotate the signing key in the config without logging anyone out, and prune
 /// keys whose every token has expired. Rotation: a new key is added to `keys.list` and becomes `signing_kid`; the old
@@ -51,7 +53,7 @@ public struct KeysAdmin {
                 throw AdminError("cannot give \(path) group \(group): \(String(cString: strerror(errno)))")
             }
         }
-        let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard n == bytes.count, fsync(fd) == 0 else { throw AdminError("cannot write \(path)") }
     }
 
@@ -61,7 +63,7 @@ public struct KeysAdmin {
         var editor = try YAMLLineEditor(path: path)
         guard !config.keys.contains(where: { $0.kid == key.kid }) else { throw AdminError("kid \(key.kid) is listed already") }
         if let old = config.signingKID,
-           let entry = try editor.items("keys.list").first(where: { $0[YAMLNode(stringLiteral: "kid")]?.string == old }) {
+           let entry = try editor.items("keys.list").first(where: { $0["kid"]?.string == old }) {
             try editor.set("retired_at", to: String(now), in: entry)
         }
         try editor.appendItem(["- kid: \(JSONString.quote(key.kid))",
@@ -90,7 +92,7 @@ public struct KeysAdmin {
         var editor = try YAMLLineEditor(path: path)
         // From the last, so the indices of the others stay right.
         for (index, item) in try editor.items("keys.list").enumerated().reversed()
-        where gone.contains(where: { $0.kid == item[YAMLNode(stringLiteral: "kid")]?.string }) {
+        where gone.contains(where: { $0.kid == item["kid"]?.string }) {
             try editor.removeItem(index, of: "keys.list")
         }
         try editor.write { temp in _ = try ConfigLoader.load(path: temp) }

@@ -1,4 +1,5 @@
 import SSOCrypto
+import SSOYAML
 
 /// What `ssoctl users` does to the users file: add a user, set a password, disable or enable one, list them. Every edit
 /// keeps the file's comments and order, is checked by loading the result before it replaces the file, and lands
@@ -48,7 +49,7 @@ public struct UsersAdmin {
     }
 
     private func entry(of username: String, in editor: YAMLLineEditor) throws(AdminError) -> YAMLMapping? {
-        try editor.items("users").first { $0[YAMLNode(stringLiteral: "username")]?.string == username }
+        try editor.items("users").first { $0["username"]?.string == username }
     }
 
     private func save(_ editor: YAMLLineEditor) throws {

@@ -1,10 +1,6 @@
-import Foundation
-import Yams
-
-/// A mapping as the YAML parser sees it (with the line and column of every key).
-public typealias YAMLMapping = Node.Mapping
-/// A node as the YAML parser sees it.
-public typealias YAMLNode = Node
+import FoundationEssentials
+import Glibc
+import SSOYAML
 
 /// Edits a block-style YAML file line by line, so its comments, order and layout stay as the operator wrote them: the
 /// parser says where each key is (its line and column), the edit replaces or inserts whole lines. Flow-style parts
@@ -14,7 +10,7 @@ public struct YAMLLineEditor {
     public let path: String
     public private(set) var lines: [String]
     /// The parse of `lines`, made again after every edit so the next one finds keys where they are now.
-    private var root: Node.Mapping
+    private var root: YAMLMapping
 
     /// Reads and parses `path`.
     public init(path: String) throws(AdminError) {
@@ -33,9 +29,9 @@ public struct YAMLLineEditor {
         root = try Self.parse(text, path: path)
     }
 
-    private static func parse(_ text: String, path: String) throws(AdminError) -> Node.Mapping {
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw AdminError("\(path) is not valid YAML: \(error)") }
+    private static func parse(_ text: String, path: String) throws(AdminError) -> YAMLMapping {
+        let node: YAMLNode?
+        do { node = try YAMLParser.compose(text) } catch { throw AdminError("\(path) is not valid YAML: \(error)") }
         guard let mapping = node?.mapping else { throw AdminError("\(path): expected a mapping of keys at the top") }
         return mapping
     }
@@ -49,21 +45,21 @@ public struct YAMLLineEditor {
     // MARK: - Finding things
 
     /// The value node at a dotted path of mapping keys from the top (`keys.signing_kid`).
-    public func node(_ path: String) -> Node? {
-        var current: Node? = .mapping(root)
+    public func node(_ path: String) -> YAMLNode? {
+        var current: YAMLNode? = .mapping(root)
         for part in path.split(separator: ".") {
             guard let mapping = current?.mapping else { return nil }
-            current = mapping[Node(String(part))]
+            current = mapping[String(part)]
         }
         return current
     }
 
     /// The items of the list at `path`, each a block-style mapping.
-    public func items(_ path: String) throws(AdminError) -> [Node.Mapping] {
+    public func items(_ path: String) throws(AdminError) -> [YAMLMapping] {
         guard let sequence = node(path)?.sequence else { return [] }
         return try sequence.map { item throws(AdminError) in
             guard let mapping = item.mapping else { throw AdminError("\(self.path): \(path) holds something other than mappings") }
-            guard mapping.style != .flow else {
+            guard !mapping.isFlow else {
                 throw AdminError("\(self.path): an item of \(path) is written in flow style ({…}); edit it by hand, or write it as a block")
             }
             return mapping
@@ -71,8 +67,9 @@ public struct YAMLLineEditor {
     }
 
     /// The 0-based line of `key` in `mapping`, and its column.
-    func keyPosition(_ key: String, in mapping: Node.Mapping) -> (line: Int, column: Int)? {
-        guard let keyNode = mapping.keys.first(where: { $0.string == key }), let mark = keyNode.mark else { return nil }
+    func keyPosition(_ key: String, in mapping: YAMLMapping) -> (line: Int, column: Int)? {
+        guard let keyNode = mapping.keys.first(where: { $0.string == key }) else { return nil }
+        let mark = keyNode.mark
         return (mark.line - 1, mark.column - 1)
     }
 
@@ -80,9 +77,9 @@ public struct YAMLLineEditor {
 
     /// Sets `key` of `mapping` to the YAML text `value` (already quoted as needed), replacing its line and keeping a
     /// trailing comment; adds the key after `after` (or at the end of the mapping) when it is not there.
-    public mutating func set(_ key: String, to value: String, in mapping: Node.Mapping, after: String? = nil) throws(AdminError) {
+    public mutating func set(_ key: String, to value: String, in mapping: YAMLMapping, after: String? = nil) throws(AdminError) {
         if let (line, column) = keyPosition(key, in: mapping) {
-            guard let valueNode = mapping[Node(key)], valueNode.scalar != nil else {
+            guard let valueNode = mapping[key], valueNode.scalar != nil else {
                 throw AdminError("\(path): \(key) on line \(line + 1) is not a single value")
             }
             let old = lines[line]
@@ -124,8 +121,7 @@ public struct YAMLLineEditor {
         var end = start + 1
         while end < lines.count, Self.isInside(lines[end], deeperThan: dash) { end += 1 }
         // Trailing comment and blank lines belong to what follows: insert before them.
-        while end > start + 1, lines[end - 1].trimmingCharacters(in: .whitespaces).hasPrefix("#")
-            || lines[end - 1].trimmingCharacters(in: .whitespaces).isEmpty { end -= 1 }
+        while end > start + 1, Self.isCommentOrBlank(lines[end - 1]) { end -= 1 }
         let indent = String(repeating: " ", count: dash)
         lines.insert(contentsOf: itemLines.map { indent + $0 }, at: end)
         try reparse()
@@ -146,8 +142,8 @@ public struct YAMLLineEditor {
     }
 
     /// The dash column of the list items at `path`.
-    private func lastKeyPosition(in mapping: Node.Mapping) -> (line: Int, column: Int)? {
-        mapping.keys.compactMap { $0.mark }.max { $0.line < $1.line }.map { ($0.line - 1, $0.column - 1) }
+    private func lastKeyPosition(in mapping: YAMLMapping) -> (line: Int, column: Int)? {
+        mapping.keys.map(\.mark).max { $0.line < $1.line }.map { ($0.line - 1, $0.column - 1) }
     }
 
     /// The last line of the entry whose key is on `line` at `column` (its value may go on, indented deeper).
@@ -155,6 +151,12 @@ public struct YAMLLineEditor {
         var end = line
         while end + 1 < lines.count, Self.isInside(lines[end + 1], deeperThan: column) { end += 1 }
         return end
+    }
+
+    /// True for a line holding only blanks, or a comment after them.
+    private static func isCommentOrBlank(_ line: String) -> Bool {
+        let rest = line.drop { $0 == " " || $0 == "\t" }
+        return rest.isEmpty || rest.hasPrefix("#")
     }
 
     /// True for a line that is part of a block indented deeper than `column` (blank lines count as inside).
@@ -186,24 +188,21 @@ public struct YAMLLineEditor {
     /// Writes the edited text atomically over `path`, keeping its permissions and owner. `validate` is given the path of
     /// the written temporary file first: if it throws, the original stays as it was.
     public func write(validate: (String) throws -> Void = { _ in }) throws(AdminError) {
-        let folder = (path as NSString).deletingLastPathComponent
-        let temp = (folder.isEmpty ? "." : folder) + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let mode = (attributes?[.posixPermissions] as? NSNumber)?.uint16Value ?? 0o640
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        let folder = FilePaths.folder(of: path)
+        let temp = (folder.isEmpty ? "." : folder) + "/." + FilePaths.name(of: path) + ".\(getpid()).tmp"
+        let facts = FileFacts(path: path)
+        let mode = facts?.permissions ?? 0o640
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw AdminError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written) }
             if n <= 0 { close(fd); unlink(temp); throw AdminError("cannot write \(temp): \(String(cString: strerror(errno)))") }
             written += n
         }
-        fchmod(fd, mode_t(mode))
-        if let owner = (attributes?[.ownerAccountID] as? NSNumber)?.uint32Value,
-           let group = (attributes?[.groupOwnerAccountID] as? NSNumber)?.uint32Value {
-            _ = fchown(fd, owner, group)
-        }
+        fchmod(fd, mode)
+        if let facts { _ = fchown(fd, facts.owner, facts.group) }
         guard fsync(fd) == 0 else { close(fd); unlink(temp); throw AdminError("cannot sync \(temp)") }
         close(fd)
         do { try validate(temp) } catch {

@@ -1,5 +1,5 @@
 import FastCGI
-import Foundation
+import FoundationEssentials
 import Glibc
 import SSOStore
 
@@ -61,7 +61,7 @@ public enum ConfigCheck {
         if machine && report.errors.isEmpty {
             let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
             if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
-            let groupKey = key.replacingOccurrences(of: ".listen", with: ".socket_group")
+            let groupKey = key.replacing(".listen", with: ".socket_group")
             if let warning = socketGroupWarning(key: groupKey, listen: server.listen, group: server.socketGroup) {
                 report.warnings.append(warning)
             }
@@ -80,7 +80,7 @@ public enum ConfigCheck {
             return nil
         }
         guard write else { return .init(key: key, value: quoted, expected: "a readable file (it does not exist)") }
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = FilePaths.folder(of: path)
         guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
             return .init(key: key, value: quoted, expected: "a file in a folder this user can write (\(folder): \(String(cString: strerror(errno))))")
         }
@@ -90,9 +90,8 @@ public enum ConfigCheck {
     /// A warning when the folder of a unix socket does not exist or this user cannot create the socket in it.
     public static func socketFolderWarning(key: String, listen: ListenAddress) -> String? {
         guard case .unix(let path) = listen else { return nil }
-        let folder = (path as NSString).deletingLastPathComponent
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        let folder = FilePaths.folder(of: path)
+        guard FileFacts(path: folder)?.isFolder == true else {
             return "\(key): the folder \(folder) does not exist: the program cannot create \(path) (see docs/deploy.md: RuntimeDirectory= or tmpfiles.d)"
         }
         guard access(folder, W_OK | X_OK) == 0 else {

@@ -1,5 +1,6 @@
 import FastCGI
-import Foundation
+import FoundationEssentials
+import Glibc
 import SSOStore
 
 /// Loads and validates the config file; relative paths in it are resolved against the file's folder. Types, ranges and
@@ -34,7 +35,7 @@ public enum ConfigLoader {
 
     static func resolve(_ path: String, relativeTo file: String) -> String {
         if path.hasPrefix("/") { return path }
-        let folder = (file as NSString).deletingLastPathComponent
+        let folder = FilePaths.folder(of: file)
         return folder.isEmpty ? path : folder + "/" + path
     }
 

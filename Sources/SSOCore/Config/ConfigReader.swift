@@ -1,5 +1,5 @@
-import Foundation
-import Yams
+import FoundationEssentials
+import SSOYAML
 
 /// Reads a YAML file through a list of `SettingSpec`s. Every unknown key, misplaced mapping and wrong type becomes a
 /// problem, all of them in one pass; values come back typed, with the spec's default when the key is absent. The reader
@@ -8,7 +8,7 @@ final class ConfigReader {
     let file: String
     private let specs: [String: SettingSpec]
     var problems = ProblemList()
-    private var root: Node.Mapping?
+    private var root: YAMLMapping?
 
     /// Reads `path` and checks its shape against `specs`; a file that cannot be read or parsed is one problem.
     convenience init(path: String, specs: [SettingSpec]) {
@@ -28,11 +28,11 @@ final class ConfigReader {
             problems.add("(file)", "non-UTF-8 bytes", expected: "UTF-8 text")
             return
         }
-        let node: Node?
+        let node: YAMLNode?
         do {
-            node = try Yams.compose(yaml: text)
+            node = try YAMLParser.compose(text)
         } catch {
-            problems.add("(syntax)", "\(error)".replacingOccurrences(of: "\n", with: " "), expected: "valid YAML")
+            problems.add("(syntax)", error.description.replacing("\n", with: " "), expected: "valid YAML")
             return
         }
         guard let node else { return }  // an empty file: every required key is reported missing
@@ -51,8 +51,8 @@ final class ConfigReader {
 
     // MARK: - Shape
 
-    private func walk(_ mapping: Node.Mapping, specPath: String, keyPath: String) {
-        for (keyNode, value) in mapping {
+    private func walk(_ mapping: YAMLMapping, specPath: String, keyPath: String) {
+        for (keyNode, value) in mapping.pairs {
             let name = keyNode.string ?? "?"
             let specKey = specPath + name
             let key = keyPath + name
@@ -66,7 +66,7 @@ final class ConfigReader {
         }
     }
 
-    private func check(_ node: Node, against spec: SettingSpec, key: String) {
+    private func check(_ node: YAMLNode, against spec: SettingSpec, key: String) {
         switch spec.kind {
         case .section:
             guard let mapping = node.mapping else { return problems.add(key, "a \(Self.shape(node))", expected: spec.expectation) }
@@ -91,7 +91,7 @@ final class ConfigReader {
         case .flag:
             if node.bool == nil { problems.add(key, Self.shown(node), expected: spec.expectation) }
         case .choice(let words):
-            if !(node.scalar.map { words.contains($0.string) } ?? false) { problems.add(key, Self.shown(node), expected: spec.expectation) }
+            if !(node.string.map { words.contains($0) } ?? false) { problems.add(key, Self.shown(node), expected: spec.expectation) }
         case .octal:
             if Self.octal(node) == nil { problems.add(key, Self.shown(node), expected: spec.expectation) }
         case .text:
@@ -99,14 +99,14 @@ final class ConfigReader {
         }
     }
 
-    static func octal(_ node: Node) -> Int? {
-        guard let text = node.scalar?.string, !text.isEmpty, let value = Int(text, radix: 8), (0...0o777).contains(value) else {
+    static func octal(_ node: YAMLNode) -> Int? {
+        guard let text = node.string, !text.isEmpty, let value = Int(text, radix: 8), (0...0o777).contains(value) else {
             return nil
         }
         return value
     }
 
-    private static func shape(_ node: Node) -> String {
+    private static func shape(_ node: YAMLNode) -> String {
         switch node {
         case .mapping: return "mapping"
         case .sequence: return "list"
@@ -115,8 +115,8 @@ final class ConfigReader {
     }
 
     /// A scalar as found, for a problem message; never longer than 80 characters.
-    private static func shown(_ node: Node) -> String {
-        guard let text = node.scalar?.string else { return "a \(shape(node))" }
+    private static func shown(_ node: YAMLNode) -> String {
+        guard let text = node.string else { return "a \(shape(node))" }
         return text.count > 80 ? String(text.prefix(80)) + "…" : text
     }
 
@@ -126,7 +126,7 @@ final class ConfigReader {
     /// missing required key; a wrong type was already reported by the shape check, and then the default comes back.
     struct Scope {
         let reader: ConfigReader
-        let mapping: Node.Mapping?
+        let mapping: YAMLMapping?
         /// `services[].` for the items of `services`.
         let specPrefix: String
         /// `services[2].` for the third item.
@@ -141,11 +141,11 @@ final class ConfigReader {
         }
 
         /// The node at a dotted `name` under this scope.
-        private func node(_ name: String) -> Node? {
-            var current: Node.Mapping? = mapping
-            var found: Node? = nil
+        private func node(_ name: String) -> YAMLNode? {
+            var current: YAMLMapping? = mapping
+            var found: YAMLNode? = nil
             for part in name.split(separator: ".") {
-                guard let map = current, let next = map[Node(String(part))] else { return nil }
+                guard let map = current, let next = map[String(part)] else { return nil }
                 found = next
                 current = next.mapping
             }
@@ -156,7 +156,7 @@ final class ConfigReader {
         func has(_ name: String) -> Bool { node(name) != nil }
 
         /// The node, or nil after reporting a missing required key.
-        private func present(_ name: String) -> Node? {
+        private func present(_ name: String) -> YAMLNode? {
             if let found = node(name) { return found }
             if spec(name).defaultValue == .required { reader.problems.add(key(name), nil, expected: spec(name).expectation) }
             return nil
@@ -177,12 +177,12 @@ final class ConfigReader {
         }
 
         func text(_ name: String) -> String {
-            present(name)?.scalar?.string ?? defaultText(name) ?? ""
+            present(name)?.string ?? defaultText(name) ?? ""
         }
 
         /// A string with no default: nil when absent.
         func optionalText(_ name: String) -> String? {
-            present(name)?.scalar?.string
+            present(name)?.string
         }
 
         func flag(_ name: String) -> Bool {
@@ -194,7 +194,7 @@ final class ConfigReader {
         }
 
         func textList(_ name: String) -> [String] {
-            present(name)?.sequence?.compactMap { $0.scalar?.string } ?? []
+            present(name)?.sequence?.compactMap { $0.string } ?? []
         }
 
         /// The items of a list of mappings, each as its own scope.

@@ -1,5 +1,6 @@
 import FastCGI
 import FoundationEssentials
+import Glibc
 import Logging
 import SSOStore
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import SSOStore
 import Synchronization
@@ -17,11 +18,7 @@ public final class UsersFile: Sendable {
     private let state: Mutex<State>
 
     /// What identifies a version of the file without reading it.
-    struct Stamp: Equatable {
-        let modified: Date?
-        let size: Int?
-        let inode: Int?
-    }
+    typealias Stamp = FileFacts
 
     public init(path: String, registry: ServiceRegistry) throws {
         self.path = path
@@ -33,11 +30,7 @@ public final class UsersFile: Sendable {
     /// The users as last loaded.
     public var current: UserDirectory { state.withLock { $0.directory } }
 
-    static func stamp(_ path: String) -> Stamp? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        return Stamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
-                     inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
-    }
+    static func stamp(_ path: String) -> Stamp? { FileFacts(path: path) }
 
     /// The outcome of one look at the file.
     public enum Reload: Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SSOCrypto
 
 /// Reads the users file: YAML with a `users` list of `username`, `password_hash`, `name`, `email`, `services`
