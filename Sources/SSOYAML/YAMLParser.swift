@@ -20,7 +20,9 @@ public enum YAMLParser {
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { (buffer) throws(YAMLError) -> YAMLNode? in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            // libyaml asserts a non-NULL input; an empty text is an empty stream, so no document.
+            guard let start = buffer.baseAddress, !buffer.isEmpty else { return nil }
+            yaml_parser_set_input_string(&parser, start, buffer.count)
             yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
             var composer = Composer(limits: limits)
             return try composer.stream { () throws(YAMLError) -> Event in try Event.next(&parser) }
