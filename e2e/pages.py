@@ -21,8 +21,10 @@ IN_TRANSIT = (NoSuchElementException, StaleElementReferenceException, Javascript
 
 
 def wait_text(driver, text, timeout=15):
+    # Found and read in one script, as in echo(): finding <body> and then reading its text in two commands failed once
+    # in CI with chromedriver's "Node with given id does not belong to the document" when a navigation came in between.
     WebDriverWait(driver, timeout, ignored_exceptions=IN_TRANSIT).until(
-        lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+        lambda d: text in (d.execute_script("return document.body ? document.body.innerText : ''") or ""))
 
 
 def echo(driver, timeout=15):
