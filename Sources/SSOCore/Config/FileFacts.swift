@@ -1,7 +1,7 @@
 import Glibc
 
 /// Paths and file metadata from the C library, so the programs need no Foundation (whose static copy costs every
-/// process about 4 MB of memory at start; BENCHMARKS.md "Memory").
+/// process about 4 MB of memory at start; BENCHMARKS.md "Issue 15, target 5").
 public enum FilePaths {
     /// The folder part of `path`, as `dirname` but textual: `/etc/sso/sso.yaml` -> `/etc/sso`, `/sso.yaml` -> `/`,
     /// `sso.yaml` -> `` (empty: the current folder). Trailing slashes are ignored.
