@@ -1,11 +1,12 @@
 """Access changes take effect: a user removed, disabled, given another password, or losing a service loses every live
 session on every host within users_reload_interval (2 s) plus the next check — not at their sessions' natural end."""
 import os
+import subprocess
 import time
 
 import yaml
 
-from helpers import Browser, refused_within
+from helpers import BIN, Browser, refused_within
 
 BOUND = 2 + 3  # users_reload_interval, and a margin for a busy machine
 
@@ -70,3 +71,35 @@ def test_a_removed_or_disabled_user_is_out(stack):
     finally:
         edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
         time.sleep(BOUND)
+
+
+def test_a_broken_users_file_never_puts_a_hash_in_the_log(stack):
+    """A users file saved with a syntax error on a password_hash line: the last good users stay, and the log and
+    --check-config say where the error is (line and column) but never quote the line. The YAML parser used before
+    (Yams) quoted the offending line, hash and all, into AccountsFCGI's log and into --check-config's output."""
+    path = stack.state / "users.yaml"
+    good = path.read_text()
+    secret = "$2b$05$" + "LeakedHashLeakedHashLeakedHashLeakedHashLeakedHashLea"
+    log = stack.log_path("accounts")
+    start = log.stat().st_size
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(good + f"  - username: mallory\n    password_hash: '{secret}' trailing: x\n")
+        os.replace(tmp, path)
+        deadline = time.time() + BOUND
+        text = ""
+        while time.time() < deadline and "users file not reloaded" not in text:
+            time.sleep(0.2)
+            text = log.read_bytes()[start:].decode(errors="replace")
+        assert "users file not reloaded" in text and "column" in text, text
+        assert "LeakedHash" not in text, text
+        r = subprocess.run([str(BIN / "AccountsFCGI"), "--config", str(stack.config_path), "--check-config"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "(syntax)" in r.stderr, (r.stdout, r.stderr)
+        assert "LeakedHash" not in r.stdout + r.stderr, r.stderr
+        # The last good users still sign in.
+        assert Browser(stack).sign_in(stack.infusion + "/").status_code == 200
+    finally:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(good)
+        os.replace(tmp, path)
