@@ -6,21 +6,24 @@ public enum FilePaths {
     /// The folder part of `path`, as `dirname` but textual: `/etc/sso/sso.yaml` -> `/etc/sso`, `/sso.yaml` -> `/`,
     /// `sso.yaml` -> `` (empty: the current folder). Trailing slashes are ignored.
     public static func folder(of path: String) -> String {
-        var text = Substring(path)
-        while text.count > 1, text.hasSuffix("/") { text = text.dropLast() }
+        let text = withoutTrailingSlashes(Substring(path))
         guard let slash = text.lastIndex(of: "/") else { return "" }
         if slash == text.startIndex { return "/" }
-        var folder = text[..<slash]
-        while folder.count > 1, folder.hasSuffix("/") { folder = folder.dropLast() }
-        return String(folder)
+        return String(withoutTrailingSlashes(text[..<slash]))
     }
 
     /// The last part of `path`: `/etc/sso/sso.yaml` -> `sso.yaml`. Trailing slashes are ignored.
     public static func name(of path: String) -> String {
-        var text = Substring(path)
-        while text.count > 1, text.hasSuffix("/") { text = text.dropLast() }
+        let text = withoutTrailingSlashes(Substring(path))
         guard let slash = text.lastIndex(of: "/"), text != "/" else { return String(text) }
         return String(text[text.index(after: slash)...])
+    }
+
+    /// `a//` -> `a`; a lone `/` stays.
+    private static func withoutTrailingSlashes(_ text: Substring) -> Substring {
+        var text = text
+        while text.count > 1, text.hasSuffix("/") { text = text.dropLast() }
+        return text
     }
 }
 
