@@ -92,6 +92,8 @@ class Stack:
         self.address = "127.0.0.1"
         self.command_prefix = []
         self.nginx_workers = 2
+        # Seconds nginx keeps an idle client connection open (nginx's keepalive_timeout).
+        self.keepalive_timeout = 30
         for sub in ("pki", "keys", "logs", "web"):
             (self.state / sub).mkdir(parents=True, exist_ok=True)
         self.ca = self.state / "pki" / "ca.crt"
@@ -369,7 +371,7 @@ http {{
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
     sendfile on;
-    keepalive_timeout 30;
+    keepalive_timeout {self.keepalive_timeout};
     include {web}/sso/example-site.conf;
 {self.extra_http}
 }}
