@@ -74,6 +74,9 @@ final class ConnectionPool: Sendable {
     let reaperBell: Int32
     private let table = Mutex(Table())
     private let stopping = Atomic<Bool>(false)
+    /// Worker threads holding a connection outside the table: from before they accept one or claim one from the table
+    /// until they park or close it. Sequentially consistent with `stopping` (see `hold()`).
+    private let held = Atomic<Int>(0)
     private let generations = Atomic<UInt32>(1)
 
     init(poller: Poller, timeouts: Timeouts, workers: Int) throws(FastCGIError) {
@@ -89,9 +92,16 @@ final class ConnectionPool: Sendable {
     static func fd(of token: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: token)) }
 
     /// True once the process is stopping.
-    var isStopping: Bool { stopping.load(ordering: .relaxed) }
-    /// Open connections: waiting ones and those being served.
-    var count: Int { table.withLock { $0.entries.count } + watches.filter(\.isBusy).count }
+    var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+    /// Open connections: waiting ones, and those a worker holds (being served, or just accepted or claimed). Never 0
+    /// while a worker holds one, so a stop that sees 0 cannot exit under a connection it would drop unanswered.
+    var count: Int { table.withLock { $0.entries.count } + held.load(ordering: .sequentiallyConsistent) }
+
+    /// A worker is about to take a connection (accept one, or claim one from the table); `release()` when it has
+    /// parked or closed it. A worker that holds and then finds `isStopping` false is counted by any stop that follows:
+    /// both sides use sequentially consistent order (the stop sets `stopping`, then reads `count`).
+    func hold() { held.wrappingAdd(1, ordering: .sequentiallyConsistent) }
+    func release() { held.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
 
     /// A just-accepted connection, the calling worker's until it parks it.
     func open(_ fd: Int32) -> Connection {
@@ -154,7 +164,7 @@ final class ConnectionPool: Sendable {
     /// The stop begins: kept-alive connections waiting between requests are closed (the web server opens new ones to
     /// the next process); connections with a request under way are left to finish.
     func beginStop() {
-        stopping.store(true, ordering: .relaxed)
+        stopping.store(true, ordering: .sequentiallyConsistent)
         let idle: [Int32] = table.withLock { t in
             let fds = t.entries.filter { $0.value.phase == .idle && $0.value.served }.map(\.key)
             for fd in fds { t.entries[fd] = nil }
@@ -247,8 +257,6 @@ final class BusyWatch: Sendable {
     }
 
     private let state = Mutex(State())
-
-    var isBusy: Bool { state.withLock { $0.fd >= 0 } }
 
     /// The worker starts serving `fd`, which must be done by `deadline`.
     func begin(_ fd: Int32, until deadline: UInt64) {

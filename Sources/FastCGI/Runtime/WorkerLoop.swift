@@ -45,11 +45,15 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
     func run() {
         while true {
             guard let (token, hangUp) = pool.poller.wait(timeoutMS: -1) else { continue }
+            // Held before the connection leaves the queue or the table, released once it is parked or closed: a stop
+            // waits for it. Once stopping, the queue is left alone (served by the stop, or by the next process).
+            pool.hold()
             if token == Poller.listenerToken {
-                acceptOne()
+                if !pool.isStopping { acceptOne() }
             } else if let connection = pool.claim(token) {
                 advance(connection, fresh: false, hangUp: hangUp)
             }
+            pool.release()
         }
     }
 
