@@ -11,14 +11,18 @@ from helpers import BIN, Browser, refused_within
 BOUND = 2 + 3  # users_reload_interval, and a margin for a busy machine
 
 
-def edit_users(stack, change):
-    """Rewrites the stack's users file the way an editor or ssoctl would (a new file renamed over the old)."""
+def save_users_text(stack, text):
+    """Writes the stack's users file the way an editor or ssoctl would (a new file renamed over the old)."""
     path = stack.state / "users.yaml"
-    users = yaml.safe_load(path.read_text())
-    change(users["users"])
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(users))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def edit_users(stack, change):
+    users = yaml.safe_load((stack.state / "users.yaml").read_text())
+    change(users["users"])
+    save_users_text(stack, yaml.safe_dump(users))
 
 
 def user(users, name):
@@ -83,9 +87,7 @@ def test_a_broken_users_file_never_puts_a_hash_in_the_log(stack):
     log = stack.log_path("accounts")
     start = log.stat().st_size
     try:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(good + f"  - username: mallory\n    password_hash: '{secret}' trailing: x\n")
-        os.replace(tmp, path)
+        save_users_text(stack, good + f"  - username: mallory\n    password_hash: '{secret}' trailing: x\n")
         deadline = time.time() + BOUND
         text = ""
         while time.time() < deadline and "users file not reloaded" not in text:
@@ -100,6 +102,4 @@ def test_a_broken_users_file_never_puts_a_hash_in_the_log(stack):
         # The last good users still sign in.
         assert Browser(stack).sign_in(stack.infusion + "/").status_code == 200
     finally:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(good)
-        os.replace(tmp, path)
+        save_users_text(stack, good)
