@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from helpers import (Browser, address_text, attack, program_address, program_pids, rss_kb)
+from helpers import (Browser, address_text, attack, ended_report, program_address, program_pids, rss_kb)
 
 PROGRAMS = ("accounts", "appauth")
 
@@ -66,7 +66,7 @@ def test_a_params_record_whose_lengths_add_past_int_max_kills_no_process(stack):
             # Each reached the program and was answered 431 (headers too large) without libfcgi reading it.
             assert sent == {"sent": 20, "reached": 20, "answered": 20, "refused_431": 20}, sent
         time.sleep(1)
-    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced"
+    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced:\n" + ended_report(stack)
     assert traffic.results and traffic.failures == [], traffic.failures[:10]
     assert Browser(stack).get(stack.infusion + "/after").status_code == 302
     print(f"\n[{stack.server}] INT_MAX record: 2 x 20 sent, {len(traffic.results)} requests meanwhile, "
@@ -127,7 +127,7 @@ def test_hundreds_of_malformed_requests_to_both_programs(stack):
             kinds = json.loads(out.strip().splitlines()[-1])["kinds"]
             assert all(k["reached"] == k["sent"] for k in kinds.values()), kinds
     rss_after = rss_kb([p for name in PROGRAMS for p in program_pids(stack, name)])
-    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced"
+    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced:\n" + ended_report(stack)
     server_errors = [r for r in traffic.results if not isinstance(r[0], int) or (r[0] >= 500 and r[0] != 503)]
     assert traffic.results and server_errors == [], server_errors[:10]
     assert traffic.failures == [], traffic.failures[:10]
