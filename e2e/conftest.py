@@ -3,7 +3,7 @@ programs on loopback. What tests import is in helpers.py, pages.py and fcgi_clie
 import pytest
 import urllib3.util.connection as urllib3_connection
 
-from helpers import SERVERS, Browser, make_stack, new_driver
+from helpers import SERVERS, Browser, crash_lines, make_stack, new_driver
 
 # Every *.test name resolves to 127.0.0.1 for this process only (what curl --resolve does); nothing leaves loopback.
 _create_connection = urllib3_connection.create_connection
@@ -21,7 +21,13 @@ urllib3_connection.create_connection = _loopback_create_connection
 
 @pytest.fixture(scope="session")
 def tmp_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("stacks")
+    """Where every stack of the run keeps its state; at the end, every program log in it is read for a crash: the
+    supervisor replaces a crashed worker within a second, so a crash could otherwise pass every test unseen."""
+    root = tmp_path_factory.mktemp("stacks")
+    yield root
+    crashes = [f"{log.parent.parent.name}/{line}" for log in sorted(root.glob("*/logs/*.log"))
+               for line in crash_lines(log)]
+    assert not crashes, "a program crashed during the run:\n" + "\n".join(crashes[:60])
 
 
 @pytest.fixture(scope="module", params=SERVERS)

@@ -146,6 +146,15 @@ def ended_report(stack, names=("accounts", "appauth"), lines=40):
     return "\n".join(out[:400]) or "(nothing in the logs)"
 
 
+CRASH = re.compile(r"Program crashed|Swift runtime failure|Fatal error:|AddressSanitizer:|Assertion \"|status=signal (?!9\b|15\b)\d+")
+
+
+def crash_lines(log):
+    """The lines of a program's log file that show a crash: the Swift runtime's or a sanitizer's report, a libmemcached
+    assertion, the supervisor's note of a worker process that ended on a signal no test sends (9 and 15 are)."""
+    return [f"{log.name}: {line}" for line in log.read_text(errors="replace").splitlines() if CRASH.search(line)]
+
+
 def rss_kb(pids):
     """Resident memory of these processes together, in kB (VmRSS)."""
     total = 0

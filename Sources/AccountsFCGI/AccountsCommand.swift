@@ -19,6 +19,8 @@ struct Serve: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
+        // Before any OpenSSL call: a stop never frees OpenSSL under a thread still using it.
+        OpenSSLLifetime.keepStateUntilExit()
         var cfg = try ServerCommand.checkedConfig(options, program: .accounts)
         let keys = try ServerCommand.orExit { try KeyLoader.load(cfg, side: .accounts) }
         let users = try ServerCommand.orExit { try UsersFile(path: cfg.usersFile, registry: cfg.registry) }

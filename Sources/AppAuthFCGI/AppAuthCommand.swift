@@ -1,6 +1,7 @@
 import ArgumentParser
 import SSOCommand
 import SSOCore
+import SSOCrypto
 
 @main
 struct AppAuthCommand: ParsableCommand {
@@ -12,6 +13,8 @@ struct AppAuthCommand: ParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() throws {
+        // Before any OpenSSL call: a stop never frees OpenSSL under a thread still using it.
+        OpenSSLLifetime.keepStateUntilExit()
         var cfg = try ServerCommand.checkedConfig(options, program: .appAuth)
         let keys = try ServerCommand.orExit { try KeyLoader.load(cfg, side: .appHost) }
         cfg.appAuth = try ServerCommand.overriding(cfg.appAuth, with: options)
