@@ -104,6 +104,8 @@ import SSOTesting
         let chunked = try client.parse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n".utf8))
         #expect(chunked.body == Array("hello world".utf8) && chunked.header(.transferEncoding) == nil)
         let untilClose = try client.parse(Array("HTTP/1.0 200 OK\r\n\r\nall of it".utf8))
+        let manyFields = try client.parse(Array(("HTTP/1.1 204 No Content\r\n" + String(repeating: "a: b\r\n", count: 1_000) + "\r\n").utf8))
+        #expect(manyFields.headers.count == 1_000)
         #expect(untilClose.body == Array("all of it".utf8))
         for bad in ["garbage", "HTTP/1.1 abc\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -111,7 +113,8 @@ import SSOTesting
                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc",
                     "HTTP/1.1 99999999999999999999 OK\r\n\r\n",
                     "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nabc",
-                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001)] {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001),
+                    "HTTP/1.1 200 OK\r\n" + String(repeating: "a: b\r\n", count: 70_000) + "\r\n"] {
             #expect(throws: BackendError.self) { try client.parse(Array(bad.utf8)) }
         }
         #expect(throws: BackendError.self) {

@@ -37,6 +37,22 @@ import SSOTesting
         }
     }
 
+    /// memcached is shared data, not trusted arithmetic: a user counter near 2^64 (another realm on the same server, or
+    /// someone with access to it) once trapped converting it to `Int` on the next wrong password, ending the process.
+    @Test func aHugeCounterInTheStoreIsAWaitNotACrash() throws {
+        let kv = InMemoryStore(now: { 100 })
+        let t = throttle(kv)
+        for (user, value) in [("alice", "9223372036854775807"), ("bob", "18446744073709551610")] {
+            let userKey = SessionStore(kv: kv, prefix: "t:").throttleKey(scope: "user", subject: user)
+            try kv.set(userKey, Array(value.utf8), ttl: 300)
+            #expect(try fail(t, user, from: "10.2.0.1"))
+            guard case .refuse(let wait) = try t.admit(username: user, remote: "10.2.0.2", device: nil, now: 100) else {
+                Issue.record("past the soft limit, an unknown browser was not slowed"); return
+            }
+            #expect(wait >= 1 && wait <= limits.maxDelay + 1)
+        }
+    }
+
     @Test func successTakesTheCountBack() throws {
         let t = throttle(InMemoryStore(now: { 100 }))
         for _ in 0..<4 { _ = try fail(t, "bob", from: "10.0.0.1") }

@@ -9,6 +9,9 @@ public struct SocketBackendClient: BackendClient {
     public let timeoutSeconds: Int
     /// Largest response accepted, in bytes.
     public let maxResponseBytes: Int
+    /// Most header lines a response may have: 1,000 (nginx and Apache pass far fewer on; HTTP field lists trap past
+    /// 65,534, which an app could otherwise reach in under 200 kB). More is a malformed answer, never a crash.
+    public static let maxHeaderLines = 1_000
 
     public init(timeoutSeconds: Int, maxResponseBytes: Int) {
         self.timeoutSeconds = timeoutSeconds
@@ -116,6 +119,9 @@ public struct SocketBackendClient: BackendClient {
         guard statusLine.count >= 2, statusLine[0].starts(with: "HTTP/1.".utf8), let code = Self.int(statusLine[1]),
               (100...599).contains(code) else {
             throw BackendError(message: "malformed status line", beforeSending: false)
+        }
+        guard lines.count <= Self.maxHeaderLines else {
+            throw BackendError(message: "more than \(Self.maxHeaderLines) header lines", beforeSending: false)
         }
         var headers = HTTPHeaders()
         var chunked = false

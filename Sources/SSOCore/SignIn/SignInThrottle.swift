@@ -91,7 +91,8 @@ public struct SignInThrottle {
     /// wait 2, 4, 8 … seconds, up to `maxDelay`.
     public func failed(_ ticket: Ticket, now: Int64) throws(StoreError) {
         guard let userKey = ticket.userKey, ticket.userCount > UInt64(limits.userSoftLimit) else { return }
-        let steps = min(Int(ticket.userCount) - limits.userSoftLimit, 16)
+        // In UInt64: the count is memcached's, any value up to 2^64 - 1 (past the guard it is above the soft limit).
+        let steps = Int(min(ticket.userCount - UInt64(limits.userSoftLimit), 16))
         let delay = min(limits.maxDelay, 1 << steps)
         try store.kv.set(waitKey(userKey), Array(String(now + Int64(delay)).utf8), ttl: delay + 1)
     }
