@@ -68,6 +68,28 @@ import SSOTesting
         #expect(after.contains("# - username: shape to follow"))
     }
 
+    /// A file saved with CRLF line ends (or holding another YAML line break) loads in the programs, but its line numbers
+    /// are not ssoctl's: an edit once indexed past the end of its lines and crashed. It is refused, named, untouched.
+    @Test func aFileWithOtherLineBreaksIsRefusedNotMisedited() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        let lf = try String(contentsOfFile: path, encoding: .utf8)
+        for text in [lf.replacingOccurrences(of: "\n", with: "\r\n"),
+                     lf.replacingOccurrences(of: "name: Bob Builder", with: "name: \"Bob\u{2028}Builder\"")] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(try UsersFileLoader.load(path: path, registry: config.registry).all.count == 2)
+            let admin = UsersAdmin(path: path, registry: config.registry)
+            do {
+                try admin.add(username: "carol", password: "carol-pw", name: nil, email: nil, services: ["dextor"])
+                Issue.record("edited a file whose line breaks it does not count")
+            } catch let error as AdminError {
+                #expect("\(error)".contains("line"))
+            }
+            #expect(throws: AdminError.self) { try admin.setPassword(username: "bob", password: "x") }
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
+        }
+    }
+
     /// The package's key folder is root:sso 0750: a key made there (first install, `keys rotate`) must be readable by
     /// the programs' group, and by no one else; elsewhere a private key stays 0600. Only root can give a folder
     /// another group.

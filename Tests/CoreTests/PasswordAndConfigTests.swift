@@ -8,6 +8,18 @@ import Testing
 import SSOTesting
 
 @Suite struct PasswordHashTests {
+    /// A key or secret file path that names a device or a huge file is refused before it is read: /dev/zero was read
+    /// for ever, and a secret of 2 GiB or more trapped in OpenSSL's 32-bit lengths on every token.
+    @Test func keyFilesAreRegularAndSmall() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).key").path
+        defer { unlink(path) }
+        try Data(repeating: 0x61, count: KeyLoader.maxKeyFileBytes + 1).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ConfigError.self) { try KeyLoader.bytesOf(path, key: "keys.list[0].secret_file") }
+        #expect(throws: ConfigError.self) { try KeyLoader.bytesOf("/dev/zero", key: "keys.list[0].secret_file") }
+        try Data(repeating: 0x61, count: 64).write(to: URL(fileURLWithPath: path))
+        #expect(try KeyLoader.bytesOf(path, key: "keys.list[0].secret_file").count == 64)
+    }
+
     @Test func verifiesMkpasswdAndHtpasswdHashes() {
         // `mkpasswd -m yescrypt`, `mkpasswd -m bcrypt`, `htpasswd -nbB` of "wonderland".
         for hash in ["$y$j9T$PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56",

@@ -23,6 +23,12 @@ public struct YAMLLineEditor {
     /// Parses `text` as the contents of `path` (nothing is read).
     public init(path: String, text: String) throws(AdminError) {
         self.path = path
+        // YAML also breaks lines at CR, NEL, LS and PS; the edits count lines at LF only. A file with any of them would
+        // put the parser's line numbers and ours apart (an edit on the wrong line, or past the end), so it is refused.
+        if let other = text.unicodeScalars.first(where: { ["\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }) {
+            let what = other == "\r" ? "Windows (CRLF) or CR line ends" : "a U+\(String(other.value, radix: 16, uppercase: true)) line break"
+            throw AdminError("\(path) has \(what); ssoctl edits files whose lines end in LF only: convert it (e.g. sed -i 's/\\r$//' \(path)) and run again")
+        }
         var split = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if split.last == "" { split.removeLast() }
         lines = split
