@@ -25,12 +25,13 @@ public final class StoreHealth: Sendable {
     /// True while the store is taken to be unreachable.
     public var isDown: Bool { down.load(ordering: .relaxed) }
 
-    /// Records one operation's outcome; logs when it changes the state.
-    func record(failure: StoreError?) {
+    /// Records one operation's outcome; logs when it changes the state. `now`: monotonic nanoseconds, read only when the
+    /// state may change (default: the clock).
+    func record(failure: StoreError?, now clock: @autoclosure () -> UInt64 = StoreHealth.now()) {
         // The common case, the store answering and known to be up, is one relaxed load.
         let isDown = down.load(ordering: .relaxed)
         if failure == nil && !isDown { return }
-        let now = Self.now()
+        let now = clock()
         if let failure {
             lastFailure.store(now, ordering: .relaxed)
             guard !isDown, down.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
@@ -38,13 +39,16 @@ public final class StoreHealth: Sendable {
             logger.error("store unavailable: requests are refused until it answers again", metadata: ["error": "\(failure.message)"])
             return
         }
-        guard now &- lastFailure.load(ordering: .relaxed) >= settleNanoseconds,
+        // A success whose clock was read before another worker's latest failure is no sign of recovery (its time since
+        // that failure would be negative: it once wrapped round to "long ago" and logged the store back mid-outage).
+        let last = lastFailure.load(ordering: .relaxed)
+        guard now >= last, now - last >= settleNanoseconds,
               down.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged else { return }
         let seconds = Double((now &- since.load(ordering: .relaxed)) / 1_000_000) / 1_000
         logger.notice("store available again", metadata: ["unavailable_s": "\(seconds)"])
     }
 
-    private static func now() -> UInt64 {
+    static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
