@@ -6,9 +6,11 @@ import json
 import threading
 import time
 
+import pytest
 import requests
 
-from helpers import (Browser, address_text, attack, ended_report, program_address, program_pids, rss_kb)
+from helpers import (SERVERS, Browser, address_text, attack, ended_report, make_stack, program_address, program_pids,
+                     rss_kb)
 
 PROGRAMS = ("accounts", "appauth")
 
@@ -135,3 +137,38 @@ def test_hundreds_of_malformed_requests_to_both_programs(stack):
     assert rss_after <= rss_before * 1.10, (rss_before, rss_after)
     print(f"\n[{stack.server}] fuzz: 400 warm-up + 800 malformed requests, {len(traffic.results)} requests meanwhile, "
           f"0 failed, 0 restarts, RSS {rss_before} -> {rss_after} kB")
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def small_table(request, tmp_root):
+    """AppAuthFCGI with the smallest connection table there is (max_connections 16 per worker process)."""
+    s = make_stack(tmp_root, request.param, config={"app_auth.max_connections": 16})
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_more_stalled_connections_than_the_table_holds_push_out_the_oldest(small_table):
+    """A local process opens ten times more stalled connections than the table holds (`max_connections`, 16 in each of
+    2 worker processes): each new connection pushes out the oldest waiting one, the web server's included, so people's
+    requests keep being answered and the stalled ones are closed long before their 5 s timeout. A connection pushed out
+    is closed while its number can be reused at once by an accept: arming one in epoll now happens under the table's
+    lock, so a new connection never gets an evicted one's token (it would wait, unanswered, until its deadline)."""
+    stack = small_table
+    before = program_pids(stack, "appauth")
+    holder = attack(stack, "hold", address_text(program_address(stack, "appauth")), 320, "header", 8, wait=False)
+    assert '"ready"' in holder.stdout.readline()
+    try:
+        with Traffic(stack, timeout=5) as traffic:
+            time.sleep(4)
+    finally:
+        outcome = json.loads(holder.communicate(timeout=60)[0].strip().splitlines()[-1])
+    assert program_pids(stack, "appauth") == before, "a process ended or was replaced:\n" + ended_report(stack)
+    assert traffic.results and traffic.failures == [], traffic.failures[:10]
+    slow = sorted(t for _, t in traffic.results)[-1]
+    assert slow < 2.0, slow
+    # Every stalled connection was closed, most of them pushed out well before the io timeout.
+    assert outcome["closed"] == outcome["opened"] > 0, outcome
+    assert outcome["first_closed"] is not None and outcome["first_closed"] < 1.0, outcome
+    print(f"\n[{stack.server}] {outcome['opened']} stalled into a table of 2 x 16: {len(traffic.results)} requests meanwhile, "
+          f"0 failed, slowest {slow * 1000:.0f} ms; stalled ones closed from {outcome['first_closed']:.2f} s")

@@ -148,16 +148,19 @@ final class ConnectionPool: Sendable {
                 evicted = oldest.key
             }
             t.entries[fd] = c
+            // Armed while the table holds it: once the lock is gone another thread may evict it and close its fd, and
+            // an accept may reuse the number; arming after that would give the new connection this one's token (its
+            // events then match no entry: it would stall until its deadline). A watched connection is not armed (its
+            // unread bytes would make epoll report it again at once); one armed before is disarmed already, its
+            // one-shot event having been taken.
+            if !watched {
+                if wasRegistered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
+            }
             guard wake < t.reaperWake else { return false }
             t.reaperWake = wake
             return true
         }
         if evicted >= 0 { close(evicted) }
-        // A watched connection is not armed (its unread bytes would make epoll report it again at once); one that was
-        // armed before is disarmed already, its one-shot event having been taken.
-        if !watched {
-            if wasRegistered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
-        }
         if sooner { ringReaper() }
     }
 
@@ -182,7 +185,6 @@ final class ConnectionPool: Sendable {
             if let deadline = watch.enforce(now: now) { next = min(next, deadline) }
         }
         var late: [Int32] = []
-        var rearm: [(Int32, UInt64, Bool)] = []
         next = table.withLock { t in
             for (fd, var c) in t.entries {
                 if now >= c.deadline {
@@ -215,9 +217,9 @@ final class ConnectionPool: Sendable {
                         continue
                     }
                     if readable != c.readable {
-                        // More bytes came: a worker scans it again.
+                        // More bytes came: a worker scans it again (armed under the lock, as in `park`).
                         c.recheckAt = 0
-                        rearm.append((fd, c.token, c.registered))
+                        if c.registered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
                         c.registered = true
                     } else {
                         c.backoff = min(c.backoff * 2, 250_000_000)
@@ -232,9 +234,6 @@ final class ConnectionPool: Sendable {
         }
         // Closed outside the lock; their entries are gone, so no event or deadline can reach them (or a reused fd).
         for fd in late { close(fd) }
-        for (fd, token, registered) in rearm {
-            if registered { poller.rearm(fd, token: token) } else { poller.add(fd, token: token) }
-        }
         return next
     }
 
