@@ -95,7 +95,10 @@ final class ConnectionPool: Sendable {
     var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
     /// Open connections: waiting ones, and those a worker holds (being served, or just accepted or claimed). Never 0
     /// while a worker holds one, so a stop that sees 0 cannot exit under a connection it would drop unanswered.
-    var count: Int { table.withLock { $0.entries.count } + held.load(ordering: .sequentiallyConsistent) }
+    /// Both are read under the table's lock: a worker holds before claim's lock and releases after park's, so one
+    /// look under the lock always sees a connection on its way between them (read apart, a park and a release between
+    /// the two reads could make it 0).
+    var count: Int { table.withLock { $0.entries.count + held.load(ordering: .sequentiallyConsistent) } }
 
     /// A worker is about to take a connection (accept one, or claim one from the table); `release()` when it has
     /// parked or closed it. A worker that holds and then finds `isStopping` false is counted by any stop that follows:
@@ -142,25 +145,35 @@ final class ConnectionPool: Sendable {
         }
         let wake = watched ? c.recheckAt : deadline
         var evicted: Int32 = -1
+        var dropped = false
         let sooner = table.withLock { t -> Bool in
+            // A kept-alive connection between requests, once the stop has begun, is closed as `beginStop` closes those
+            // it found (the web server opens a new one to the next process), not kept until its idle deadline.
+            if phase == .idle && c.served && stopping.load(ordering: .sequentiallyConsistent) {
+                dropped = true
+                return false
+            }
             if t.entries.count >= timeouts.maxConnections, let oldest = t.entries.min(by: { $0.value.opened < $1.value.opened }) {
                 t.entries[oldest.key] = nil
                 evicted = oldest.key
             }
-            t.entries[fd] = c
             // Armed while the table holds it: once the lock is gone another thread may evict it and close its fd, and
             // an accept may reuse the number; arming after that would give the new connection this one's token (its
             // events then match no entry: it would stall until its deadline). A watched connection is not armed (its
             // unread bytes would make epoll report it again at once); one armed before is disarmed already, its
-            // one-shot event having been taken.
-            if !watched {
-                if wasRegistered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
+            // one-shot event having been taken. One epoll cannot take (out of memory, `max_user_watches`) would never
+            // get an event: it is closed.
+            if !watched && !(wasRegistered ? poller.rearm(fd, token: c.token) : poller.add(fd, token: c.token)) {
+                dropped = true
+                return false
             }
+            t.entries[fd] = c
             guard wake < t.reaperWake else { return false }
             t.reaperWake = wake
             return true
         }
         if evicted >= 0 { close(evicted) }
+        if dropped { close(fd) }
         if sooner { ringReaper() }
     }
 
@@ -219,7 +232,11 @@ final class ConnectionPool: Sendable {
                     if readable != c.readable {
                         // More bytes came: a worker scans it again (armed under the lock, as in `park`).
                         c.recheckAt = 0
-                        if c.registered { poller.rearm(fd, token: c.token) } else { poller.add(fd, token: c.token) }
+                        guard c.registered ? poller.rearm(fd, token: c.token) : poller.add(fd, token: c.token) else {
+                            t.entries[fd] = nil
+                            late.append(fd)
+                            continue
+                        }
                         c.registered = true
                     } else {
                         c.backoff = min(c.backoff * 2, 250_000_000)

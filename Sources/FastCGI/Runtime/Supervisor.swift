@@ -223,7 +223,9 @@ public final class Supervisor {
             for pid in old { kill(pid, SIGTERM) }
             logger.info("restarted", metadata: ["new": "\(started.map { String($0.0) }.joined(separator: ","))"])
         } else {
-            // The old workers keep serving; the new ones that did start are stopped again.
+            // The old workers keep serving; the new ones that did start are stopped again (with their ready pipes
+            // closed: `waitReady` closes them, and was not called when not all of them started).
+            if started.count != options.processes { for (_, fd) in started { close(fd) } }
             for (pid, _) in started { kill(pid, SIGTERM) }
             generation = previous
             logger.error("restart failed: the new worker processes did not start; the old ones keep serving")
