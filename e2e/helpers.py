@@ -130,22 +130,6 @@ def program_pids(stack, name):
     return [top] + sorted(int(c) for c in children)
 
 
-def ended_report(stack, names=("accounts", "appauth"), lines=40):
-    """What the programs' logs say about worker processes that ended (the supervisor's line, with the exit status or
-    signal) and any crash the Swift runtime or a sanitizer printed, with the lines after it: the message a test shows
-    when a process ended, so a CI run explains itself without its (temporary) logs."""
-    markers = ("worker process ended", "Fatal error", "Program crashed", "runtime failure", "Sanitizer", "Assertion")
-    out = []
-    for name in names:
-        text = stack.log_path(name).read_text(errors="replace").splitlines()
-        for i, line in enumerate(text):
-            if any(m in line for m in markers) and "status=exit code 0" not in line:
-                out.append(f"{name}: " + line)
-                if any(m in line for m in ("crashed", "Fatal error", "runtime failure", "Assertion")):
-                    out.extend(f"{name}:   " + l for l in text[i + 1:i + lines])
-    return "\n".join(out[:400]) or "(nothing in the logs)"
-
-
 CRASH = re.compile(r"Program crashed|Swift runtime failure|Fatal error:|AddressSanitizer:|Assertion \"|status=signal (?!9\b|15\b)\d+")
 
 
@@ -153,6 +137,21 @@ def crash_lines(log):
     """The lines of a program's log file that show a crash: the Swift runtime's or a sanitizer's report, a libmemcached
     assertion, the supervisor's note of a worker process that ended on a signal no test sends (9 and 15 are)."""
     return [f"{log.name}: {line}" for line in log.read_text(errors="replace").splitlines() if CRASH.search(line)]
+
+
+def ended_report(stack, names=("accounts", "appauth"), lines=40):
+    """What the programs' logs say about worker processes that ended (the supervisor's line, with the exit status or
+    signal) and any crash report, with the lines after it (the backtrace): the message a test shows when a process
+    ended, so a CI run explains itself without its (temporary) logs."""
+    out = []
+    for name in names:
+        text = stack.log_path(name).read_text(errors="replace").splitlines()
+        for i, line in enumerate(text):
+            if CRASH.search(line) and "status=signal" not in line:
+                out += [f"{name}: {l}" for l in text[i:i + lines]]
+            elif "worker process ended" in line and "status=exit code 0" not in line:
+                out.append(f"{name}: {line}")
+    return "\n".join(out[:400]) or "(nothing in the logs)"
 
 
 def rss_kb(pids):
