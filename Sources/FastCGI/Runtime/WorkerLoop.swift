@@ -129,6 +129,11 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         watch.begin(fd, until: started + pool.timeouts.io)
         request.pointee.ipcFd = fd
         request.pointee.keepConnection = 1  // so libfcgi's own end-of-request never closes our descriptor
+        // Should libfcgi refuse the header (no input the scanner passes is known to make it: the fastcgi-records fuzz
+        // target checks this), it closes the descriptor itself; detached, at once, instead of draining it first
+        // (2 s waits for as long as the peer keeps sending), so the reaper's late shutdown can never meet its number
+        // reused by an accept before `watch.end()`.
+        request.pointee.detached = 1
         guard FCGX_Accept_r(request) == 0 else {
             // libfcgi gave it up (and closed it): the scanner let through something it refuses.
             request.pointee.ipcFd = -1
