@@ -114,7 +114,9 @@ import SSOTesting
                     "HTTP/1.1 99999999999999999999 OK\r\n\r\n",
                     "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nabc",
                     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", "HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1001),
-                    "HTTP/1.1 200 OK\r\n" + String(repeating: "a: b\r\n", count: 70_000) + "\r\n"] {
+                    "HTTP/1.1 200 OK\r\n" + String(repeating: "a: b\r\n", count: 70_000) + "\r\n",
+                    "HTTP/1.1 200 OK\r\n" + String(repeating: "\n", count: 70_000) + "\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" + String(repeating: ";", count: 2_000) + "\r\na\r\n0\r\n\r\n"] {
             #expect(throws: BackendError.self) { try client.parse(Array(bad.utf8)) }
         }
         #expect(throws: BackendError.self) {

@@ -5,13 +5,19 @@ import HTTPTypes
 /// A minimal HTTP/1.1 client (`Connection: close`) for one replayed request: writes the request, reads the whole
 /// response (Content-Length, chunked, or until close), bounded in time and size.
 public struct SocketBackendClient: BackendClient {
-    /// Seconds for connect, each send and each receive. Default in config: 60.
+    /// Seconds the whole exchange may take: connect, sending the request, and the app's whole answer, however it spaces
+    /// its bytes. Default in config: 60.
     public let timeoutSeconds: Int
     /// Largest response accepted, in bytes.
     public let maxResponseBytes: Int
     /// Most header lines a response may have: 1,000 (nginx and Apache pass far fewer on; HTTP field lists trap past
     /// 65,534, which an app could otherwise reach in under 200 kB). More is a malformed answer, never a crash.
     public static let maxHeaderLines = 1_000
+    /// Largest response head (status line and header lines), in bytes: 65,536. A head is split into lines; one of
+    /// many megabytes of bare line feeds once took ~0.5 GB to split.
+    public static let maxHeadBytes = 65_536
+    /// Longest chunk-size line (the size and its extensions), in bytes: 1,024.
+    static let maxChunkLineBytes = 1_024
 
     public init(timeoutSeconds: Int, maxResponseBytes: Int) {
         self.timeoutSeconds = timeoutSeconds
@@ -20,6 +26,7 @@ public struct SocketBackendClient: BackendClient {
 
     /// Sends the request (a `Content-Length` is added) and returns the app's response.
     public func send(_ request: BackendRequest, to address: BackendAddress) throws(BackendError) -> HTTPResponse {
+        let deadline = Monotonic.now() + Monotonic.seconds(timeoutSeconds)
         let fd = try connectSocket(address)
         defer { close(fd) }
         var head = Array("\(request.method) \(request.uri) HTTP/1.1\r\n".utf8)
@@ -28,8 +35,8 @@ public struct SocketBackendClient: BackendClient {
             head += Array(field.name.utf8) + Array(": ".utf8) + field.bytes + [13, 10]
         }
         head += Array("Content-Length: \(request.body.count)\r\nConnection: close\r\n\r\n".utf8)
-        try writeAll(fd, head + request.body)
-        return try parse(try readAll(fd))
+        try writeAll(fd, head + request.body, until: deadline)
+        return try parse(try readAll(fd, until: deadline))
     }
 
     private func connectSocket(_ address: BackendAddress) throws(BackendError) -> Int32 {
@@ -78,9 +85,23 @@ public struct SocketBackendClient: BackendClient {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(BackendError) {
+    /// Waits until `fd` is ready for `events` (POLLIN or POLLOUT), or throws once `deadline` (monotonic ns) has passed.
+    private func wait(_ fd: Int32, _ events: Int32, until deadline: UInt64) throws(BackendError) {
+        while true {
+            let now = Monotonic.now()
+            guard now < deadline else {
+                throw BackendError(message: "no whole answer within \(timeoutSeconds) s", beforeSending: false)
+            }
+            var p = pollfd(fd: fd, events: Int16(events), revents: 0)
+            let ready = poll(&p, 1, Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000)))
+            if ready > 0 || (ready < 0 && errno != EINTR) { return }  // an error shows in the send or recv that follows
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], until deadline: UInt64) throws(BackendError) {
         var sent = 0
         while sent < bytes.count {
+            try wait(fd, Int32(POLLOUT), until: deadline)
             let n = bytes.withUnsafeBytes { raw -> Int in
                 guard let base = raw.baseAddress else { return 0 }
                 return sso_fcgi_send(fd, base + sent, bytes.count - sent, 0)
@@ -91,10 +112,11 @@ public struct SocketBackendClient: BackendClient {
         }
     }
 
-    private func readAll(_ fd: Int32) throws(BackendError) -> [UInt8] {
+    private func readAll(_ fd: Int32, until deadline: UInt64) throws(BackendError) -> [UInt8] {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
+            try wait(fd, Int32(POLLIN), until: deadline)
             let n = recv(fd, &buffer, buffer.count, 0)
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw BackendError(message: "no answer within \(timeoutSeconds) s", beforeSending: false) }
@@ -111,7 +133,14 @@ public struct SocketBackendClient: BackendClient {
 
     /// Parses a whole HTTP/1.x response as read from the socket.
     func parse(_ raw: [UInt8]) throws(BackendError) -> HTTPResponse {
-        guard let end = find(raw, [13, 10, 13, 10]) else { throw BackendError(message: "malformed response head", beforeSending: false) }
+        guard let end = find(raw, [13, 10, 13, 10], before: Self.maxHeadBytes + 4) else {
+            throw BackendError(message: raw.count > Self.maxHeadBytes ? "response head larger than \(Self.maxHeadBytes) bytes"
+                                                                      : "malformed response head", beforeSending: false)
+        }
+        // Counted before anything is split: the status line and at most `maxHeaderLines` more.
+        guard raw[0..<end].reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) <= Self.maxHeaderLines else {
+            throw BackendError(message: "more than \(Self.maxHeaderLines) header lines", beforeSending: false)
+        }
         var lines = raw[0..<end].split(separator: 10, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
             line.last == 13 ? line.dropLast() : line
         }
@@ -119,9 +148,6 @@ public struct SocketBackendClient: BackendClient {
         guard statusLine.count >= 2, statusLine[0].starts(with: "HTTP/1.".utf8), let code = Self.int(statusLine[1]),
               (100...599).contains(code) else {
             throw BackendError(message: "malformed status line", beforeSending: false)
-        }
-        guard lines.count <= Self.maxHeaderLines else {
-            throw BackendError(message: "more than \(Self.maxHeaderLines) header lines", beforeSending: false)
         }
         var headers = HTTPHeaders()
         var chunked = false
@@ -158,7 +184,9 @@ public struct SocketBackendClient: BackendClient {
         var out: [UInt8] = []
         var i = 0
         while true {
-            guard let lineEnd = find(data, [13, 10], from: i) else { throw BackendError(message: "malformed chunk", beforeSending: false) }
+            guard let lineEnd = find(data, [13, 10], from: i, before: i + Self.maxChunkLineBytes) else {
+                throw BackendError(message: "malformed chunk", beforeSending: false)
+            }
             let sizeField = data[i..<lineEnd].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? []
             guard let size = Int(String(decoding: Self.trimmed(sizeField), as: UTF8.self), radix: 16), size >= 0 else {
                 throw BackendError(message: "malformed chunk size", beforeSending: false)
@@ -174,10 +202,11 @@ public struct SocketBackendClient: BackendClient {
         }
     }
 
-    private func find(_ data: [UInt8], _ needle: [UInt8], from start: Int = 0) -> Int? {
+    /// Where `needle` starts in `data`, looking from `start` at starts before `limit` (default: anywhere).
+    private func find(_ data: [UInt8], _ needle: [UInt8], from start: Int = 0, before limit: Int = .max) -> Int? {
         guard data.count >= needle.count, start <= data.count - needle.count else { return nil }
         var i = start
-        while i <= data.count - needle.count {
+        while i <= data.count - needle.count && i < limit {
             if data[i] == needle[0] && data[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }

@@ -140,7 +140,7 @@ public enum Settings {
         .init("request_cache.cookie_name", .text, .value("__Host-sso_replay"),
               doc: "The HttpOnly cookie that binds a kept request to the browser."),
         .init("request_cache.backend_timeout", .integer(1...3600), .value("60"), unit: "seconds",
-              doc: "Longest wait for the app when a kept request is delivered."),
+              doc: "Longest a delivery of a kept request may take in all: connecting, sending it, and the app's whole answer."),
         .init("request_cache.max_response_bytes", .integer(1024...(1 << 30)), .value("16777216"), unit: "bytes",
               doc: "Largest app answer relayed after a delivery."),
     ]
