@@ -54,6 +54,30 @@ import Testing
 
     /// The ASCII fast path (eight bytes at a time) agrees with a byte-by-byte check wherever the high bit is, and a
     /// value with one non-ASCII byte anywhere still keeps its exact bytes.
+    /// The one-pass view (what a kept request's headers are read from) says what a lookup of each name says, in the
+    /// order names first came.
+    @Test func everyParamInOnePassReadsAsEachLookup() {
+        let entries = [Array("HTTP_COOKIE=a=1".utf8), Array("HTTP_ACCEPT=text/html".utf8), Array("HTTP_HOST=one".utf8),
+                       Array("HTTP_COOKIE=b=2".utf8), Array("HTTP_X=\u{1}".utf8) + [0xFF], Array("HTTP_HOST=two".utf8),
+                       Array("HTTP_ACCEPT=*/*".utf8), Array("SCRIPT_NAME=/a".utf8), Array("SCRIPT_NAME=/b".utf8)]
+        var envp: [UnsafeMutablePointer<CChar>?] = entries.map { e in
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: e.count + 1)
+            for (i, b) in e.enumerated() { p[i] = CChar(bitPattern: b) }
+            p[e.count] = 0
+            return p
+        }
+        envp.append(nil)
+        defer { for p in envp { p?.deallocate() } }
+        guard let params = envp.withUnsafeBufferPointer({ ParamsReader.read($0.baseAddress!, role: 1) }) else {
+            Issue.record("refused"); return
+        }
+        let all = params.all
+        #expect(all.map(\.name) == ["HTTP_COOKIE", "HTTP_ACCEPT", "HTTP_HOST", "HTTP_X", "SCRIPT_NAME", "FCGI_ROLE"])
+        for (name, value) in all { #expect(params.rawValue(name) == value, "\(name)") }
+        #expect(all.first { $0.name == "HTTP_COOKIE" }?.value == Array("a=1; b=2".utf8))
+        #expect(all.first { $0.name == "HTTP_HOST" }?.value == Array("two".utf8))
+    }
+
     @Test func asciiCheckFindsTheHighBitAtEveryPosition() {
         for length in 0...24 {
             let plain = [UInt8](repeating: UInt8(ascii: "a"), count: length)

@@ -140,18 +140,42 @@ public struct FastCGIParams: Sendable {
     /// How many distinct params were sent.
     public var count: Int { names.count }
 
+    /// Every param once, in the order it first came, with its value's bytes as `rawValue` reads them (a header sent on
+    /// several lines joined, any other repeat its last value), in one pass: looking each name up instead costs a pass
+    /// over all params per name, and thousands of distinct headers (64 KiB of params) took 175 ms.
+    public var all: [(name: String, value: [UInt8])] {
+        var out: [(name: String, value: [UInt8])] = []
+        var index: [String: Int] = [:]
+        bytes.withUnsafeBufferPointer { all in
+            for e in entries {
+                let nameBytes = UnsafeBufferPointer(rebasing: all[Int(e.nameStart)..<Int(e.nameStart + e.nameCount)])
+                let name = String(decoding: nameBytes, as: UTF8.self)
+                let value = value(e, in: all)
+                guard let i = index[name] else {
+                    index[name] = out.count
+                    out.append((name, Array(value)))
+                    continue
+                }
+                if Self.joinsRepeats(nameBytes) {
+                    out[i].value += Self.separator(nameBytes)
+                    out[i].value += value
+                } else {
+                    out[i].value = Array(value)
+                }
+            }
+        }
+        return out
+    }
+
     /// Every param once, with its value as read through the subscript.
     public var dictionary: [String: String] {
-        var out: [String: String] = [:]
-        for name in names { out[name] = self[name] }
-        return out
+        Dictionary(all.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }, uniquingKeysWith: { _, last in last })
     }
 
     /// The exact bytes of every param whose value is not valid UTF-8 (usually none).
     public var rawParams: [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
-        for name in names {
-            guard let value = rawValue(name) else { continue }
+        for (name, value) in all {
             let valid = value.withUnsafeBufferPointer { ParamsReader.isASCII($0) || String(validating: $0, as: UTF8.self) != nil }
             if !valid { out[name] = value }
         }
@@ -171,7 +195,7 @@ public struct FastCGIParams: Sendable {
                     matches += 1
                 }
                 if matches == 1 || !Self.joinsRepeats(key) { return body(value(entries[last], in: all)) }
-                let separator: [UInt8] = key.elementsEqual("HTTP_COOKIE".utf8) ? Array("; ".utf8) : Array(", ".utf8)
+                let separator = Self.separator(key)
                 var joined: [UInt8] = []
                 var index = firstMatch(key, in: all, from: 0)
                 var first = true
@@ -190,6 +214,11 @@ public struct FastCGIParams: Sendable {
     /// among them) is its last value.
     private static func joinsRepeats(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         name.starts(with: "HTTP_".utf8) && !name.elementsEqual("HTTP_HOST".utf8)
+    }
+
+    /// What joins the lines of a repeated header: `; ` for `Cookie` (RFC 6265), `, ` for any other (RFC 9110, 5.3).
+    private static func separator(_ name: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        name.elementsEqual("HTTP_COOKIE".utf8) ? Array("; ".utf8) : Array(", ".utf8)
     }
 
     private func value(_ e: Entry, in all: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {

@@ -87,25 +87,23 @@ public struct HTTPRequest: Sendable {
     /// Every request header as (lower-case name with `-`, value), rebuilt from the `HTTP_*` params plus content type and
     /// length, each once (nginx sends both `CONTENT_TYPE` and `HTTP_CONTENT_TYPE`; the CGI one wins).
     public var headers: [(name: String, value: String)] {
-        headerParams.map { ($0.name, params[$0.param] ?? "") }
+        headerFields.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }
     }
 
-    /// `headers` with each value's exact bytes: what a replay sends on, even when a value is not UTF-8.
+    /// `headers` with each value's exact bytes: what a replay sends on, even when a value is not UTF-8. Sorted by name;
+    /// made in one pass over the params (`FastCGIParams.all`).
     public var headerFields: [(name: String, value: [UInt8])] {
-        headerParams.map { ($0.name, params.rawValue($0.param) ?? []) }
-    }
-
-    /// Each header's name and the param that holds it, sorted by name.
-    private var headerParams: [(name: String, param: String)] {
-        var out: [(String, String)] = []
-        for key in params.names where key.hasPrefix("HTTP_") {
-            if (key == "HTTP_CONTENT_TYPE" && params["CONTENT_TYPE"]?.isEmpty == false)
-                || (key == "HTTP_CONTENT_LENGTH" && params["CONTENT_LENGTH"]?.isEmpty == false) { continue }
-            out.append((Self.headerName(fromParam: key), key))
+        let all = params.all
+        let cgi = { (name: String) in all.first { $0.name == name && !$0.value.isEmpty } }
+        let type = cgi("CONTENT_TYPE"), length = cgi("CONTENT_LENGTH")
+        var out: [(name: String, value: [UInt8])] = []
+        for (key, value) in all where key.hasPrefix("HTTP_") {
+            if (key == "HTTP_CONTENT_TYPE" && type != nil) || (key == "HTTP_CONTENT_LENGTH" && length != nil) { continue }
+            out.append((Self.headerName(fromParam: key), value))
         }
-        if let type = params["CONTENT_TYPE"], !type.isEmpty { out.append(("content-type", "CONTENT_TYPE")) }
-        if let length = params["CONTENT_LENGTH"], !length.isEmpty { out.append(("content-length", "CONTENT_LENGTH")) }
-        return out.sorted { $0.0 < $1.0 }
+        if let type { out.append(("content-type", type.value)) }
+        if let length { out.append(("content-length", length.value)) }
+        return out.sorted { $0.name < $1.name }
     }
 
     /// `HTTP_X_FORWARDED_FOR` -> `x-forwarded-for`.
