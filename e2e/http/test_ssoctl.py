@@ -122,3 +122,20 @@ def test_check_and_the_audit_trail(admin_stack):
     text = (s.state / "logs" / "audit.log").read_text()
     for secret in ("wonderland", "builder", "rebuilt", "c-pass", "eyJ"):
         assert secret not in text
+
+
+def test_a_huge_user_name_makes_no_huge_audit_line(admin_stack):
+    """A forged sign-in (no CSRF cookie) is audited with the user name it sent. 20,000 control characters (60 KB
+    form-encoded, within the web server's 64 KiB for /login), each written as a 6-byte JSON escape, made a 120 KB line
+    per request, written to disk, unthrottled. Every audit value is cut to 512 bytes now, marked as cut."""
+    s = admin_stack
+    log = s.state / "logs" / "audit.log"
+    before = log.stat().st_size
+    r = Browser(s).session.post(s.accounts + "/login", data={"username": "\x01" * 20_000, "password": "x", "csrf": "x"},
+                                allow_redirects=False, timeout=10)
+    assert r.status_code == 403, r.status_code
+    time.sleep(0.2)
+    lines = log.read_bytes()[before:].decode().splitlines()
+    forged = [json.loads(line) for line in lines if '"bad_form"' in line]
+    assert forged and all(len(line) < 4096 for line in lines), [len(line) for line in lines]
+    assert forged[-1]["user"].endswith("…(20000 bytes)"), forged[-1]["user"][-40:]

@@ -31,15 +31,31 @@ public final class AuditLog: Sendable {
         return log
     }()
 
+    /// Longest value written, in UTF-8 bytes: 512. A longer one (a user name someone typed) is cut on a character
+    /// boundary and marked `…(N bytes)`, so a request cannot make a line many times its own size.
+    static let maxValueBytes = 512
+
     /// Writes one event: `event` names it (`signin`, `signout`, `handoff`, `revoke`, `admin`), `fields` say the rest.
     public func record(_ event: String, _ fields: [(String, String)], now: Int64) {
         guard let fd else { return }
         var line = "{\"time\":\(JSONString.quote(Self.timestamp(now))),\"event\":\(JSONString.quote(event))"
-        for (name, value) in fields { line += ",\(JSONString.quote(name)):\(JSONString.quote(value))" }
+        for (name, value) in fields { line += ",\(JSONString.quote(name)):\(JSONString.quote(Self.bounded(value)))" }
         line += "}\n"
         // One write(2) per line: with O_APPEND, lines from several processes never interleave.
         let bytes = Array(line.utf8)
         lock.withLock { _ in _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+    }
+
+    /// `value`, or its first characters within `maxValueBytes` and how long it was.
+    static func bounded(_ value: String) -> String {
+        let size = value.utf8.count
+        guard size > maxValueBytes else { return value }
+        var kept = 0
+        let prefix = value.prefix { character in
+            kept += character.utf8.count
+            return kept <= maxValueBytes
+        }
+        return prefix + "…(\(size) bytes)"
     }
 
     /// RFC 3339 in UTC, to the second.
