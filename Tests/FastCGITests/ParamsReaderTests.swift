@@ -4,7 +4,7 @@ import Testing
 /// Params as libfcgi hands them over: repeated headers joined as the web server joins them, bytes kept.
 @Suite struct ParamsReaderTests {
     /// What libfcgi hands over: NUL-terminated `NAME=VALUE` strings, ended by a null pointer.
-    func read(_ entries: [[UInt8]], role: Int32 = 1) -> (values: [String: String], raw: [String: [UInt8]]) {
+    func parse(_ entries: [[UInt8]], role: Int32 = 1) -> FastCGIParams? {
         var envp: [UnsafeMutablePointer<CChar>?] = entries.map { e in
             let p = UnsafeMutablePointer<CChar>.allocate(capacity: e.count + 1)
             for (i, b) in e.enumerated() { p[i] = CChar(bitPattern: b) }
@@ -13,7 +13,11 @@ import Testing
         }
         envp.append(nil)
         defer { for p in envp { p?.deallocate() } }
-        let params = envp.withUnsafeBufferPointer { ParamsReader.read($0.baseAddress!, role: role) }
+        return envp.withUnsafeBufferPointer { ParamsReader.read($0.baseAddress!, role: role) }  // copied: the strings may go
+    }
+
+    func read(_ entries: [[UInt8]], role: Int32 = 1) -> (values: [String: String], raw: [String: [UInt8]]) {
+        let params = parse(entries, role: role)
         return (params?.dictionary ?? [:], params?.rawParams ?? [:])
     }
 
@@ -60,15 +64,7 @@ import Testing
         let entries = [Array("HTTP_COOKIE=a=1".utf8), Array("HTTP_ACCEPT=text/html".utf8), Array("HTTP_HOST=one".utf8),
                        Array("HTTP_COOKIE=b=2".utf8), Array("HTTP_X=\u{1}".utf8) + [0xFF], Array("HTTP_HOST=two".utf8),
                        Array("HTTP_ACCEPT=*/*".utf8), Array("SCRIPT_NAME=/a".utf8), Array("SCRIPT_NAME=/b".utf8)]
-        var envp: [UnsafeMutablePointer<CChar>?] = entries.map { e in
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: e.count + 1)
-            for (i, b) in e.enumerated() { p[i] = CChar(bitPattern: b) }
-            p[e.count] = 0
-            return p
-        }
-        envp.append(nil)
-        defer { for p in envp { p?.deallocate() } }
-        guard let params = envp.withUnsafeBufferPointer({ ParamsReader.read($0.baseAddress!, role: 1) }) else {
+        guard let params = parse(entries) else {
             Issue.record("refused"); return
         }
         let all = params.all
