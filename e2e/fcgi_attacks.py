@@ -119,6 +119,44 @@ def hold(address, count, mode, seconds):
             "last_closed": max(closed, default=None)}
 
 
+# ---- a trickle after a large incomplete header
+
+def trickle(address, count, seconds):
+    """Opens `count` connections, sends each two full PARAMS records of empty pairs (131 kB, all valid) and the header
+    of a third, then one more byte to each every millisecond for `seconds`: each byte is new input, so a program that
+    scans the whole start of the request again for every byte spends CPU on it without end. Returns how many bytes
+    were trickled and how many connections the program had closed by the end."""
+    filler = b"\x00" * 65534  # 32,767 pairs with empty names and values: nothing the params limit counts
+    start = fc.begin() + fc.record(fc.PARAMS, filler) * 2 + struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 65534, 0, 0)
+    conns = []
+    for _ in range(count):
+        try:
+            s = open_socket(address)
+            s.sendall(start)
+            s.setblocking(False)
+            conns.append(s)
+        except OSError:
+            pass
+    print(json.dumps({"ready": len(conns)}), flush=True)
+    sent = 0
+    closed = set()
+    end = time.time() + seconds
+    while time.time() < end:
+        for i, s in enumerate(conns):
+            if i in closed:
+                continue
+            try:
+                sent += s.send(b"\x00")
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.add(i)
+        time.sleep(0.001)
+    for s in conns:
+        s.close()
+    return {"opened": len(conns), "trickled": sent, "closed": len(closed)}
+
+
 # ---- generated malformed requests
 
 def generated(seed, count):
@@ -175,6 +213,8 @@ def main():
     command, address = sys.argv[1], parse_address(sys.argv[2])
     if command == "hold":
         print(json.dumps(hold(address, int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))), flush=True)
+    elif command == "trickle":
+        print(json.dumps(trickle(address, int(sys.argv[3]), float(sys.argv[4]))), flush=True)
     elif command == "probe":
         env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": sys.argv[3], "HTTPS": "on",
                "SSO_ORIGIN": "https://" + sys.argv[3], "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe",

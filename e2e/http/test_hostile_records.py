@@ -3,8 +3,10 @@ sockets admit): one record that made libfcgi abort, hundreds of stalled connecti
 requests. Meanwhile people's requests through the web server keep being served; no process is restarted; memory stays
 flat. Through nginx (unix sockets) and Apache (TCP). See docs/runtime.md for the bounds these tests hold the runtime to."""
 import json
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -172,3 +174,41 @@ def test_more_stalled_connections_than_the_table_holds_push_out_the_oldest(small
     assert outcome["first_closed"] is not None and outcome["first_closed"] < 1.0, outcome
     print(f"\n[{stack.server}] {outcome['opened']} stalled into a table of 2 x 16: {len(traffic.results)} requests meanwhile, "
           f"0 failed, slowest {slow * 1000:.0f} ms; stalled ones closed from {outcome['first_closed']:.2f} s")
+
+
+def cpu_seconds(pids):
+    """User and system CPU time these processes have used, in seconds (/proc/PID/stat, clock ticks)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def test_a_trickle_after_a_large_incomplete_header_costs_little_cpu(stack):
+    """Eight connections each send 131 kB of a valid but unfinished header, then one byte a millisecond for 5 s (as the
+    socket's user: the one local user it admits). Every byte is new input, and each look used to scan the whole start
+    again, 1 ms after the last: thousands of scans of 131 kB per connection, every core busy for as long as it went on.
+    The pause between looks at a connection still receiving now keeps growing (to 250 ms) instead of starting again at
+    1 ms: a few dozen scans per connection in all."""
+    pids = program_pids(stack, "appauth")
+    browser = Browser(stack)
+    assert browser.sign_in(stack.infusion + "/").status_code == 200
+    before = cpu_seconds(pids)
+    holder = attack(stack, "trickle", address_text(program_address(stack, "appauth")), 8, 5, wait=False)
+    assert '"ready"' in holder.stdout.readline()
+    # Only the attack runs while CPU is counted (people's requests would count too), but one request a second shows
+    # the program still answers.
+    answered = []
+    while holder.poll() is None:
+        answered.append(browser.get(stack.infusion + f"/trickle/{len(answered)}").status_code)
+        time.sleep(1)
+    outcome = json.loads(holder.communicate(timeout=60)[0].strip().splitlines()[-1])
+    used = cpu_seconds(pids) - before
+    # Over TCP every byte goes; a unix socket counts each send's buffer overhead, so far fewer fit before it blocks.
+    assert outcome["opened"] == 8 and outcome["trickled"] > 500, outcome
+    assert answered and set(answered) == {200}, answered
+    print(f"\n[{stack.server}] trickle: {outcome['trickled']} bytes into 8 connections over 5 s; AppAuthFCGI used "
+          f"{used:.2f} s CPU (with {len(answered)} requests)")
+    assert used < 1.5, f"AppAuthFCGI used {used:.2f} s of CPU in 5 s"

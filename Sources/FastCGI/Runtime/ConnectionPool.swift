@@ -131,13 +131,17 @@ final class ConnectionPool: Sendable {
     func park(_ connection: Connection, _ phase: Phase, deadline: UInt64) {
         var c = connection
         let fd = c.fd
+        let stillReceiving = c.phase == .receiving && phase == .receiving
         c.phase = phase
         c.deadline = deadline
         let wasRegistered = c.registered
         let watched = phase == .receiving || phase == .quiet
         if watched {
-            // New bytes were just scanned (or the last allowed ones dropped): the reaper looks soon, then less often.
-            c.backoff = 1_000_000
+            // The reaper looks soon (1 ms), then less often. A request still incomplete after a look keeps the pause it
+            // had, doubled (up to 250 ms): each look scans everything sent so far, and a sender adding a byte after each
+            // one once had its whole start scanned every millisecond (thousands of times, every core busy). A web
+            // server sends a request in a few writes at once: its second or third look finds it whole.
+            c.backoff = stillReceiving ? min(c.backoff * 2, 250_000_000) : 1_000_000
             c.recheckAt = Monotonic.now() + c.backoff
         } else {
             c.recheckAt = 0
