@@ -78,14 +78,13 @@ def stall_bytes(mode):
     return fc.begin() + fc.record(fc.PARAMS, fc.pair(b"REQUEST_METHOD", b"GET"))[:10]
 
 
-def hold(address, count, mode, seconds):
-    """Opens `count` connections, sends each its stall bytes, and waits up to `seconds`; returns how many the program
-    closed and the seconds at which the first and last of them were closed."""
+def open_all(address, count, data):
+    """Opens up to `count` connections, sends each `data`, leaves them non-blocking; prints how many are ready (the
+    line a test waits for) and returns them."""
     conns = []
     for _ in range(count):
         try:
             s = open_socket(address)
-            data = stall_bytes(mode)
             if data:
                 s.sendall(data)
             s.setblocking(False)
@@ -93,6 +92,13 @@ def hold(address, count, mode, seconds):
         except OSError:
             pass
     print(json.dumps({"ready": len(conns)}), flush=True)
+    return conns
+
+
+def hold(address, count, mode, seconds):
+    """Opens `count` connections, sends each its stall bytes, and waits up to `seconds`; returns how many the program
+    closed and the seconds at which the first and last of them were closed."""
+    conns = open_all(address, count, stall_bytes(mode))
     start = time.time()
     closed = []
     open_ = list(conns)
@@ -128,16 +134,7 @@ def trickle(address, count, seconds):
     were trickled and how many connections the program had closed by the end."""
     filler = b"\x00" * 65534  # 32,767 pairs with empty names and values: nothing the params limit counts
     start = fc.begin() + fc.record(fc.PARAMS, filler) * 2 + struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 65534, 0, 0)
-    conns = []
-    for _ in range(count):
-        try:
-            s = open_socket(address)
-            s.sendall(start)
-            s.setblocking(False)
-            conns.append(s)
-        except OSError:
-            pass
-    print(json.dumps({"ready": len(conns)}), flush=True)
+    conns = open_all(address, count, start)
     sent = 0
     closed = set()
     end = time.time() + seconds
