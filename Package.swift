@@ -32,7 +32,8 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         .target(name: "SSOCrypto", dependencies: ["COpenSSL", "CXCrypt"]),
-        .target(name: "SSOJWT", dependencies: ["SSOCrypto"]),
+        .target(name: "SSOSync"),
+        .target(name: "SSOJWT", dependencies: ["SSOCrypto", "SSOSync"]),
         .target(
             name: "FastCGI",
             dependencies: ["CFastCGI", .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "SSOYAML", dependencies: ["CYAML"]),
         .target(
             name: "SSOCore",
-            dependencies: ["SSOCrypto", "SSOJWT", "FastCGI", "SSOStore", "SSOYAML",
+            dependencies: ["SSOCrypto", "SSOJWT", "SSOSync", "FastCGI", "SSOStore", "SSOYAML",
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -76,6 +77,7 @@ let package = Package(
 
         .testTarget(name: "CryptoTests", dependencies: ["SSOCrypto", "SSOJWT"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
+        .testTarget(name: "SyncTests", dependencies: ["SSOSync"]),
         .testTarget(name: "CoreTests", dependencies: ["SSOCore", "SSOYAML", "SSOJWT", "SSOCrypto", "FastCGI", "SSOStore", "SSOTesting"]),
         .testTarget(
             name: "FlowTests",

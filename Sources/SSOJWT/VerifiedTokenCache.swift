@@ -1,5 +1,5 @@
 import SSOCrypto
-import Synchronization
+import SSOSync
 
 /// Tokens whose signature (and header, issuer, audience) has been verified, with their decoded claims. A signature over
 /// the same bytes never changes its verdict while the key set is fixed, so the expensive Ed25519/ECDSA verify runs once
@@ -7,11 +7,12 @@ import Synchronization
 /// the store. Only successes are kept, so junk tokens cannot fill it. Shared by every worker of a process.
 ///
 /// Keyed by the SHA-256 of the whole token (never the signature alone: a copied signature on a forged payload must
-/// miss); the issuer is the codec's own and is not stored. About 300 bytes an entry.
+/// miss); the issuer is the codec's own and is not stored. About 300 bytes an entry. Every check looks here, from every
+/// worker thread at once: lookups share a read lock (`ReadMostly`) and take one reference, the entry's.
 public final class VerifiedTokenCache: Sendable {
     /// Most tokens kept. Default: 16,384 (about 5 MB when full); when full it starts again empty.
     public let capacity: Int
-    private let entries = Mutex<[TokenDigest: Entry]>([:])
+    private let entries = ReadMostly<[TokenDigest: Entry]>([:])
 
     struct TokenDigest: Hashable, Sendable {
         let a: UInt64, b: UInt64, c: UInt64, d: UInt64
@@ -22,10 +23,16 @@ public final class VerifiedTokenCache: Sendable {
         }
     }
 
-    struct Entry: Sendable {
+    /// A class, so that a lookup copies one reference out of the lock rather than six.
+    final class Entry: Sendable {
         let sub: String, jti: String, name: String, email: String
         let svc: [String], aud: [String]
         let iat: Int64, nbf: Int64, exp: Int64
+
+        init(_ claims: JWTClaims) {
+            sub = claims.sub; jti = claims.jti; name = claims.name; email = claims.email; svc = claims.svc; aud = claims.aud
+            iat = claims.iat; nbf = claims.nbf; exp = claims.exp
+        }
     }
 
     public init(capacity: Int = 16_384) {
@@ -35,7 +42,7 @@ public final class VerifiedTokenCache: Sendable {
     /// The claims of an already verified `token` for `codec`'s issuer and audience, if it is here.
     public func claims(for token: String, codec: JWTCodec) -> JWTClaims? {
         let key = TokenDigest(token)
-        guard let e = entries.withLock({ $0[key] }) else { return nil }
+        guard let e = entries.read({ $0[key] }) else { return nil }
         return JWTClaims(iss: codec.issuer, aud: e.aud, sub: e.sub, jti: e.jti, iat: e.iat, nbf: e.nbf, exp: e.exp,
                          svc: e.svc, name: e.name, email: e.email)
     }
@@ -44,16 +51,15 @@ public final class VerifiedTokenCache: Sendable {
     public func insert(_ token: String, _ claims: JWTClaims) {
         guard capacity > 0 else { return }
         let key = TokenDigest(token)
-        let entry = Entry(sub: claims.sub, jti: claims.jti, name: claims.name, email: claims.email, svc: claims.svc, aud: claims.aud,
-                          iat: claims.iat, nbf: claims.nbf, exp: claims.exp)
-        entries.withLock { entries in
+        let entry = Entry(claims)
+        entries.write { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = entry
         }
     }
 
     /// How many tokens are kept now.
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { entries.read { $0.count } }
 }
 
 extension JWTCodec {

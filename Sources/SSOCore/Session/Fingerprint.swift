@@ -1,6 +1,6 @@
 import FastCGI
 import SSOCrypto
-import Synchronization
+import SSOSync
 
 /// FINGERPRINT: what binds a session to the browser that signed in. The SHA-256 of the `User-Agent`, hex, first 32
 /// characters: stable across every host of the SSO, so the same browser passes on every domain, and a cookie
@@ -12,12 +12,13 @@ public enum Fingerprint {
     }
 
     /// The fingerprint of a `User-Agent` value: from `recent` when the same value was seen lately (the exact string,
-    /// compared whole), computed otherwise. A check hashed the same few browsers' values over and over.
+    /// compared whole), computed otherwise. A check hashed the same few browsers' values over and over. Every check looks
+    /// here from every worker thread at once: lookups share a read lock (`ReadMostly`).
     public static func of(userAgent: String) -> String {
-        if let known = recent.withLock({ $0[userAgent] }) { return known }
+        if let known = recent.read({ $0[userAgent] }) { return known }
         let value = compute(userAgent)
         if userAgent.utf8.count <= maxRememberedLength {
-            recent.withLock { memo in
+            recent.write { memo in
                 if memo.count >= capacity { memo.removeAll(keepingCapacity: true) }
                 memo[userAgent] = value
             }
@@ -34,5 +35,5 @@ public enum Fingerprint {
     static let capacity = 1_024
     /// Longest `User-Agent` value remembered, in bytes. Default: 512; longer ones are hashed on every check.
     static let maxRememberedLength = 512
-    private static let recent = Mutex<[String: String]>([:])
+    private static let recent = ReadMostly<[String: String]>([:])
 }
