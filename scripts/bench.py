@@ -379,7 +379,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run (default 5)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=8, help="AppAuthFCGI worker threads per process (default 8)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="AppAuthFCGI worker threads per process (default: the program's own, the number of cores)")
     parser.add_argument("--processes", type=int, default=1,
                         help="AppAuthFCGI worker processes under its supervisor (default 1, the config's default; 0: one "
                              "process, no supervisor)")
@@ -500,7 +501,8 @@ end
         pid = stack.procs["appauth"].pid
         memory_start = memory_kb(pid)
         rss_start = memory_start["rss"]
-        print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {args.workers} threads "
+        threads = args.workers or os.cpu_count()
+        print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {threads} threads "
               f"(CPU and memory below are theirs together); "
               + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 40 threads")
               + f"; wrk -t2; {args.seconds} s per run; "

@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--variant", default="b", choices=["a", "b", "e"])
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=None, help="threads per process (default: the program's, the cores)")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--server", choices=["nginx", "apache"], default="nginx")
     parser.add_argument("--process", choices=["appauth", "web"], default="appauth",

@@ -214,6 +214,8 @@ class Stack:
         # Two worker processes for AppAuthFCGI: the tests prove one keeps serving while the other is replaced.
         cfg["app_auth"].update(listen=appauth_listen, workers=o.get("appauth_workers", 4), socket_mode="0660",
                                socket_group=group, allowed_users=allowed, processes=2)
+        if cfg["app_auth"]["workers"] is None:  # the program's own default: the number of cores
+            del cfg["app_auth"]["workers"]
         cfg["memcached"]["servers"] = [str(self.memcached_socket) if self.memcached_socket else f"127.0.0.1:{self.memcached_port}"]
         cfg["keys"] = {"signing_kid": o.get("signing_kid", "ed-1"), "list": [
             {"kid": "ed-1", "private_key_file": str(keys / "ed25519.pem"), "public_key_file": str(keys / "ed25519.pub.pem")},
