@@ -36,6 +36,14 @@ import Testing
 }
 
 extension RecordFuzzingTests {
+    /// An authorizer's CONTENT_LENGTH (the client's
+    /// request's) above the body limit (512 here) made its request say a body was left out, though it has none.
+    @Test func anAuthorizerNeverHasABodyLeftOut() throws {
+        let params = R.pair("CONTENT_LENGTH", "2000") + R.pair("REQUEST_METHOD", "POST")
+        let outcome = try RecordFuzzing.serve(R.begin(role: 2, keep: false) + R.record(4, params) + R.record(4))
+        #expect(outcome == .request(params: 3, bodyBytes: 0, omitted: false), "\(outcome)")
+    }
+
     /// Found by the fastcgi-records target: an AUTHORIZER request whose sender added its own `FCGI_ROLE` param was read
     /// as a responder's, waited for a body an authorizer never has, and was abandoned.
     @Test func theRoleIsTheBeginRecordsNotAParams() throws {

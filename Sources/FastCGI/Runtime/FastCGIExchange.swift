@@ -30,9 +30,10 @@ enum FastCGIExchange {
         }
         let declared = values["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         var body: [UInt8] = []
-        var omitted = declared > maxBodyBytes
-        // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request.
+        // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request: none
+        // is read, and none is said to be left out.
         let hasBody = role != 2 && (declared > 0 || values.contains("HTTP_TRANSFER_ENCODING"))
+        var omitted = hasBody && declared > maxBodyBytes
         // More than the limit and the margin, said up front: nothing of it is read on anyone's behalf.
         if hasBody && declared > maxBodyBytes + maxDrainBytes { return tooLarge }
         if hasBody {
