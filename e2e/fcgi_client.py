@@ -37,10 +37,11 @@ def stdin(data, request_id=1, end=True):
     return out + (record(STDIN, b"", request_id) if end else b"")
 
 
-def read_response(sock):
-    """Reads records until END_REQUEST; returns (status, headers dict lower-case -> list, body bytes)."""
+def read_response(sock, pending=None):
+    """Reads records until END_REQUEST; returns (status, headers dict lower-case -> list, body bytes). `pending` (a
+    bytearray) carries what was read past this answer over to the next call, for answers that arrive back to back."""
     out = b""
-    buf = b""
+    buf = bytes(pending) if pending is not None else b""
     while True:
         while len(buf) < 8:
             chunk = sock.recv(65536)
@@ -59,6 +60,8 @@ def read_response(sock):
             out += content
         elif rtype == END:
             break
+    if pending is not None:
+        pending[:] = buf
     head, _, body = out.partition(b"\r\n\r\n")
     headers = {}
     status = 200

@@ -6,7 +6,7 @@
 enum FastCGIRecordFuzz {
     static let target = FuzzTarget(
         name: "fastcgi-records",
-        covers: "RecordScanner.scan (small limits), libfcgi FCGX_Accept_r params reading, FastCGIExchange.read, ParamsReader",
+        covers: "RecordScanner.scan (small limits), libfcgi FCGX_Accept_r params reading, FastCGIExchange.read, ParamsReader, DirectExchange.params (against libfcgi)",
         maxLength: RecordFuzzing.maxInputBytes,
         dictionary: ["CONTENT_LENGTH", "HTTP_COOKIE", "HTTP_HOST", "HTTP_TRANSFER_ENCODING", "FCGI_ROLE", "AUTHORIZER",
                      "REQUEST_METHOD", "POST", "1048576", "-1", "99999999999999999999"],

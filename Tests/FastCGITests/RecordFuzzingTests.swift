@@ -36,7 +36,7 @@ import Testing
 }
 
 extension RecordFuzzingTests {
-    /// An authorizer's CONTENT_LENGTH (the client's
+    /// Found by comparing the reading without libfcgi with libfcgi's: an authorizer's CONTENT_LENGTH (the client's
     /// request's) above the body limit (512 here) made its request say a body was left out, though it has none.
     @Test func anAuthorizerNeverHasABodyLeftOut() throws {
         let params = R.pair("CONTENT_LENGTH", "2000") + R.pair("REQUEST_METHOD", "POST")

@@ -72,6 +72,19 @@ def test_several_requests_on_one_kept_alive_connection(stack, appauth):
             assert status == 302 and f"%2Fn{i}" in headers["location"][0]
 
 
+def test_two_requests_sent_at_once_on_a_kept_alive_connection_are_both_answered(stack, appauth):
+    """A request without a body is read off the socket to its last byte and no further (DirectExchange): the next one,
+    already there, is still whole for the next look. (libfcgi reads ahead into its buffer and dropped it.)"""
+    _, sock = appauth
+    with fc.connect(sock) as s:
+        s.settimeout(5)
+        s.sendall(b"".join(fc.begin(keep_conn=True) + fc.params(env(stack, uri=f"/p{i}")) + fc.stdin(b"") for i in range(2)))
+        pending = bytearray()
+        for i in range(2):
+            status, headers, _ = fc.read_response(s, pending)
+            assert status == 302 and f"%2Fp{i}" in headers["location"][0]
+
+
 def test_sigterm_finishes_the_request_in_flight_and_exits_0(stack, appauth):
     proc, sock = appauth
     s = fc.connect(sock)

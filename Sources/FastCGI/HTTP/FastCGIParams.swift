@@ -10,15 +10,15 @@ import Glibc
 /// `rawValue(_:)` has its exact bytes.
 public struct FastCGIParams: Sendable {
     /// Where one entry's name and value are in `bytes`.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Equatable {
         let nameStart: Int32
         let nameCount: Int32
         let valueStart: Int32
         let valueCount: Int32
     }
 
-    private var bytes: [UInt8] = []
-    private var entries: [Entry] = []
+    var bytes: [UInt8] = []
+    var entries: [Entry] = []
 
     /// No params.
     public init() {}

@@ -62,8 +62,16 @@ enum FastCGIExchange {
     /// A body past the limit and the margin: refused, the rest left unread, the connection given up.
     static let tooLarge = ReadOutcome.refuse(.text(.contentTooLarge, "Request body too large\n"), reusable: false)
 
-    /// Writes a CGI-style response: `Status:`, headers, blank line, body.
+    /// Writes a CGI-style response (`cgiBytes`) through libfcgi.
     static func write(_ response: HTTPResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
+        let bytes = cgiBytes(response)
+        bytes.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
+        }
+    }
+
+    /// A CGI-style response: `Status:`, headers, blank line, body.
+    static func cgiBytes(_ response: HTTPResponse) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + response.body.count)
         let reason = response.status.reasonPhrase
@@ -81,8 +89,6 @@ enum FastCGIExchange {
         }
         bytes.append(contentsOf: "\r\n".utf8)
         bytes.append(contentsOf: response.body)
-        bytes.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { _ = FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
-        }
+        return bytes
     }
 }

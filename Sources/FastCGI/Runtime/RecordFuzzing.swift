@@ -5,7 +5,7 @@ import Glibc
 /// `RecordScanner` and, when it lets them through, through libfcgi and `FastCGIExchange.read` exactly as a worker
 /// serves them, over a socket pair. The checks a fuzzer needs beyond "does not crash" are answered here: whatever the
 /// scanner lets through, libfcgi accepts and reads to the end without aborting, and a request whose every byte is
-/// here is never abandoned.
+/// here is never abandoned; and when `DirectExchange` would read a request without libfcgi, libfcgi reads the same params.
 @_spi(Fuzzing) public enum RecordFuzzing {
     /// What happened to one connection's bytes.
     public enum Outcome: Equatable, Sendable {
@@ -72,11 +72,21 @@ import Glibc
             request.pointee.ipcFd = -1
             throw FastCGIError("libfcgi refused a request the scanner passed (role \(scan.role), id \(scan.requestID))")
         }
+        // What a worker would read without libfcgi (nil: it would hand the request to libfcgi). When it reads the
+        // request, libfcgi must read it too, to the same params.
+        let direct = window.withUnsafeBytes { DirectExchange.params($0, scan: scan) }
         let outcome: Outcome
         switch FastCGIExchange.read(request, maxBodyBytes: maxBodyBytes) {
-        case .request(let http): outcome = .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
-        case .refuse(let response, _): outcome = .refused(status: response.status.code)
+        case .request(let http):
+            if let direct, !(direct.sameEntries(as: http.params) && http.body.isEmpty && !http.bodyOmitted) {
+                throw FastCGIError("the direct reading and libfcgi's differ (\(direct.count) and \(http.params.count) params)")
+            }
+            outcome = .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
+        case .refuse(let response, _):
+            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi's refused (\(response.status.code))") }
+            outcome = .refused(status: response.status.code)
         case .abandon:
+            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi abandoned") }
             if scan.bodyComplete { throw FastCGIError("a request whose every byte was here was abandoned") }
             outcome = .abandoned
         }

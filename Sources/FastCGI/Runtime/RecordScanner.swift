@@ -46,6 +46,11 @@ enum RecordScanner {
         var keepConnection = false
         /// True once the empty STDIN record that ends the body is here.
         var bodyComplete = false
+        /// With `bodyComplete`: the request's length in bytes, from its first record through the one that ends it (the
+        /// empty STDIN record; for an authorizer, the empty PARAMS record). 0 otherwise.
+        var length = 0
+        /// With `bodyComplete`: the body's length in bytes (the STDIN records' contents). 0 otherwise.
+        var bodyBytes = 0
     }
 
     /// Scans `bytes`, the start of what the connection sent for its next request.
@@ -91,6 +96,7 @@ enum RecordScanner {
         if out.role == 2 {
             // An authorizer has no body.
             out.bodyComplete = true
+            out.length = at
             out.verdict = .ready
             return out
         }
@@ -106,6 +112,8 @@ enum RecordScanner {
             guard n >= end else { return flowing(out, body + min(record.content, n - at - 8), needed: end, limits) }
             if record.content == 0 {
                 out.bodyComplete = true
+                out.length = end
+                out.bodyBytes = body
                 out.verdict = .ready
                 return out
             }

@@ -118,8 +118,33 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             RecordWriter.send(fd, requestID: scan.requestID, status: 431, text: "Request headers too large\n")
             finish(connection)
         case .ready:
-            serve(connection, scan)
+            if let params = DirectExchange.params(UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count]), scan: scan) {
+                serveDirect(connection, scan, params)
+            } else {
+                serve(connection, scan)
+            }
         }
+    }
+
+    /// A whole request without a body (every auth check): its params come from the bytes peeked, it is answered without
+    /// libfcgi (`DirectExchange`), under the same watch and rules as `serve`.
+    private func serveDirect(_ connection: ConnectionPool.Connection, _ scan: RecordScanner.Scan, _ params: FastCGIParams) {
+        let fd = connection.fd
+        let started = Monotonic.now()
+        watch.begin(fd, until: started + pool.timeouts.io)
+        guard DirectExchange.consume(fd, length: scan.length, into: peekBuffer) else {
+            watch.end()
+            server.notes.note("connection dropped", "reading a request that was all there failed")
+            close(fd)
+            return
+        }
+        let httpRequest = HTTPRequest(params: params)
+        let response = answer(httpRequest)
+        let written = DirectExchange.write(response, to: fd, requestID: scan.requestID)
+        server.logRequest(httpRequest, status: response.status.code, started: started)
+        let reusable = written && scan.keepConnection && !watch.wasShutDown && !pool.isStopping
+        watch.end()
+        keepOrFinish(connection, reusable: reusable)
     }
 
     /// libfcgi reads the request (its header from bytes already here), the responder answers, libfcgi writes it.
@@ -152,12 +177,7 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             watch.extend(until: Monotonic.now() + pool.timeouts.io)
             FastCGIExchange.write(response, to: request)
         case .request(let httpRequest):
-            // Answering has no deadline here: the store and the backend client have their own timeouts.
-            watch.extend(until: 0)
-            busy?.add(busySlot)
-            let response = responder.respond(to: httpRequest, worker: worker)
-            busy?.subtract(busySlot)
-            watch.extend(until: Monotonic.now() + pool.timeouts.io)
+            let response = answer(httpRequest)
             FastCGIExchange.write(response, to: request)
             server.logRequest(httpRequest, status: response.status.code, started: started)
         }
@@ -172,6 +192,11 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         request.pointee.ipcFd = -1
         request.pointee.keepConnection = 1
         FCGX_Finish_r(request)
+        keepOrFinish(connection, reusable: reusable)
+    }
+
+    /// After an answer: back to wait for its next request (kept alive), or ended.
+    private func keepOrFinish(_ connection: ConnectionPool.Connection, reusable: Bool) {
         if reusable {
             var kept = connection
             kept.served = true
@@ -179,6 +204,17 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         } else {
             finish(connection)
         }
+    }
+
+    /// The responder's answer, with the worker counted busy meanwhile. Answering has no deadline: the store and the
+    /// backend client have their own timeouts. Afterwards the answer must be written within `io`.
+    private func answer(_ request: HTTPRequest) -> HTTPResponse {
+        watch.extend(until: 0)
+        busy?.add(busySlot)
+        let response = responder.respond(to: request, worker: worker)
+        busy?.subtract(busySlot)
+        watch.extend(until: Monotonic.now() + pool.timeouts.io)
+        return response
     }
 
     /// Ends a connection after its answer: closed at once when nothing more was sent, or half-closed and drained for a

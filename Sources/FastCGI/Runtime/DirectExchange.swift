@@ -1,0 +1,108 @@
+import Glibc
+
+/// A request whose records are all here and that has no body, served without libfcgi: its params are read from the
+/// bytes already peeked, the bytes are then taken off the socket in one read, and the answer is written as libfcgi
+/// writes one (STDOUT records padded to 8 bytes, the empty STDOUT record, END_REQUEST). Every auth check is such a
+/// request. libfcgi's per-param allocations, its copy of every param and its record-by-record reads cost a bare
+/// check more than the rest of its user-space work (BENCHMARKS.md, "Round four"). Anything else (a body, a params
+/// stream this reader does not take) goes to libfcgi as before; the fastcgi-records fuzz target checks that both
+/// read the same params from the same bytes.
+enum DirectExchange {
+    /// The params of `scan`'s request in `bytes` (the connection's first bytes, peeked), when it can be served here:
+    /// every record is here, there is no body, and the params read whole within `FastCGIExchange.maxParamBytes`. Nil
+    /// sends it to libfcgi.
+    static func params(_ bytes: UnsafeRawBufferPointer, scan: RecordScanner.Scan) -> FastCGIParams? {
+        guard scan.verdict == .ready, scan.bodyComplete, scan.bodyBytes == 0, scan.length > 0, scan.length <= bytes.count,
+              scan.role == 1 || scan.role == 2 else { return nil }
+        let role = scan.role == 2 ? "AUTHORIZER" : "RESPONDER"
+        func read(_ stream: UnsafeRawBufferPointer) -> FastCGIParams? {
+            try? FastCGIParams(pairs: stream, limit: FastCGIExchange.maxParamBytes, first: "FCGI_ROLE=" + role,
+                               last: ("FCGI_ROLE", role))
+        }
+        // A web server sends its params in one record unless they pass 64 KiB: read in place; joined otherwise.
+        let found: FastCGIParams??
+        switch paramsRecords(bytes, requestLength: scan.length) {
+        case nil: found = nil
+        case .some(let records) where records.count == 1:
+            found = .some(read(UnsafeRawBufferPointer(rebasing: bytes[records[0]])))
+        case .some(let records):
+            var joined: [UInt8] = []
+            for r in records { joined += UnsafeRawBufferPointer(rebasing: bytes[r]) }
+            found = .some(joined.withUnsafeBytes { read($0) })
+        }
+        guard case .some(.some(let params)) = found else { return nil }
+        // A responder's request that says it has a body goes through libfcgi, which reads bodies (here it is empty,
+        // but the rules for a declared length are FastCGIExchange.read's to apply).
+        if scan.role == 1 && ((params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0) != 0 || params.contains("HTTP_TRANSFER_ENCODING")) {
+            return nil
+        }
+        return params
+    }
+
+    /// Where the contents of the non-empty PARAMS records are, from a request the scanner found whole (BEGIN_REQUEST,
+    /// then PARAMS records through the empty one): nil if the bytes do not have that shape.
+    private static func paramsRecords(_ bytes: UnsafeRawBufferPointer, requestLength: Int) -> [Range<Int>]? {
+        var records: [Range<Int>] = []
+        var at = 16
+        while at + 8 <= requestLength {
+            guard bytes[at] == 1, bytes[at + 1] == RecordScanner.RecordType.params.rawValue else { return nil }
+            let content = Int(bytes[at + 4]) << 8 | Int(bytes[at + 5])
+            let padding = Int(bytes[at + 6])
+            guard at + 8 + content + padding <= requestLength else { return nil }
+            if content == 0 { return records }
+            records.append((at + 8)..<(at + 8 + content))
+            at += 8 + content + padding
+        }
+        return nil
+    }
+
+    /// Takes the request's `length` bytes off the socket (they are there: they were peeked). False when the read fails.
+    static func consume(_ fd: Int32, length: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        guard length <= buffer.count, let base = buffer.baseAddress else { return false }
+        var got = 0
+        while got < length {
+            let n = recv(fd, base + got, length - got, 0)
+            if n > 0 { got += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return false
+        }
+        return true
+    }
+
+    /// Writes `response` for request `requestID` on `fd`, whole (the socket blocks; the worker's watch shuts it down
+    /// when the write is late). False when the connection failed.
+    static func write(_ response: HTTPResponse, to fd: Int32, requestID: UInt16) -> Bool {
+        let records = self.records(FastCGIExchange.cgiBytes(response), requestID: requestID)
+        return records.withUnsafeBytes { all -> Bool in
+            guard let base = all.baseAddress else { return false }
+            var sent = 0
+            while sent < all.count {
+                let n = send(fd, base + sent, all.count - sent, Int32(MSG_NOSIGNAL))
+                if n > 0 { sent += n; continue }
+                if n < 0 && errno == EINTR { continue }
+                return false
+            }
+            return true
+        }
+    }
+
+    /// `content` as libfcgi frames it: STDOUT records of at most 65,528 bytes, each padded to a multiple of 8, the
+    /// empty STDOUT record, and END_REQUEST (application status 0, REQUEST_COMPLETE).
+    static func records(_ content: [UInt8], requestID: UInt16) -> [UInt8] {
+        let id = [UInt8(requestID >> 8), UInt8(requestID & 0xff)]
+        var out: [UInt8] = []
+        out.reserveCapacity(content.count + content.count / 65_528 * 16 + 40)
+        var at = 0
+        while at < content.count {
+            let length = min(65_528, content.count - at)
+            let padding = (8 - length % 8) % 8
+            out += [1, RecordScanner.RecordType.stdout.rawValue] + id + [UInt8(length >> 8), UInt8(length & 0xff), UInt8(padding), 0]
+            out += content[at..<(at + length)]
+            out += repeatElement(0, count: padding)
+            at += length
+        }
+        out += [1, RecordScanner.RecordType.stdout.rawValue] + id + [0, 0, 0, 0]
+        out += [1, RecordScanner.RecordType.end.rawValue] + id + [0, 8, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
+        return out
+    }
+}
