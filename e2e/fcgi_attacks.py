@@ -31,6 +31,27 @@ def overflow_request():
     return fc.begin() + fc.record(fc.PARAMS, OVERFLOW_PAIR)
 
 
+# A management record (request id 0) GET_VALUES whose one pair has the same two lengths: libfcgi reads any
+# management record it meets while reading a request's streams, with the same int addition.
+GET_VALUES_OVERFLOW = struct.pack(">BBHHBB", 1, 9, 0, len(OVERFLOW_PAIR), 0, 0) + OVERFLOW_PAIR
+
+
+def hidden_management_record(where):
+    """A request that carries GET_VALUES_OVERFLOW where only libfcgi reads it: "padding", in the padding of the empty
+    PARAMS record (libfcgi forgets that padding when it turns to the body and reads it as the next record); "body",
+    between body records sent after the first 33,000 bytes (past 32 KiB the body is flowing and read as it comes).
+    Returns the parts to send, with a pause between them."""
+    env = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/hidden", "HTTP_HOST": "infusion.iqueue.test", "HTTPS": "on"}
+    if where == "padding":
+        env["CONTENT_LENGTH"] = "5"
+        body = fc.pair(b"REQUEST_METHOD", b"POST") + fc.pair(b"CONTENT_LENGTH", b"5")
+        padded_end = struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 0, len(GET_VALUES_OVERFLOW), 0) + GET_VALUES_OVERFLOW
+        return [fc.begin() + fc.record(fc.PARAMS, body) + padded_end + fc.stdin(b"hello")]
+    env["CONTENT_LENGTH"] = "40000"
+    return [fc.begin() + fc.params(env) + fc.stdin(b"a" * 33_000, end=False),
+            GET_VALUES_OVERFLOW + fc.stdin(b"b" * 7_000)]
+
+
 def parse_address(text):
     if text.startswith("/"):
         return text
@@ -252,6 +273,30 @@ def main():
         print(json.dumps({"sent": len(answers), "reached": sum(1 for a in answers if a is not None),
                           "answered": sum(1 for a in answers if a),
                           "refused_431": sum(1 for a in answers if a and b"Status: 431" in a)}), flush=True)
+    elif command == "hidden":
+        # One connection after another: the parts of a hidden management record (see hidden_management_record), then
+        # whatever comes back until the program closes.
+        results = []
+        for _ in range(int(sys.argv[4])):
+            try:
+                s = open_socket(address)
+            except OSError:
+                results.append("unreachable")
+                continue
+            with s:
+                try:
+                    for i, part in enumerate(hidden_management_record(sys.argv[3])):
+                        if i:
+                            time.sleep(0.3)
+                        s.sendall(part)
+                    s.shutdown(socket.SHUT_WR)
+                    answer = b""
+                    while chunk := s.recv(65536):
+                        answer += chunk
+                    results.append("answered" if answer else "closed")
+                except OSError as error:
+                    results.append(type(error).__name__)
+        print(json.dumps({"results": results}), flush=True)
     elif command == "fuzz":
         print(json.dumps(fuzz(address, int(sys.argv[3]), int(sys.argv[4]))), flush=True)
     else:

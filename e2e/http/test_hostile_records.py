@@ -77,6 +77,23 @@ def test_a_params_record_whose_lengths_add_past_int_max_kills_no_process(stack):
           f"{len(traffic.failures)} failed, 0 restarts")
 
 
+def test_management_records_hidden_where_only_libfcgi_reads_kill_no_process(stack):
+    """libfcgi reads a management record (request id 0) wherever it meets one in a request's streams, and the same
+    INT_MAX lengths in a GET_VALUES record abort it. Two places the scanner never looked: the padding of the empty
+    PARAMS record (libfcgi drops the padding length when it turns to the body) and body records sent after the body
+    started flowing (handed over at 32 KiB). Found by an attacker's review; each killed a worker process before."""
+    before = {name: program_pids(stack, name) for name in PROGRAMS}
+    with Traffic(stack) as traffic:
+        time.sleep(0.5)
+        for name in PROGRAMS:
+            for where in ("padding", "body"):
+                sent = attack(stack, "hidden", address_text(program_address(stack, name)), where, 3)
+                assert len(sent["results"]) == 3 and "unreachable" not in sent["results"], sent
+        time.sleep(1)
+    assert {name: program_pids(stack, name) for name in PROGRAMS} == before, "a process ended or was replaced:\n" + ended_report(stack)
+    assert traffic.results and traffic.failures == [], traffic.failures[:10]
+
+
 def test_stalled_connections_hold_no_worker_and_are_dropped(stack):
     """200 connections held open by another process (nothing sent, half a record header, a header cut mid-params)
     used to take every worker for as long as they were held. Now they wait in epoll, costing a descriptor each, and are

@@ -4,15 +4,28 @@ import Glibc
 /// bytes already peeked, the bytes are then taken off the socket in one read, and the answer is written as libfcgi
 /// writes one (STDOUT records padded to 8 bytes, the empty STDOUT record, END_REQUEST). Every auth check is such a
 /// request. libfcgi's per-param allocations, its copy of every param and its record-by-record reads cost a bare
-/// check more than the rest of its user-space work (BENCHMARKS.md, "Round four"). Anything else (a body, a params
-/// stream this reader does not take) goes to libfcgi as before; the fastcgi-records fuzz target checks that both
-/// read the same params from the same bytes.
+/// check more than the rest of its user-space work (BENCHMARKS.md, "Round four"). A body still coming is read by
+/// `StdinReader` after `headerParams`; a whole request with a body goes to libfcgi. The fastcgi-records fuzz target
+/// checks that this reading and libfcgi's give the same params from the same bytes.
 enum DirectExchange {
     /// The params of `scan`'s request in `bytes` (the connection's first bytes, peeked), when it can be served here:
     /// every record is here, there is no body, and the params read whole within `FastCGIExchange.maxParamBytes`. Nil
     /// sends it to libfcgi.
     static func params(_ bytes: UnsafeRawBufferPointer, scan: RecordScanner.Scan) -> FastCGIParams? {
-        guard scan.verdict == .ready, scan.bodyComplete, scan.bodyBytes == 0, scan.length > 0, scan.length <= bytes.count,
+        guard scan.bodyComplete, scan.bodyBytes == 0, scan.length > 0, scan.length <= bytes.count,
+              let params = headerParams(bytes, scan: scan) else { return nil }
+        // A responder's request that says it has a body goes through libfcgi, which reads bodies (here it is empty,
+        // but the rules for a declared length are FastCGIExchange.readBody's to apply).
+        if scan.role == 1 && ((params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0) != 0 || params.contains("HTTP_TRANSFER_ENCODING")) {
+            return nil
+        }
+        return params
+    }
+
+    /// The params of `scan`'s request in `bytes` (peeked), whatever its body: nil unless the scanner found its params
+    /// complete (`paramsEnd`) and they read whole within `FastCGIExchange.maxParamBytes`.
+    static func headerParams(_ bytes: UnsafeRawBufferPointer, scan: RecordScanner.Scan) -> FastCGIParams? {
+        guard scan.verdict == .ready, scan.paramsEnd > 0, scan.paramsEnd <= bytes.count,
               scan.role == 1 || scan.role == 2 else { return nil }
         let role = scan.role == 2 ? "AUTHORIZER" : "RESPONDER"
         func read(_ stream: UnsafeRawBufferPointer) -> FastCGIParams? {
@@ -21,7 +34,7 @@ enum DirectExchange {
         }
         // A web server sends its params in one record unless they pass 64 KiB: read in place; joined otherwise.
         let found: FastCGIParams??
-        switch paramsRecords(bytes, requestLength: scan.length) {
+        switch paramsRecords(bytes, paramsEnd: scan.paramsEnd) {
         case nil: found = nil
         case .some(let records) where records.count == 1:
             found = .some(read(UnsafeRawBufferPointer(rebasing: bytes[records[0]])))
@@ -31,24 +44,19 @@ enum DirectExchange {
             found = .some(joined.withUnsafeBytes { read($0) })
         }
         guard case .some(.some(let params)) = found else { return nil }
-        // A responder's request that says it has a body goes through libfcgi, which reads bodies (here it is empty,
-        // but the rules for a declared length are FastCGIExchange.read's to apply).
-        if scan.role == 1 && ((params["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0) != 0 || params.contains("HTTP_TRANSFER_ENCODING")) {
-            return nil
-        }
         return params
     }
 
     /// Where the contents of the non-empty PARAMS records are, from a request the scanner found whole (BEGIN_REQUEST,
     /// then PARAMS records through the empty one): nil if the bytes do not have that shape.
-    private static func paramsRecords(_ bytes: UnsafeRawBufferPointer, requestLength: Int) -> [Range<Int>]? {
+    private static func paramsRecords(_ bytes: UnsafeRawBufferPointer, paramsEnd: Int) -> [Range<Int>]? {
         var records: [Range<Int>] = []
         var at = 16
-        while at + 8 <= requestLength {
+        while at + 8 <= paramsEnd {
             guard bytes[at] == 1, bytes[at + 1] == RecordScanner.RecordType.params.rawValue else { return nil }
             let content = Int(bytes[at + 4]) << 8 | Int(bytes[at + 5])
             let padding = Int(bytes[at + 6])
-            guard at + 8 + content + padding <= requestLength else { return nil }
+            guard at + 8 + content + padding <= paramsEnd else { return nil }
             if content == 0 { return records }
             records.append((at + 8)..<(at + 8 + content))
             at += 8 + content + padding
@@ -59,14 +67,7 @@ enum DirectExchange {
     /// Takes the request's `length` bytes off the socket (they are there: they were peeked). False when the read fails.
     static func consume(_ fd: Int32, length: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
         guard length <= buffer.count, let base = buffer.baseAddress else { return false }
-        var got = 0
-        while got < length {
-            let n = recv(fd, base + got, length - got, 0)
-            if n > 0 { got += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            return false
-        }
-        return true
+        return StdinReader.receive(fd, base, length)
     }
 
     /// Writes `response` for request `requestID` on `fd`, whole (the socket blocks; the worker's watch shuts it down

@@ -28,6 +28,20 @@ enum FastCGIExchange {
         guard let values = read else {
             return .refuse(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"), reusable: true)
         }
+        let stream = request.pointee.in
+        return readBody(values, role: role, maxBodyBytes: maxBodyBytes) { buffer in
+            guard let base = buffer.baseAddress else { return -1 }
+            let n = FCGX_GetStr(base.assumingMemoryBound(to: CChar.self), Int32(buffer.count), stream)
+            if n > 0 { return Int(n) }
+            return FCGX_GetError(stream) != 0 ? -1 : 0
+        }
+    }
+
+    /// The body rules, whoever reads the bytes: `next` fills the buffer it is given and returns how many bytes it put
+    /// there, 0 at the body's end, or a negative number when the connection failed or sent something other than the
+    /// body (the request is then abandoned: a cut-off body is never taken for the whole one).
+    static func readBody(_ values: FastCGIParams, role: Int32, maxBodyBytes: Int,
+                         next: (UnsafeMutableRawBufferPointer) -> Int) -> ReadOutcome {
         let declared = values["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
         var body: [UInt8] = []
         // An authorizer has no body (FastCGI 1.0, 6.3), whatever CONTENT_LENGTH says about the client's request: none
@@ -37,23 +51,23 @@ enum FastCGIExchange {
         // More than the limit and the margin, said up front: nothing of it is read on anyone's behalf.
         if hasBody && declared > maxBodyBytes + maxDrainBytes { return tooLarge }
         if hasBody {
-            var chunk = [CChar](repeating: 0, count: 16_384)
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 8)
+            defer { chunk.deallocate() }
             var total = 0
             while true {
-                let n = FCGX_GetStr(&chunk, Int32(chunk.count), request.pointee.in)
-                if n <= 0 { break }
+                let n = next(chunk)
+                if n < 0 { return .abandon }
+                if n == 0 { break }
                 // Read and discard up to the margin, so a kept-alive connection stays in step; beyond it, give up.
-                total += Int(n)
+                total += n
                 if total > maxBodyBytes + maxDrainBytes { return tooLarge }
                 if omitted { continue }
-                body.append(contentsOf: chunk[0..<Int(n)].map { UInt8(bitPattern: $0) })
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
                 if body.count > maxBodyBytes {
                     omitted = true
                     body = []
                 }
             }
-            // A read error or an early end of the connection: a cut-off body is never taken for the whole one.
-            if FCGX_GetError(request.pointee.in) != 0 { return .abandon }
         }
         if omitted { return .request(HTTPRequest(params: values, body: [], bodyOmitted: true)) }
         return .request(HTTPRequest(params: values, body: body))

@@ -38,8 +38,10 @@ import Glibc
     /// Largest input worth generating, in bytes: the window and a body past the flowing mark.
     public static let maxInputBytes = 12_288
 
-    /// Scans `bytes` and, when the scanner lets them through, has libfcgi read them from a socket pair whose sending
-    /// end is then closed; `maxBodyBytes` is the body limit (default 512).
+    /// Scans `bytes` and, when the scanner lets them through, reads them as a worker does, from a socket pair whose
+    /// sending end is then closed: a body still coming (`StdinReader`), its params checked against libfcgi's reading
+    /// of the params alone; anything else through libfcgi, and, when `DirectExchange` would take it without libfcgi,
+    /// its reading checked against libfcgi's. `maxBodyBytes` is the body limit (default 512).
     /// - Throws: `FastCGIError` when an invariant breaks or the socket pair cannot be made.
     public static func serve(_ bytes: [UInt8], maxBodyBytes: Int = 512) throws(FastCGIError) -> Outcome {
         if !initialized { throw FastCGIError("FCGX_Init failed") }
@@ -51,49 +53,108 @@ import Glibc
         case .tooLarge: return .tooLarge
         case .ready: break
         }
+        if !scan.bodyComplete { return try flowing(bytes, window: window, scan: scan, maxBodyBytes: maxBodyBytes) }
+        // What a worker would read without libfcgi (nil: it would hand the request to libfcgi). When it reads the
+        // request, libfcgi must read it too, to the same params.
+        let direct = window.withUnsafeBytes { DirectExchange.params($0, scan: scan) }
+        let outcome = try throughLibfcgi(bytes, maxBodyBytes: maxBodyBytes)
+        switch outcome {
+        case .request(let http):
+            if let direct, !(direct.sameEntries(as: http.params) && http.body.isEmpty && !http.bodyOmitted) {
+                throw FastCGIError("the direct reading and libfcgi's differ (\(direct.count) and \(http.params.count) params)")
+            }
+            return .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
+        case .refuse(let response, _):
+            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi's refused (\(response.status.code))") }
+            return .refused(status: response.status.code)
+        case .abandon:
+            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi abandoned") }
+            if scan.bodyComplete { throw FastCGIError("a request whose every byte was here was abandoned") }
+            return .abandoned
+        }
+    }
+
+    /// A body still coming, read as `WorkerLoop.serveFlowing` reads it. Its params must be what libfcgi reads from the
+    /// same params followed by an empty body (libfcgi never reads such a body itself: it would read whatever came).
+    private static func flowing(_ bytes: [UInt8], window: [UInt8], scan: RecordScanner.Scan,
+                                maxBodyBytes: Int) throws(FastCGIError) -> Outcome {
+        let ours = window.withUnsafeBytes { DirectExchange.headerParams($0, scan: scan) }
+        let id = [UInt8(scan.requestID >> 8), UInt8(scan.requestID & 0xff)]
+        let reference = try libfcgiParams(Array(bytes[..<scan.paramsEnd]) + [1, 5] + id + [0, 0, 0, 0])
+        guard let params = ours else {
+            if reference != nil { throw FastCGIError("libfcgi read params the reading for a flowing body refused") }
+            return .refused(status: 431)
+        }
+        guard let reference, reference.sameEntries(as: params) else {
+            throw FastCGIError("the reading for a flowing body and libfcgi's differ on its params")
+        }
+        let fd = try socketPair(holding: bytes)
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(scan.paramsEnd, 1), alignment: 8)
+        defer { buffer.deallocate() }
+        guard DirectExchange.consume(fd, length: scan.paramsEnd, into: buffer) else {
+            throw FastCGIError("the params the scanner saw could not be read back")
+        }
+        var reader = StdinReader(fd: fd, requestID: scan.requestID)
+        switch FastCGIExchange.readBody(params, role: Int32(scan.role), maxBodyBytes: maxBodyBytes, next: { reader.next(into: $0) }) {
+        case .request(let http): return .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
+        case .refuse(let response, _): return .refused(status: response.status.code)
+        case .abandon: return .abandoned
+        }
+    }
+
+    /// libfcgi's reading of `bytes`, as `WorkerLoop.serve` has it read a request.
+    private static func throughLibfcgi(_ bytes: [UInt8], maxBodyBytes: Int) throws(FastCGIError) -> FastCGIExchange.ReadOutcome {
+        try withLibfcgi(bytes) { FastCGIExchange.read($0, maxBodyBytes: maxBodyBytes) }
+    }
+
+    /// The params libfcgi reads from `bytes` (nil: past the params limit).
+    private static func libfcgiParams(_ bytes: [UInt8]) throws(FastCGIError) -> FastCGIParams? {
+        try withLibfcgi(bytes) { request in
+            let none: UnsafeMutablePointer<CChar>? = nil
+            let role = request.pointee.role
+            return request.pointee.envp.map { ParamsReader.read(UnsafePointer($0), role: role) }
+                ?? withUnsafePointer(to: none) { ParamsReader.read($0, role: role) }
+        }
+    }
+
+    /// `body` on the request libfcgi accepted from a socket pair holding `bytes`.
+    private static func withLibfcgi<T>(_ bytes: [UInt8],
+                                       _ body: (UnsafeMutablePointer<FCGX_Request>) -> T) throws(FastCGIError) -> T {
+        let fd = try socketPair(holding: bytes)
+        defer { close(fd) }
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        FCGX_InitRequest(request, -1, 0)
+        request.pointee.ipcFd = fd
+        request.pointee.keepConnection = 1
+        guard FCGX_Accept_r(request) == 0 else {
+            request.pointee.ipcFd = -1
+            throw FastCGIError("libfcgi refused a request the scanner passed")
+        }
+        let result = body(request)
+        request.pointee.ipcFd = -1
+        request.pointee.keepConnection = 1
+        FCGX_Finish_r(request)
+        return result
+    }
+
+    /// The reading end of a socket pair that holds `bytes`, its sending end closed.
+    private static func socketPair(holding bytes: [UInt8]) throws(FastCGIError) -> Int32 {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
             throw FastCGIError("socketpair: \(String(cString: strerror(errno)))")
         }
-        defer { close(pair[0]) }
         var size = Int32(bytes.count + 4_096)
         _ = setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         _ = fcntl(pair[1], F_SETFL, O_NONBLOCK)  // a send that does not fit fails here rather than waiting forever
         let sent = bytes.withUnsafeBytes { sso_fcgi_send(pair[1], $0.baseAddress, $0.count, 0) }
         close(pair[1])
-        guard sent == bytes.count else { throw FastCGIError("socket pair took \(sent) of \(bytes.count) bytes") }
-
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        defer { request.deallocate() }
-        FCGX_InitRequest(request, -1, 0)
-        request.pointee.ipcFd = pair[0]
-        request.pointee.keepConnection = 1
-        guard FCGX_Accept_r(request) == 0 else {
-            request.pointee.ipcFd = -1
-            throw FastCGIError("libfcgi refused a request the scanner passed (role \(scan.role), id \(scan.requestID))")
+        guard sent == bytes.count else {
+            close(pair[0])
+            throw FastCGIError("socket pair took \(sent) of \(bytes.count) bytes")
         }
-        // What a worker would read without libfcgi (nil: it would hand the request to libfcgi). When it reads the
-        // request, libfcgi must read it too, to the same params.
-        let direct = window.withUnsafeBytes { DirectExchange.params($0, scan: scan) }
-        let outcome: Outcome
-        switch FastCGIExchange.read(request, maxBodyBytes: maxBodyBytes) {
-        case .request(let http):
-            if let direct, !(direct.sameEntries(as: http.params) && http.body.isEmpty && !http.bodyOmitted) {
-                throw FastCGIError("the direct reading and libfcgi's differ (\(direct.count) and \(http.params.count) params)")
-            }
-            outcome = .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
-        case .refuse(let response, _):
-            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi's refused (\(response.status.code))") }
-            outcome = .refused(status: response.status.code)
-        case .abandon:
-            if direct != nil { throw FastCGIError("the direct reading took a request libfcgi abandoned") }
-            if scan.bodyComplete { throw FastCGIError("a request whose every byte was here was abandoned") }
-            outcome = .abandoned
-        }
-        request.pointee.ipcFd = -1
-        request.pointee.keepConnection = 1
-        FCGX_Finish_r(request)
-        return outcome
+        return pair[0]
     }
 
     private static let initialized = FCGX_Init() == 0

@@ -51,6 +51,9 @@ enum RecordScanner {
         var length = 0
         /// With `bodyComplete`: the body's length in bytes (the STDIN records' contents). 0 otherwise.
         var bodyBytes = 0
+        /// Once the params are complete: the length in bytes of BEGIN_REQUEST and the PARAMS records, where the body's
+        /// records start. 0 before.
+        var paramsEnd = 0
     }
 
     /// Scans `bytes`, the start of what the connection sent for its next request.
@@ -88,7 +91,11 @@ enum RecordScanner {
             guard n >= end + record.padding else { return needMore(out, end + record.padding, limits) }
             if record.content == 0 {
                 guard pairs.atBoundary else { return Scan(verdict: .malformed("params end inside a name-value pair")) }
-                at = end + record.padding
+                // libfcgi forgets this record's padding when it turns to the body, and reads those bytes as the next
+                // record (a management record among them); no web server pads an empty record.
+                guard record.padding == 0 else { return Scan(verdict: .malformed("padding on the empty PARAMS record")) }
+                at = end
+                out.paramsEnd = at
                 break
             }
             at = end + record.padding

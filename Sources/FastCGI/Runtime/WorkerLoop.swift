@@ -118,12 +118,54 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             RecordWriter.send(fd, requestID: scan.requestID, status: 431, text: "Request headers too large\n")
             finish(connection)
         case .ready:
-            if let params = DirectExchange.params(UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count]), scan: scan) {
+            let peeked = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count])
+            if let params = DirectExchange.params(peeked, scan: scan) {
                 serveDirect(connection, scan, params)
+            } else if !scan.bodyComplete {
+                serveFlowing(connection, scan, params: DirectExchange.headerParams(peeked, scan: scan))
             } else {
                 serve(connection, scan)
             }
         }
+    }
+
+    /// A request whose body is still coming: its params from the bytes peeked, its body read here record by record
+    /// (`StdinReader`), never by libfcgi, which would read whatever records came next unchecked. Nil params: more than
+    /// the params limit, answered 431.
+    private func serveFlowing(_ connection: ConnectionPool.Connection, _ scan: RecordScanner.Scan, params: FastCGIParams?) {
+        let fd = connection.fd
+        let started = Monotonic.now()
+        watch.begin(fd, until: started + pool.timeouts.io)
+        guard let params else {
+            server.notes.note("request refused", "status 431")
+            _ = DirectExchange.write(.text(.requestHeaderFieldsTooLarge, "Request headers too large\n"), to: fd, requestID: scan.requestID)
+            watch.end()
+            finish(connection)
+            return
+        }
+        var reader = StdinReader(fd: fd, requestID: scan.requestID)
+        let outcome = DirectExchange.consume(fd, length: scan.paramsEnd, into: peekBuffer)
+            ? FastCGIExchange.readBody(params, role: Int32(scan.role), maxBodyBytes: maxBodyBytes) { reader.next(into: $0) }
+            : .abandon
+        var written = false
+        switch outcome {
+        case .abandon:
+            watch.end()
+            server.notes.note("connection dropped", "its body stopped, or something other than its body came")
+            close(fd)
+            return
+        case .refuse(let response, _):
+            server.notes.note("request refused", "status \(response.status.code)")
+            watch.extend(until: Monotonic.now() + pool.timeouts.io)
+            written = DirectExchange.write(response, to: fd, requestID: scan.requestID)
+        case .request(let httpRequest):
+            let response = answer(httpRequest)
+            written = DirectExchange.write(response, to: fd, requestID: scan.requestID)
+            server.logRequest(httpRequest, status: response.status.code, started: started)
+        }
+        let reusable = written && reader.finished && scan.keepConnection && !watch.wasShutDown && !pool.isStopping
+        watch.end()
+        keepOrFinish(connection, reusable: reusable)
     }
 
     /// A whole request without a body (every auth check): its params come from the bytes peeked, it is answered without
