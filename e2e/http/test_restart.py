@@ -157,7 +157,10 @@ def test_a_worker_process_that_dies_is_replaced_and_costs_only_its_requests(own_
     after = program_pids(own_stack, "appauth")
     assert replaced is not None and replaced < 3, replaced
     assert after[0] == before[0] and before[1] not in after and len(after) == len(before)
-    # Lost: the requests that process had taken, at most one per worker thread being served (plus any it had accepted
-    # and was still reading, none with whole requests from a web server).
-    assert w.total > 500 and w.non2xx + w.errors <= workers_per_process, w.output
+    # Lost: the requests that process had taken: at most one per worker thread being served, plus those it had accepted
+    # and was still reading. nginx writes a whole request at once, so it has none of those. Apache's mod_authnz_fcgi
+    # writes a request's records one by one over TCP: its half-sent requests wait in the process's table for the rest,
+    # and die with it, so there the bound is the connections in flight, one per wrk connection (6; CI once saw 6).
+    lost_at_most = workers_per_process if own_stack.server == "nginx" else 6
+    assert w.total > 500 and w.non2xx + w.errors <= lost_at_most, w.output
     print(f"\n[{own_stack.server}] worker killed: {w.total} requests, {w.non2xx} non-2xx, {w.errors} socket errors, replaced after {replaced:.2f} s")
