@@ -115,7 +115,7 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             server.notes.note("connection dropped", why)
             close(fd)
         case .tooLarge:
-            RecordWriter.send(fd, requestID: scan.requestID, status: 431, text: "Request headers too large\n")
+            RecordWriter.send(fd, requestID: scan.requestID, .text(.requestHeaderFieldsTooLarge, "Request headers too large\n"))
             finish(connection)
         case .ready:
             let peeked = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count])
