@@ -66,6 +66,34 @@ import Testing
         }
     }
 
+    /// The one-buffer framing gives the same bytes as the CGI text framed record by record: every padding (body sizes
+    /// 0–15 around the header), one record's limit, and past it (two records).
+    @Test func theOneBufferAnswerIsTheRecordsOfTheCGIText() {
+        let sizes = Array(0..<16) + [1_000, 65_000, 65_528 - 64, 65_528, 70_000, 200_000]
+        for size in sizes {
+            var response = HTTPResponse(status: .ok, body: Array(repeating: UInt8(ascii: "y"), count: size))
+            response.headers[.init("X-Remote-User")!] = "alice"
+            for id: UInt16 in [1, 0x1234] {
+                #expect(DirectExchange.answer(response, requestID: id)
+                        == DirectExchange.records(FastCGIExchange.cgiBytes(response), requestID: id), "size \(size)")
+            }
+        }
+    }
+
+    /// The CGI text: status line with its reason, fields in order, the length when none was given, blank line, body.
+    @Test func theCGITextIsExact() {
+        var response = HTTPResponse.empty(.unauthorized)
+        response.headers[.init("X-Accel-Expires")!] = "0"
+        #expect(String(decoding: FastCGIExchange.cgiBytes(response), as: UTF8.self)
+                == "Status: 401 Unauthorized\r\nX-Accel-Expires: 0\r\nContent-Length: 0\r\n\r\n")
+        let text = HTTPResponse.text(.init(code: 299, reasonPhrase: ""), String(repeating: "z", count: 1_234_567))
+        let bytes = FastCGIExchange.cgiBytes(text)
+        #expect(bytes.starts(with: "Status: 299\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 1234567\r\n\r\nzz".utf8))
+        var explicit = HTTPResponse(status: .notModified)
+        explicit.headers[.init("ETag")!] = "\"1\""
+        #expect(String(decoding: FastCGIExchange.cgiBytes(explicit), as: UTF8.self) == "Status: 304 Not Modified\r\nETag: \"1\"\r\n\r\n")
+    }
+
     /// The STDOUT content and the END_REQUEST body of an answer, checking each record's header.
     func stream(_ bytes: [UInt8]) throws -> ([UInt8], [UInt8]) {
         var at = 0

@@ -73,7 +73,7 @@ enum DirectExchange {
     /// Writes `response` for request `requestID` on `fd`, whole (the socket blocks; the worker's watch shuts it down
     /// when the write is late). False when the connection failed.
     static func write(_ response: HTTPResponse, to fd: Int32, requestID: UInt16) -> Bool {
-        let records = self.records(FastCGIExchange.cgiBytes(response), requestID: requestID)
+        let records = answer(response, requestID: requestID)
         return records.withUnsafeBytes { all -> Bool in
             guard let base = all.baseAddress else { return false }
             var sent = 0
@@ -87,23 +87,62 @@ enum DirectExchange {
         }
     }
 
+    /// `response` framed for `requestID`, the same bytes as `records(FastCGIExchange.cgiBytes(response), …)`, built in
+    /// one buffer: the CGI bytes are written after room for the STDOUT record's header, which is filled in once their
+    /// length is known. An answer longer than one record (65,528 bytes) is framed by `records`.
+    static func answer(_ response: HTTPResponse, requestID: UInt16) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + 256 + response.body.count + 8 + 24)
+        out.append(contentsOf: repeatElement(0, count: 8))
+        FastCGIExchange.appendCGI(response, to: &out)
+        let length = out.count - 8
+        guard length > 0, length <= maxRecordContent else { return records(Array(out[8...]), requestID: requestID) }
+        let padding = (8 - length % 8) % 8
+        out.withUnsafeMutableBufferPointer { header in
+            Self.header(RecordScanner.RecordType.stdout.rawValue, requestID, length, padding) { i, byte in header[i] = byte }
+        }
+        out.append(contentsOf: repeatElement(0, count: padding))
+        appendTail(requestID, to: &out)
+        return out
+    }
+
     /// `content` as libfcgi frames it: STDOUT records of at most 65,528 bytes, each padded to a multiple of 8, the
     /// empty STDOUT record, and END_REQUEST (application status 0, REQUEST_COMPLETE).
     static func records(_ content: [UInt8], requestID: UInt16) -> [UInt8] {
-        let id = [UInt8(requestID >> 8), UInt8(requestID & 0xff)]
         var out: [UInt8] = []
-        out.reserveCapacity(content.count + content.count / 65_528 * 16 + 40)
+        out.reserveCapacity(content.count + content.count / maxRecordContent * 16 + 40)
         var at = 0
         while at < content.count {
-            let length = min(65_528, content.count - at)
+            let length = min(maxRecordContent, content.count - at)
             let padding = (8 - length % 8) % 8
-            out += [1, RecordScanner.RecordType.stdout.rawValue] + id + [UInt8(length >> 8), UInt8(length & 0xff), UInt8(padding), 0]
+            header(RecordScanner.RecordType.stdout.rawValue, requestID, length, padding) { _, byte in out.append(byte) }
             out += content[at..<(at + length)]
-            out += repeatElement(0, count: padding)
+            out.append(contentsOf: repeatElement(0, count: padding))
             at += length
         }
-        out += [1, RecordScanner.RecordType.stdout.rawValue] + id + [0, 0, 0, 0]
-        out += [1, RecordScanner.RecordType.end.rawValue] + id + [0, 8, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
+        appendTail(requestID, to: &out)
         return out
+    }
+
+    /// The most content libfcgi puts in one record: 65,535 rounded down to a multiple of 8.
+    static let maxRecordContent = 65_528
+
+    /// The empty STDOUT record that ends the stream, then END_REQUEST (application status 0, REQUEST_COMPLETE).
+    private static func appendTail(_ requestID: UInt16, to out: inout [UInt8]) {
+        header(RecordScanner.RecordType.stdout.rawValue, requestID, 0, 0) { _, byte in out.append(byte) }
+        header(RecordScanner.RecordType.end.rawValue, requestID, 8, 0) { _, byte in out.append(byte) }
+        out.append(contentsOf: repeatElement(0, count: 8))
+    }
+
+    /// The 8 bytes of a record header (version 1), handed to `put` with their index, without building an array.
+    private static func header(_ type: UInt8, _ requestID: UInt16, _ length: Int, _ padding: Int, _ put: (Int, UInt8) -> Void) {
+        put(0, 1)
+        put(1, type)
+        put(2, UInt8(requestID >> 8))
+        put(3, UInt8(requestID & 0xff))
+        put(4, UInt8(length >> 8))
+        put(5, UInt8(length & 0xff))
+        put(6, UInt8(padding))
+        put(7, 0)
     }
 }

@@ -88,8 +88,21 @@ enum FastCGIExchange {
     static func cgiBytes(_ response: HTTPResponse) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + response.body.count)
+        appendCGI(response, to: &bytes)
+        return bytes
+    }
+
+    /// Appends `response` as `cgiBytes` writes it. No `String` is built: the status code and body length are written
+    /// as digits in place, the rest are UTF-8 views of strings that already exist.
+    static func appendCGI(_ response: HTTPResponse, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: "Status: ".utf8)
+        appendDecimal(response.status.code, to: &bytes)
         let reason = response.status.reasonPhrase
-        bytes.append(contentsOf: (reason.isEmpty ? "Status: \(response.status.code)\r\n" : "Status: \(response.status.code) \(reason)\r\n").utf8)
+        if !reason.isEmpty {
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: reason.utf8)
+        }
+        bytes.append(contentsOf: "\r\n".utf8)
         var hasLength = false
         for field in response.headers {
             if field.name == .contentLength { hasLength = true }
@@ -99,10 +112,29 @@ enum FastCGIExchange {
             bytes.append(contentsOf: "\r\n".utf8)
         }
         if !hasLength && response.status != .notModified {
-            bytes.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            bytes.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &bytes)
+            bytes.append(contentsOf: "\r\n".utf8)
         }
         bytes.append(contentsOf: "\r\n".utf8)
         bytes.append(contentsOf: response.body)
-        return bytes
+    }
+
+    /// Appends the decimal digits of `value` (not negative: a status code or a length).
+    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        guard value > 0 else { bytes.append(UInt8(ascii: "0")); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { d in
+            while rest > 0 && count < d.count {
+                d[d.count - 1 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(d.count - count)...]))
+        }
     }
 }
