@@ -34,13 +34,37 @@ public struct JWTSession: Codable, Equatable, Sendable {
     }
 
     /// Parses `record`; nil for anything else (a damaged or foreign item is no session).
+    /// Every check reads one: the fields are taken in order (`TabFields`), without an array of slices.
     public init?(record bytes: [UInt8]) {
-        let fields = bytes.split(separator: 0x09, omittingEmptySubsequences: false)
-        guard fields.count == 7, fields[0].elementsEqual("s1".utf8), !fields[1].isEmpty,
-              let last = Self.int(fields[2]), let timeout = Self.int(fields[3]), let created = Self.int(fields[5]),
-              let expires = Self.int(fields[6]) else { return nil }
-        self.init(user: String(decoding: fields[1], as: UTF8.self), lastAccessedTime: last, sessionTimeout: timeout,
-                  fingerprint: String(decoding: fields[4], as: UTF8.self), created: created, expiresAt: expires)
+        var fields = TabFields(bytes)
+        guard let tag = fields.next(), bytes[tag].elementsEqual("s1".utf8),
+              let user = fields.next(), !user.isEmpty,
+              let last = fields.next().flatMap({ Self.int(bytes[$0]) }),
+              let timeout = fields.next().flatMap({ Self.int(bytes[$0]) }),
+              let fingerprint = fields.next(),
+              let created = fields.next().flatMap({ Self.int(bytes[$0]) }),
+              let expires = fields.next().flatMap({ Self.int(bytes[$0]) }),
+              fields.isAtEnd else { return nil }
+        self.init(user: String(decoding: bytes[user], as: UTF8.self), lastAccessedTime: last, sessionTimeout: timeout,
+                  fingerprint: String(decoding: bytes[fingerprint], as: UTF8.self), created: created, expiresAt: expires)
+    }
+
+    /// The tab-separated fields of a record, one at a time, empty ones included (as `split` with
+    /// `omittingEmptySubsequences: false`). At the end once the last field, the one no tab follows, was taken.
+    private struct TabFields {
+        let bytes: [UInt8]
+        var at = 0
+        var isAtEnd = false
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        mutating func next() -> Range<Int>? {
+            guard !isAtEnd else { return nil }
+            let start = at
+            while at < bytes.count && bytes[at] != 0x09 { at += 1 }
+            defer { if at == bytes.count { isAtEnd = true } else { at += 1 } }
+            return start..<at
+        }
     }
 
     private static func int(_ digits: ArraySlice<UInt8>) -> Int64? {
