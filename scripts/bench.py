@@ -230,6 +230,22 @@ def to_ms(text):
     return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[m.group(2)]
 
 
+def sessions_lua(tokens):
+    """(d)'s wrk script: one request per token of the file `tokens` (one per line), in turn, from a random start."""
+    return f"""
+local tokens = {{}}
+local i = 0
+init = function(args)
+  for line in io.lines("{tokens}") do tokens[#tokens + 1] = line end
+  i = math.random(#tokens)
+end
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/b.txt", {{["Cookie"] = "__Host-sso=" .. tokens[i], ["User-Agent"] = "{UA}"}})
+end
+"""
+
+
 def wrk(stack, port, variant, connections, seconds, token, lua, attempts=2):
     """One wrk run, with what memcached did ("mc_ops", "mc_gets", "mc_sets") and the CPU microseconds per request of
     each server process ("us_nginx", "us_appauth", "us_memcached") over that same run; an unreadable result is shown
@@ -479,18 +495,7 @@ def main():
         many = state / "tokens.txt"
         many.write_text(subprocess.run(mint + ["--count", str(args.sessions)], capture_output=True, text=True, check=True).stdout)
         lua = state / "sessions.lua"
-        lua_text = f"""
-local tokens = {{}}
-local i = 0
-init = function(args)
-  for line in io.lines("{many}") do tokens[#tokens + 1] = line end
-  i = math.random(#tokens)
-end
-request = function()
-  i = i % #tokens + 1
-  return wrk.format("GET", "/b.txt", {{["Cookie"] = "__Host-sso=" .. tokens[i], ["User-Agent"] = "{UA}"}})
-end
-"""
+        lua_text = sessions_lua(many)
         lua.write_text(lua_text)
         # (g): each wrk thread starts at its own place in the list. Unseeded, math.random gives every thread the same
         # start, so the threads would ask for the same token at the same moment: two misses at once, then nothing

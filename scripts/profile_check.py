@@ -3,7 +3,7 @@
 processes while wrk runs (b) (or another variant) against the same server scripts/bench builds, then a summary by
 shared object and the top symbols, kernel included. Prints figures; proves nothing by itself.
 
-  /usr/bin/python3 scripts/profile_check.py [--variant b] [--seconds 12] [--connections 16] [--bin .build/release]
+  /usr/bin/python3 scripts/profile_check.py [--variant a|b|d|e] [--seconds 12] [--connections 16] [--bin .build/release]
       [--server nginx|apache] [--process appauth|web]
 
 --server apache puts Apache 2.4 + mod_authnz_fcgi in front, as `scripts/bench --server apache` does; --process web
@@ -40,7 +40,8 @@ def raise_open_files():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
-    parser.add_argument("--variant", default="b", choices=["a", "b", "e"])
+    parser.add_argument("--variant", default="b", choices=["a", "b", "d", "e"])
+    parser.add_argument("--sessions", type=int, default=10_000, help="(d): distinct signed-in sessions (as scripts/bench)")
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=None, help="threads per process (default: the program's, the cores)")
@@ -72,11 +73,21 @@ def main():
     try:
         token = subprocess.run([str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--user-agent", bench.UA,
                                 "--count", "1"], capture_output=True, text=True, check=True).stdout.strip()
+        lua = None
+        if args.variant == "d":
+            many = state / "tokens.txt"
+            many.write_text(subprocess.run([str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path),
+                                            "--user-agent", bench.UA, "--count", str(args.sessions)],
+                                           capture_output=True, text=True, check=True).stdout)
+            lua = state / "sessions.lua"
+            lua.write_text(bench.sessions_lua(many))
+            # As scripts/bench's warm-up: every token's signature verified once before the measured run.
+            bench.wrk(stack, port, "d", args.connections, 4, token, lua)
         web = "apache" if args.server == "apache" else "nginx"
         pids = bench.with_children(stack.procs["appauth" if args.process == "appauth" else web].pid)
         result = {}
         load = threading.Thread(target=lambda: result.update(
-            bench.wrk(stack, port, args.variant, args.connections, args.seconds, token, None)))
+            bench.wrk(stack, port, args.variant, args.connections, args.seconds, token, lua)))
         load.start()
         data = state / "perf.data"
         record = max(3, args.seconds - 4)
