@@ -53,10 +53,14 @@ import Glibc
         case .tooLarge: return .tooLarge
         case .ready: break
         }
-        if !scan.bodyComplete { return try flowing(bytes, window: window, scan: scan, maxBodyBytes: maxBodyBytes) }
-        // What a worker would read without libfcgi (nil: it would hand the request to libfcgi). When it reads the
-        // request, libfcgi must read it too, to the same params.
-        let direct = window.withUnsafeBytes { DirectExchange.params($0, scan: scan) }
+        // The worker's own decision (nil direct: it would hand the request to libfcgi). When it reads a request
+        // without libfcgi, libfcgi must read it too, to the same params.
+        let direct: FastCGIParams?
+        switch window.withUnsafeBytes({ RequestRoute.of($0, scan: scan) }) {
+        case .flowing(let params): return try flowing(bytes, scan: scan, params: params, maxBodyBytes: maxBodyBytes)
+        case .direct(let params): direct = params
+        case .libfcgi: direct = nil
+        }
         let outcome = try throughLibfcgi(bytes, maxBodyBytes: maxBodyBytes)
         switch outcome {
         case .request(let http):
@@ -74,11 +78,12 @@ import Glibc
         }
     }
 
-    /// A body still coming, read as `WorkerLoop.serveFlowing` reads it. Its params must be what libfcgi reads from the
-    /// same params followed by an empty body (libfcgi never reads such a body itself: it would read whatever came).
-    private static func flowing(_ bytes: [UInt8], window: [UInt8], scan: RecordScanner.Scan,
+    /// A body still coming, read as the worker reads it (`RequestRoute.readFlowing`). Its params must be what libfcgi
+    /// reads from the same params followed by an empty body (libfcgi never reads such a body itself: it would read
+    /// whatever came). When the body was read to its end, every record taken was a STDIN record of this request, so
+    /// libfcgi can read those same bytes safely: it must come to the same outcome, body bytes included.
+    private static func flowing(_ bytes: [UInt8], scan: RecordScanner.Scan, params ours: FastCGIParams?,
                                 maxBodyBytes: Int) throws(FastCGIError) -> Outcome {
-        let ours = window.withUnsafeBytes { DirectExchange.headerParams($0, scan: scan) }
         let id = [UInt8(scan.requestID >> 8), UInt8(scan.requestID & 0xff)]
         let reference = try libfcgiParams(Array(bytes[..<scan.paramsEnd]) + [1, 5] + id + [0, 0, 0, 0])
         guard let params = ours else {
@@ -92,14 +97,37 @@ import Glibc
         defer { close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(scan.paramsEnd, 1), alignment: 8)
         defer { buffer.deallocate() }
-        guard DirectExchange.consume(fd, length: scan.paramsEnd, into: buffer) else {
+        guard let flowed = RequestRoute.readFlowing(fd, scan: scan, params: params, maxBodyBytes: maxBodyBytes, buffer: buffer) else {
             throw FastCGIError("the params the scanner saw could not be read back")
         }
-        var reader = StdinReader(fd: fd, requestID: scan.requestID)
-        switch FastCGIExchange.readBody(params, role: Int32(scan.role), maxBodyBytes: maxBodyBytes, next: { reader.next(into: $0) }) {
+        if flowed.finished {
+            guard flowed.consumed <= bytes.count else { throw FastCGIError("the body reader took more bytes than were sent") }
+            let theirs = try throughLibfcgi(Array(bytes[..<flowed.consumed]), maxBodyBytes: maxBodyBytes)
+            try requireSame(flowed.outcome, theirs)
+        }
+        switch flowed.outcome {
         case .request(let http): return .request(params: http.params.count, bodyBytes: http.body.count, omitted: http.bodyOmitted)
         case .refuse(let response, _): return .refused(status: response.status.code)
         case .abandon: return .abandoned
+        }
+    }
+
+    /// Throws unless both readings came to the same: the same kind of outcome, the same status, and for a request the
+    /// same params, body bytes and omission.
+    private static func requireSame(_ ours: FastCGIExchange.ReadOutcome, _ theirs: FastCGIExchange.ReadOutcome) throws(FastCGIError) {
+        switch (ours, theirs) {
+        case (.request(let a), .request(let b)):
+            guard a.params.sameEntries(as: b.params), a.body == b.body, a.bodyOmitted == b.bodyOmitted else {
+                throw FastCGIError("the body reader and libfcgi read different requests (body \(a.body.count) and \(b.body.count) bytes)")
+            }
+        case (.refuse(let a, _), .refuse(let b, _)):
+            guard a.status == b.status else {
+                throw FastCGIError("the body reader and libfcgi refused differently (\(a.status.code), \(b.status.code))")
+            }
+        case (.abandon, .abandon):
+            return
+        default:
+            throw FastCGIError("the body reader and libfcgi came to different outcomes")
         }
     }
 

@@ -17,6 +17,8 @@ struct StdinReader {
     /// True once the empty STDIN record that ends the body was read (with its padding): the connection is in step for
     /// a next request.
     private(set) var finished = false
+    /// Bytes taken off the socket so far: record headers, contents and padding.
+    private(set) var consumed = 0
 
     /// Most bytes looked at once at a record boundary. Default: 8,192 (as libfcgi's read buffer): a body sent as tiny
     /// records costs two system calls per look, not two per record (a million one-byte records cost 1.1 s of CPU read
@@ -38,6 +40,7 @@ struct StdinReader {
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return -1 }
                 left -= n
+                consumed += n
                 return n
             }
             guard let copied = look(into: buffer) else { return -1 }
@@ -83,10 +86,13 @@ struct StdinReader {
                 guard Self.receive(fd, p, 8), let (content, pad) = header(UnsafeRawBufferPointer(rebasing: peek[0..<8])) else {
                     return nil
                 }
+                consumed += 8
                 left = content
                 padding = pad
                 ending = content == 0
-            } else if !Self.receive(fd, p, at) {
+            } else if Self.receive(fd, p, at) {
+                consumed += at
+            } else {
                 return nil
             }
             if ending && padding == 0 { finished = true }

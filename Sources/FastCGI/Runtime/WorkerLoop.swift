@@ -118,19 +118,16 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             RecordWriter.send(fd, requestID: scan.requestID, .text(.requestHeaderFieldsTooLarge, "Request headers too large\n"))
             finish(connection)
         case .ready:
-            let peeked = UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count])
-            if let params = DirectExchange.params(peeked, scan: scan) {
-                serveDirect(connection, scan, params)
-            } else if !scan.bodyComplete {
-                serveFlowing(connection, scan, params: DirectExchange.headerParams(peeked, scan: scan))
-            } else {
-                serve(connection, scan)
+            switch RequestRoute.of(UnsafeRawBufferPointer(rebasing: peekBuffer[0..<count]), scan: scan) {
+            case .direct(let params): serveDirect(connection, scan, params)
+            case .flowing(let params): serveFlowing(connection, scan, params: params)
+            case .libfcgi: serve(connection, scan)
             }
         }
     }
 
     /// A request whose body is still coming: its params from the bytes peeked, its body read here record by record
-    /// (`StdinReader`), never by libfcgi, which would read whatever records came next unchecked. Nil params: more than
+    /// (`RequestRoute.readFlowing`), never by libfcgi, which would read whatever records came next unchecked. Nil params: more than
     /// the params limit, answered 431.
     private func serveFlowing(_ connection: ConnectionPool.Connection, _ scan: RecordScanner.Scan, params: FastCGIParams?) {
         let fd = connection.fd
@@ -143,12 +140,9 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             finish(connection)
             return
         }
-        var reader = StdinReader(fd: fd, requestID: scan.requestID)
-        let outcome = DirectExchange.consume(fd, length: scan.paramsEnd, into: peekBuffer)
-            ? FastCGIExchange.readBody(params, role: Int32(scan.role), maxBodyBytes: maxBodyBytes) { reader.next(into: $0) }
-            : .abandon
+        let flowed = RequestRoute.readFlowing(fd, scan: scan, params: params, maxBodyBytes: maxBodyBytes, buffer: peekBuffer)
         var written = false
-        switch outcome {
+        switch flowed?.outcome ?? .abandon {
         case .abandon:
             watch.end()
             server.notes.note("connection dropped", "its body stopped, or something other than its body came")
@@ -163,7 +157,7 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             written = DirectExchange.write(response, to: fd, requestID: scan.requestID)
             server.logRequest(httpRequest, status: response.status.code, started: started)
         }
-        let reusable = written && reader.finished && scan.keepConnection && !watch.wasShutDown && !pool.isStopping
+        let reusable = written && flowed?.finished == true && scan.keepConnection && !watch.wasShutDown && !pool.isStopping
         watch.end()
         keepOrFinish(connection, reusable: reusable)
     }
