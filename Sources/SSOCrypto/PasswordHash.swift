@@ -8,9 +8,10 @@ public enum PasswordHash {
 
     /// True when `hash` is a well-formed hash of a supported scheme (its fields and alphabet checked, no hashing, so a
     /// users file of costly hashes loads fast) and libxcrypt accepts it as a setting. `canHash` then proves the
-    /// parameters with one real hash per cost.
+    /// parameters with one real hash per cost. A hash whose cost is past the limits of `costIsBounded` is refused too.
     public static func isSupported(_ hash: String) -> Bool {
-        guard supportedPrefixes.contains(where: { hash.hasPrefix($0) }), crypt_checksalt(hash) == CRYPT_SALT_OK else { return false }
+        guard supportedPrefixes.contains(where: { hash.hasPrefix($0) }), crypt_checksalt(hash) == CRYPT_SALT_OK,
+              costIsBounded(hash) else { return false }
         let fields = hash.split(separator: "$", omittingEmptySubsequences: false)
         let alphabet: (Substring) -> Bool = { $0.utf8.allSatisfy { c in
             (c >= 0x2E && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) } }  // ./0-9A-Za-z

@@ -41,6 +41,27 @@ import SSOTesting
         }
     }
 
+    /// A hash whose cost would hold a worker for minutes or days per sign-in (and the loader's one probe hash as long)
+    /// is refused as malformed: bcrypt above cost 17 (`htpasswd -B -C 17`, its highest), sha512crypt above 10,000,000
+    /// rounds, yescrypt above 1 GiB of memory (`mkpasswd -R 11`, its highest) or with lanes times passes above 4.
+    @Test func costsThatWouldHoldASignInForMinutesAreRefused() {
+        let bcryptTail = "1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22"
+        let yescryptTail = "PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56"
+        let sha512Tail = "saltsalt$" + String(repeating: "a", count: 86)
+        #expect(PasswordHash.isSupported("$2b$17$" + bcryptTail))
+        #expect(PasswordHash.isSupported("$6$rounds=10000000$" + sha512Tail))
+        #expect(PasswordHash.isSupported("$6$" + sha512Tail))
+        #expect(PasswordHash.isSupported("$y$jFT$" + yescryptTail))      // N 2^18, r 32: 1 GiB (mkpasswd -R 11)
+        #expect(PasswordHash.isSupported("$y$j9T$" + yescryptTail))      // mkpasswd's default: 16 MiB
+        for bad in ["$2b$18$" + bcryptTail, "$2y$31$" + bcryptTail, "$6$rounds=10000001$" + sha512Tail,
+                    "$6$rounds=999999999$" + sha512Tail, "$y$jGT$" + yescryptTail, "$y$j9T.A$" + yescryptTail,
+                    "$y$j9T/9$" + yescryptTail] {
+            #expect(!PasswordHash.isSupported(bad), "\(bad)")
+        }
+        #expect(PasswordHash.yescryptCost("$y$j9T$" + yescryptTail).map { $0.memoryBytes } == 16 << 20)
+        #expect(PasswordHash.yescryptCost("$y$jFT$" + yescryptTail).map { $0.memoryBytes } == 1 << 30)
+    }
+
     @Test func unknownUsersAndWrongPasswordsBothFail() throws {
         let user = User(username: "alice", passwordHash: try PasswordHash.make(password: "wonderland"), name: "A", email: "", services: [])
         let dir = try UserDirectory(users: [user])
@@ -134,6 +155,19 @@ import SSOTesting
             #expect(e.problems.map(\.key) == ["users[0].password_hash", "users[1].services"])
             #expect(!e.description.contains("plaintext"))
         }
+    }
+
+    @Test func aUsersFileWithACostlyHashIsAProblemNotAHang() throws {
+        let config = try ConfigLoader.load(path: try write(Self.valid))
+        let users = try write("""
+        users:
+          - {username: alice, password_hash: "$2b$31$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22", services: [app]}
+        """, name: "users.yaml")
+        let started = ContinuousClock.now
+        do { _ = try UsersFileLoader.load(path: users, registry: config.registry); Issue.record("expected error") } catch let e as ConfigError {
+            #expect(e.problems.map(\.key) == ["users[0].password_hash"])
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 
     @Test func bytesLoadAsTheFileWouldWithoutReadingIt() throws {
