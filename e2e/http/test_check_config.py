@@ -71,6 +71,30 @@ def test_a_missing_users_file_is_named_by_its_key(stack, tmp_path):
     assert rc == 2 and f'users_file: got "{tmp_path}/nowhere.yaml"; expected a readable file' in err, err
 
 
+def test_a_hash_too_costly_to_verify_is_refused_at_once_not_a_hang(stack, tmp_path):
+    """`$2b$31$` is a bcrypt hash libxcrypt accepts: about a month of CPU per hash here. The program proves each cost in
+    the users file once with a real hash at start, so with one such user it hung there, silent, and never served.
+    Both the check and the start now refuse it at once, by key."""
+    doc = yaml.safe_load(open(yaml.safe_load(stack.config_path.read_text())["users_file"]).read())
+    doc["users"].append({"username": "slow", "name": "Slow", "email": "slow@example.com", "services": doc["users"][0]["services"],
+                         "password_hash": "$2b$31$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22"})
+    key = f"users[{len(doc['users']) - 1}].password_hash"
+    users = tmp_path / "users.yaml"
+    users.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def change(cfg):
+        cfg["users_file"] = str(users)
+        cfg["accounts"]["listen"] = f"unix:{tmp_path}/accounts.sock"  # not the running stack's socket
+
+    path = write_config(stack, tmp_path, change)
+    rc, _, err = check("AccountsFCGI", path)
+    assert rc == 2 and key in err, err
+    started = time.monotonic()
+    r = subprocess.run([str(BIN / "AccountsFCGI"), "--config", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and key in r.stderr, (r.returncode, r.stderr)
+    assert time.monotonic() - started < 30
+
+
 def test_warnings_do_not_fail(stack, tmp_path):
     """No memcached on the configured port, and the socket's folder missing: OK with a warning naming each."""
     silent = free_port()
