@@ -8,22 +8,24 @@ public enum PasswordHash {
 
     /// True when `hash` is a well-formed hash of a supported scheme (its fields and alphabet checked, no hashing, so a
     /// users file of costly hashes loads fast) and libxcrypt accepts it as a setting. `canHash` then proves the
-    /// parameters with one real hash per cost. A hash whose cost is past the limits of `costIsBounded` is refused too.
+    /// parameters with one real hash per cost. A hash whose cost is past the limits (`PasswordHashCost.swift`) is
+    /// refused too.
     public static func isSupported(_ hash: String) -> Bool {
-        guard supportedPrefixes.contains(where: { hash.hasPrefix($0) }), crypt_checksalt(hash) == CRYPT_SALT_OK,
-              costIsBounded(hash) else { return false }
+        guard supportedPrefixes.contains(where: { hash.hasPrefix($0) }), crypt_checksalt(hash) == CRYPT_SALT_OK else { return false }
         let fields = hash.split(separator: "$", omittingEmptySubsequences: false)
         let alphabet: (Substring) -> Bool = { $0.utf8.allSatisfy { c in
             (c >= 0x2E && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) } }  // ./0-9A-Za-z
         switch fields.count > 1 ? fields[1] : "" {
         case "2a", "2b", "2y":
-            guard fields.count == 4, let cost = Int(fields[2]), (4...31).contains(cost), fields[2].count == 2 else { return false }
+            guard fields.count == 4, let cost = Int(fields[2]), (4...maxBcryptCost).contains(cost), fields[2].count == 2 else { return false }
             return fields[3].count == 53 && alphabet(fields[3])
         case "y":
             return fields.count == 5 && !fields[2].isEmpty && alphabet(fields[2]) && !fields[3].isEmpty && alphabet(fields[3])
-                && fields[4].count == 43 && alphabet(fields[4])
+                && fields[4].count == 43 && alphabet(fields[4]) && yescryptCost(params: fields[2]).map(\.isBounded) == true
         case "6":
-            let rest = fields.count == 5 && fields[2].hasPrefix("rounds=") ? Array(fields[3...]) : Array(fields[2...])
+            let rounds = fields.count == 5 && fields[2].hasPrefix("rounds=")
+            if rounds { guard let n = Int(fields[2].dropFirst(7)), n <= maxSHA512Rounds else { return false } }
+            let rest = rounds ? Array(fields[3...]) : Array(fields[2...])
             return rest.count == 2 && (1...16).contains(rest[0].count) && rest[1].count == 86 && alphabet(rest[1])
         default:
             return false

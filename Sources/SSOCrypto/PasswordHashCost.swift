@@ -29,32 +29,24 @@ extension PasswordHash {
             let (rn, overflow) = (UInt64(r) * 128).multipliedReportingOverflow(by: UInt64(1) << UInt64(nLog2))
             return overflow ? .max : rn
         }
-    }
 
-    /// True when verifying `hash` costs no more than the limits above (hashes of other schemes: true).
-    static func costIsBounded(_ hash: String) -> Bool {
-        let fields = hash.split(separator: "$", omittingEmptySubsequences: false)
-        guard fields.count > 2 else { return true }
-        switch fields[1] {
-        case "2a", "2b", "2y":
-            return Int(fields[2]).map { $0 <= maxBcryptCost } ?? false
-        case "6":
-            guard fields[2].hasPrefix("rounds=") else { return true }
-            return Int(fields[2].dropFirst(7)).map { $0 <= maxSHA512Rounds } ?? false
-        case "y":
-            guard let cost = yescryptCost(hash) else { return false }
-            return cost.memoryBytes <= maxYescryptMemory && UInt64(cost.p) * (UInt64(cost.t) + 1) <= maxYescryptPasses
-        default:
-            return true
+        /// True within `maxYescryptMemory` and `maxYescryptPasses`.
+        var isBounded: Bool {
+            memoryBytes <= PasswordHash.maxYescryptMemory && UInt64(p) * (UInt64(t) + 1) <= PasswordHash.maxYescryptPasses
         }
     }
 
-    /// The cost parameters of a yescrypt hash (`$y$…`), decoded as libxcrypt's `yescrypt_decode_params` does; nil when
-    /// they do not decode.
+    /// The cost parameters of a yescrypt hash (`$y$…`); nil when they do not decode.
     static func yescryptCost(_ hash: String) -> YescryptCost? {
         let fields = hash.split(separator: "$", omittingEmptySubsequences: false)
         guard fields.count > 2, fields[1] == "y" else { return nil }
-        var params = Array(fields[2].utf8)[...]
+        return yescryptCost(params: fields[2])
+    }
+
+    /// yescrypt's cost parameters from the params field of its setting, decoded as libxcrypt's
+    /// `yescrypt_decode_params` does; nil when they do not decode.
+    static func yescryptCost(params field: Substring) -> YescryptCost? {
+        var params = Array(field.utf8)[...]
         guard decode64(&params, min: 0) != nil,  // the flavor: libxcrypt's crypt_checksalt has judged it
               let nLog2 = decode64(&params, min: 1), nLog2 <= 63,
               let r = decode64(&params, min: 1) else { return nil }
