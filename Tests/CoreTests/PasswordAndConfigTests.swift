@@ -157,6 +157,20 @@ import SSOTesting
         }
     }
 
+    /// A value of the wrong shape is named (`got a list`), a wrong scalar quoted as the file has it (docs/deploy.md
+    /// quotes these messages).
+    @Test func problemsNameAShapeAndQuoteAValue() throws {
+        let users = UsersFileLoader.users(contents: Array("- username: alice\n".utf8), file: "/etc/sso/users.yaml",
+                                          registry: try ConfigLoader.load(path: try write(Self.valid)).registry)
+        #expect(users.problems.first?.description == "(top level): got a list; expected a mapping of keys, e.g. users: …")
+        let text = Self.valid + "\nrequest_cache: {max_body_bytes: lots, cookie_name: {a: b}}\n"
+        do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("expected a ConfigError") }
+        catch {
+            let shown = Dictionary(uniqueKeysWithValues: error.problems.map { ($0.key, $0.value) })
+            #expect(shown["request_cache.max_body_bytes"] == "\"lots\"" && shown["request_cache.cookie_name"] == "a mapping")
+        }
+    }
+
     @Test func aUsersFileWithACostlyHashIsAProblemNotAHang() throws {
         let config = try ConfigLoader.load(path: try write(Self.valid))
         let users = try write("""

@@ -84,9 +84,13 @@ class Deployment:
         self.server = server
         self.scratch = Path(tempfile.mkdtemp(prefix=f"sso-deploy-{server}-"))
         os.chmod(self.scratch, 0o755)  # the service user and www-data must reach the sockets and files in it
-        self.port = free_port()
+        # The page's own default ports where nothing on 127.0.0.1 holds them (443, and 8081 and 8082 for the apps),
+        # else free ones: a check on the page that holds only for other values (a port that a URL leaves out, a value
+        # equal to the demo's) fails here as it would for a reader who keeps the defaults.
+        self.port = 443 if _bindable(443) else free_port()
         self.hosts = {"accounts": "accounts.doc-one.test", "app1": "app.doc-one.test", "app2": "app.doc-two.test"}
-        self.backends = {"app1": free_port(), "app2": free_port()}
+        defaults = _bindable(8081) and _bindable(8082)
+        self.backends = {"app1": 8081 if defaults else free_port(), "app2": 8082 if defaults else free_port()}
         self.user = "ssodoc" + secrets.token_hex(3)
         self.passwords = {"alice": secrets.token_urlsafe(12), "bob": secrets.token_urlsafe(12)}
         d = self.dirs = {name: self.scratch / rel for name, rel in {
@@ -206,6 +210,17 @@ class Deployment:
 
 def _quote(value):
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _bindable(port):
+    """Whether nothing holds `port` on 127.0.0.1 (nor on every address) now."""
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def _listening(port):

@@ -31,4 +31,8 @@ struct ProblemList {
     mutating func add(_ key: String, _ value: String?, expected: String) {
         problems.append(.init(key: key, value: value.map { "\"\($0)\"" } ?? "(missing)", expected: expected))
     }
+    /// `shown` as it is: a shape (`a list`) or a value already quoted, never read as if the file held that text.
+    mutating func add(_ key: String, shown: String, expected: String) {
+        problems.append(.init(key: key, value: shown, expected: expected))
+    }
 }

@@ -37,7 +37,7 @@ final class ConfigReader {
         }
         guard let node else { return }  // an empty file: every required key is reported missing
         guard let mapping = node.mapping else {
-            problems.add("(top level)", "a \(Self.shape(node))", expected: "a mapping of keys, e.g. \(specs.first?.key ?? "key"): …")
+            problems.add("(top level)", shown: "a \(Self.shape(node))", expected: "a mapping of keys, e.g. \(specs.first?.key ?? "key"): …")
             return
         }
         root = mapping
@@ -69,33 +69,33 @@ final class ConfigReader {
     private func check(_ node: YAMLNode, against spec: SettingSpec, key: String) {
         switch spec.kind {
         case .section:
-            guard let mapping = node.mapping else { return problems.add(key, "a \(Self.shape(node))", expected: spec.expectation) }
+            guard let mapping = node.mapping else { return problems.add(key, shown: "a \(Self.shape(node))", expected: spec.expectation) }
             walk(mapping, specPath: spec.key + ".", keyPath: key + ".")
         case .list:
-            guard let sequence = node.sequence else { return problems.add(key, "a \(Self.shape(node))", expected: spec.expectation) }
+            guard let sequence = node.sequence else { return problems.add(key, shown: "a \(Self.shape(node))", expected: spec.expectation) }
             for (i, item) in sequence.enumerated() {
                 guard let mapping = item.mapping else {
-                    problems.add("\(key)[\(i)]", "a \(Self.shape(item))", expected: "a mapping of keys")
+                    problems.add("\(key)[\(i)]", shown: "a \(Self.shape(item))", expected: "a mapping of keys")
                     continue
                 }
                 walk(mapping, specPath: spec.key + "[].", keyPath: "\(key)[\(i)].")
             }
         case .textList:
-            guard let sequence = node.sequence else { return problems.add(key, "a \(Self.shape(node))", expected: spec.expectation) }
+            guard let sequence = node.sequence else { return problems.add(key, shown: "a \(Self.shape(node))", expected: spec.expectation) }
             for (i, item) in sequence.enumerated() where item.scalar == nil {
-                problems.add("\(key)[\(i)]", "a \(Self.shape(item))", expected: "a string")
+                problems.add("\(key)[\(i)]", shown: "a \(Self.shape(item))", expected: "a string")
             }
         case .integer(let range):
-            guard let value = node.int else { return problems.add(key, Self.shown(node), expected: spec.expectation) }
+            guard let value = node.int else { return problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
             if !range.contains(value) { problems.add(key, String(value), expected: spec.expectation) }
         case .flag:
-            if node.bool == nil { problems.add(key, Self.shown(node), expected: spec.expectation) }
+            if node.bool == nil { problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
         case .choice(let words):
-            if !(node.string.map { words.contains($0) } ?? false) { problems.add(key, Self.shown(node), expected: spec.expectation) }
+            if !(node.string.map { words.contains($0) } ?? false) { problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
         case .octal:
-            if Self.octal(node) == nil { problems.add(key, Self.shown(node), expected: spec.expectation) }
+            if Self.octal(node) == nil { problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
         case .text:
-            if node.scalar == nil { problems.add(key, "a \(Self.shape(node))", expected: spec.expectation) }
+            if node.scalar == nil { problems.add(key, shown: "a \(Self.shape(node))", expected: spec.expectation) }
         }
     }
 
@@ -114,10 +114,11 @@ final class ConfigReader {
         }
     }
 
-    /// A scalar as found, for a problem message; never longer than 80 characters.
+    /// A value as found, for a problem message: a scalar quoted and never longer than 80 characters, anything else
+    /// named by its shape (`a list`).
     private static func shown(_ node: YAMLNode) -> String {
         guard let text = node.string else { return "a \(shape(node))" }
-        return text.count > 80 ? String(text.prefix(80)) + "…" : text
+        return "\"" + (text.count > 80 ? String(text.prefix(80)) + "…" : text) + "\""
     }
 
     // MARK: - Values
