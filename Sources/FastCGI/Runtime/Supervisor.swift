@@ -10,6 +10,12 @@ import Logging
 /// ours); SIGHUP restarts without dropping anything: a new set of workers (re-reading the config and the program file)
 /// starts on the same socket, and only once each says it is serving are the old ones stopped.
 public final class Supervisor {
+    /// The pause before a worker slot is started again after `failures` quick deaths in a row (each within 5 s of its
+    /// start), in nanoseconds: 200 ms after the first, doubling each time, at most 30 s.
+    static func restartPause(failures: Int) -> UInt64 {
+        min(Monotonic.seconds(30), Monotonic.milliseconds(100) << UInt64(min(9, max(0, failures))))
+    }
+
     /// What the supervisor runs.
     public struct Options: Sendable {
         public var address: ListenAddress
@@ -194,7 +200,7 @@ public final class Supervisor {
             let lived = Monotonic.now() - worker.started
             let quick = lived < Monotonic.seconds(5)
             failures[worker.slot] = quick ? (failures[worker.slot] ?? 0) + 1 : 0
-            let pause = quick ? min(Monotonic.seconds(30), Monotonic.milliseconds(100) << min(8, failures[worker.slot] ?? 0)) : 0
+            let pause = quick ? Self.restartPause(failures: failures[worker.slot] ?? 0) : 0
             pendingStarts[worker.slot] = Monotonic.now() + pause
             logger.error("worker process ended; starting another", metadata: [
                 "pid": "\(pid)", "status": "\(how)", "after_ms": "\(pause / 1_000_000)"])
