@@ -6,10 +6,12 @@ thread, sent N checks over its unix socket with **the params nginx sends for `/_
 them), plus the `HTTP_*` params of a browser-like request (Chrome's headers on a page load, a few cookies besides the
 session's). About 40 params, 1.4 KB.
 
-  /usr/bin/python3 scripts/callgrind_check.py [--bin .build/release] [--checks 2000] [--hop] [--top 30]
+  /usr/bin/python3 scripts/callgrind_check.py [--bin .build/release] [--checks 2000] [--hop] [--sessions N] [--top 30]
 
 (b) by default: one valid session, 200. `--hop`: (e), the origin is not registered, an empty 403 before any JWT or
-memcached work. The counters are zeroed after 50 warm-up checks and dumped right after the N checks, so start-up and
+memcached work. `--sessions N`: (d), the checks cycle through N signed-in sessions (their last accesses spread over
+the past interval, as scripts/bench's), each checked once before the counters are zeroed, so every signature is
+already verified, as in the bench's rounds after its warm-up. The counters are zeroed after 50 warm-up checks and dumped right after the N checks, so start-up and
 shutdown are not in the figure. Prints instructions per check and, with --top, the functions that cost most
 (self cost). Not a test: it proves nothing by itself.
 """
@@ -80,6 +82,7 @@ def main():
     parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--hop", action="store_true", help="(e): an unregistered origin, the bare hop")
+    parser.add_argument("--sessions", type=int, default=1, help="(d): cycle through this many sessions (default 1)")
     parser.add_argument("--top", type=int, default=0)
     args = parser.parse_args()
     state = tempfile.mkdtemp(prefix="sso-callgrind-")
@@ -87,8 +90,9 @@ def main():
     stack.start()
     vg = None
     try:
-        token = subprocess.run([str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--count", "1",
-                                "--user-agent", UA], capture_output=True, text=True, check=True).stdout.strip()
+        tokens = subprocess.run([str(Path(args.bin) / "SSOBench"), "--config", str(stack.config_path), "--count",
+                                 str(args.sessions), "--user-agent", UA], capture_output=True, text=True,
+                                check=True).stdout.split()
         sock, out, binary = state + "/cg.sock", state + "/cg.out", state + "/AppAuthFCGI"
         subprocess.run(["cp", str(Path(args.bin) / "AppAuthFCGI"), binary], check=True)
         subprocess.run(["strip", "--strip-debug", binary], check=True)
@@ -100,24 +104,26 @@ def main():
         while not os.path.exists(sock):
             assert vg.poll() is None and time.time() < deadline, open(state + "/vg.err").read()[-2000:]
             time.sleep(0.2)
-        pairs = nginx_params(stack.infusion, token, args.hop)
+        requests = [nginx_params(stack.infusion, token, args.hop) for token in tokens]
         want = 403 if args.hop else 200
-        for _ in range(50):
-            assert request(sock, pairs)[0] == want
+        for i in range(max(50, len(requests))):
+            assert request(sock, requests[i % len(requests)])[0] == want
         subprocess.run(["callgrind_control", "-z", str(vg.pid)], check=True, capture_output=True)
-        for _ in range(args.checks):
-            status = request(sock, pairs)[0]
+        for i in range(args.checks):
+            status = request(sock, requests[i % len(requests)])[0]
             assert status == want, status
         subprocess.run(["callgrind_control", "-d", str(vg.pid)], check=True, capture_output=True)
         dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
         report = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", dumps[-1]],
                                 capture_output=True, text=True).stdout
         lines = report.splitlines()
+        pairs = requests[0]
         size = sum(len(k) + len(v) + 2 for k, v in pairs)
+        name = "e" if args.hop else "b" if args.sessions == 1 else f"d, {args.sessions} sessions"
         for line in lines:
             if "PROGRAM TOTALS" in line:
                 total = int(line.split()[0].replace(",", ""))
-                print(f"({'e' if args.hop else 'b'}) {len(pairs)} params, {size} bytes: {total:,} instructions for "
+                print(f"({name}) {len(pairs)} params, {size} bytes: {total:,} instructions for "
                       f"{args.checks} checks, {total // args.checks:,} per check")
         if args.top:
             # The worker thread's frames still running at the dump (clone ... FastCGIServer.run) are listed with
