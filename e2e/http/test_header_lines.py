@@ -31,8 +31,9 @@ def raw_get(stack, host, path, header_lines):
 
 @pytest.mark.parametrize("order", ["session-first", "session-last"])
 def test_two_cookie_lines_are_read_in_either_order(stack, order):
-    """nginx passes each Cookie line as its own HTTP_COOKIE param (Apache joins them): before, the last one replaced the
-    others, so the session cookie counted only when it came last."""
+    """nginx passes each Cookie line as its own HTTP_COOKIE param: before, the last one replaced the others, so the
+    session cookie counted only when it came last. Apache joins the lines with ", ", which a cookie value may hold
+    (test_attack_cookie_comma.py): there the request is not signed in, in either order (no browser sends two lines)."""
     b = Browser(stack)
     assert b.sign_in(stack.infusion + "/").status_code == 200
     token = b.cookie("infusion.iqueue.test").value
@@ -41,6 +42,9 @@ def test_two_cookie_lines_are_read_in_either_order(stack, order):
         lines.reverse()
     common = [("User-Agent", b.session.headers["User-Agent"]), ("Accept", "text/html")]
     status, body = raw_get(stack, "infusion.iqueue.test", "/two-lines", common + lines)
+    if stack.server == "apache":
+        assert status == 302, body[:300]
+        return
     assert status == 200, body[:300]
     import json
     echo = json.loads(body)

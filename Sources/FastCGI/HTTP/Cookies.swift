@@ -5,7 +5,11 @@ public enum Cookies {
     /// Longest `Cookie` header parsed, in bytes. Default: 16,384; beyond it no cookie is read.
     public static let maxHeaderLength = 16_384
 
-    /// Parses `a=1; b=2` (or `a=1, b=2`, two Cookie lines joined by Apache). The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are removed.
+    /// Parses `a=1; b=2`. The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are
+    /// removed. Only ';' separates pairs: browsers keep a ',' inside a value, so `x=1,__Host-sso=…` (a cookie any
+    /// sibling subdomain may set) is the one cookie `x`, never a `__Host-` cookie the browser does not have. Two Cookie
+    /// lines that Apache joined with ", " therefore read as one longer value (RFC 6265 lets a client send one line);
+    /// nginx passes each line as its own param, which `FastCGIParams` joins with "; ".
     /// Works on UTF-8 bytes: a Cookie header holds a long JWT, and Character-by-Character parsing was the auth check's
     /// largest cost.
     public static func parse(_ header: String) -> [String: String] {
@@ -57,8 +61,7 @@ public enum Cookies {
             var i = 0
             let n = bytes.count
             while i < n {
-                // ';' between pairs; also ',', which Apache puts between the Cookie lines it joins (RFC 6265 cookie
-                // values never hold one). memchr: the header is mostly one long JWT.
+                // ';' between pairs, and nothing else (see `parse`). memchr: the header is mostly one long JWT.
                 let end = Self.separator(in: bytes, from: i)
                 var a = i, b = end
                 while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
@@ -80,15 +83,13 @@ public enum Cookies {
         }
     }
 
-    /// The index of the first `;` or `,` at or after `start`, or `bytes.count`.
+    /// The index of the first `;` at or after `start`, or `bytes.count`.
     private static func separator(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         guard let base = bytes.baseAddress, start < bytes.count else { return bytes.count }
         let from = UnsafeRawPointer(base + start)
         let length = bytes.count - start
-        var end = length
-        if let semicolon = memchr(from, 0x3B, length) { end = from.distance(to: UnsafeRawPointer(semicolon)) }
-        if let comma = memchr(from, 0x2C, end) { end = from.distance(to: UnsafeRawPointer(comma)) }
-        return start + end
+        guard let semicolon = memchr(from, 0x3B, length) else { return bytes.count }
+        return start + from.distance(to: UnsafeRawPointer(semicolon))
     }
 
     /// A host-only `Set-Cookie` value: `Path=/`, `Secure`, `HttpOnly`, `SameSite` (default Lax), no `Domain`.
