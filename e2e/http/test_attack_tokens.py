@@ -2,6 +2,8 @@
 cookie a host sets is accepted on that host only (accounts included). One logout still ends them all."""
 from urllib.parse import quote
 
+import pytest
+
 from helpers import Browser
 
 SSO_COOKIES = ("__Host-sso", "__Host-sso_replay", "__Host-sso_state")
@@ -20,6 +22,21 @@ def test_the_app_never_receives_the_sso_cookies_but_keeps_its_own(stack):
     b.session.cookies.clear(domain="infusion.iqueue.test", path="/", name="app_pref")
     echo = b.get(stack.infusion + "/page").json()
     assert "sso" not in echo["headers"].get("cookie", "")
+
+
+@pytest.mark.parametrize("path", ["/_sso/x", "/_sso/capturex", "/_sso/capture;x", "/_sso/healthz", "/_SSO/capture"])
+def test_no_path_under_sso_hands_the_app_the_sso_cookies(stack, path):
+    """Only the paths AppAuthFCGI answers keep the SSO cookies on the way; every other path under /_sso/ goes to the
+    app like any page. A malicious app could link its user to /_sso/steal and read the token (Apache kept the cookies
+    for every /_sso/ path)."""
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/").status_code == 200
+    b.session.cookies.set("__Host-sso_state", "s", domain="infusion.iqueue.test", path="/")
+    r = b.get(stack.infusion + path)
+    assert r.status_code == 200 and r.json()["app"] == "infusion", (path, r.status_code, r.text[:200])  # the app's echo
+    cookie = r.json()["headers"].get("cookie", "")
+    for name in SSO_COOKIES:
+        assert name + "=" not in cookie, (path, cookie[:80])
 
 
 def token_of(browser, host):
