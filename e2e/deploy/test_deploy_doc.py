@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from helpers import Browser
 from ssostack import ROOT, free_port, wait_for
@@ -101,7 +102,7 @@ class Deployment:
             "WEB_SERVER": server, "ACCOUNTS_HOST": self.hosts["accounts"], "APP1_HOST": self.hosts["app1"],
             "APP2_HOST": self.hosts["app2"], "APP1_BACKEND": f"127.0.0.1:{self.backends['app1']}",
             "APP2_BACKEND": f"127.0.0.1:{self.backends['app2']}", "HTTPS_PORT": str(self.port),
-            "HTTPS_LISTEN": f"127.0.0.1:{self.port}", "MEMCACHED_PORT": str(free_port()), "APPAUTH_PORT": str(free_port()),
+            "HTTPS_LISTEN": f"127.0.0.1:{self.port}", "MEMCACHED_SOCKET": str(self.scratch / "run/memcached/memcached.sock"), "APPAUTH_PORT": str(free_port()),
             "ALICE_PASSWORD": self.passwords["alice"], "BOB_PASSWORD": self.passwords["bob"], "KID": "doc-1",
             "SSO_USER": self.user, "WEB_USER": "www-data", "SRC": str(ROOT), "BUILD_DIR": str(ROOT / ".build-deploy"),
             "SSO_BIN": str(d["bin"]), "SSO_ETC": str(d["etc"]), "SSO_LOG": str(d["log"]), "SSO_RUN": str(d["run"]),
@@ -208,6 +209,24 @@ class Deployment:
         return Browser(types.SimpleNamespace(ca=self.dirs["tls"] / "ca.crt", accounts=self.origin("accounts")))
 
 
+# Connects to a memcached server given as host:port or a unix socket path and asks for its version.
+MEMCACHED_PROBE = """
+import socket, sys
+where = sys.argv[1]
+try:
+    if where.startswith("/"):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(where)
+    else:
+        host, _, port = where.rpartition(":")
+        s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"version\\r\\n")
+    print(s.recv(100).decode(errors="replace"))
+except OSError as e:
+    print("refused:", e)
+"""
+
+
 def _quote(value):
     return "'" + value.replace("'", "'\\''") + "'"
 
@@ -310,6 +329,17 @@ def check_result(d):
         st = os.stat(run / f"{name}.sock")
         assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
         assert (pwd.getpwuid(st.st_uid).pw_name, __import__("grp").getgrgid(st.st_gid).gr_name) == (d.user, "www-data")
+
+    # memcached holds every session, hand-off and kept form, and has no authentication of its own: a process of any
+    # other local user (`nobody` here; an app behind the proxy, any account on the machine) must not reach it.
+    server = yaml.safe_load((d.dirs["etc"] / "sso.yaml").read_text())["memcached"]["servers"][0]
+
+    def probe(user):
+        return subprocess.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", MEMCACHED_PROBE, server],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+    assert probe(d.user).startswith("VERSION"), f"the service user cannot reach memcached at {server}: {probe(d.user)}"
+    other = probe("nobody")
+    assert other.startswith("refused:"), f"user nobody reached memcached at {server}: {other}"
 
     # Sign in on the first domain; the second domain without a password.
     b = d.browser()
