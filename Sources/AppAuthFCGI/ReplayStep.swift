@@ -61,7 +61,7 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was made by another sign-in, so it was discarded").adding(.setCookie, clear)
         }
-        var headers = entry.fields.map { BackendRequest.HeaderPair($0.name, bytes: $0.value) }
+        var headers = entry.fields.filter { ReplayPolicy.isReplayed($0.name) }.map { BackendRequest.HeaderPair($0.name, bytes: $0.value) }
         headers += upstreamHeaders(request, identity: identity)
         do {
             let response = try host.backend.send(BackendRequest(method: entry.method, uri: entry.uri, headers: headers, body: body),
@@ -92,11 +92,14 @@ struct ReplayStep: AppStep {
                                  text: "Your request could not be delivered. Go back and send it again.")
     }
 
-    /// What the web server's proxy would add: host, forwarding headers, the identity, the browser's current cookies
-    /// (without the SSO's own, as the web server sends them).
+    /// What the web server's proxy would add: host, forwarding headers (the address it saw, the host and scheme asked
+    /// for; never the client's own), the identity, the browser's current cookies (without the SSO's own, as the web
+    /// server sends them).
     private func upstreamHeaders(_ request: HTTPRequest, identity: SessionCheck.Identity) -> [BackendRequest.HeaderPair] {
-        var out = [BackendRequest.HeaderPair("Host", request.header("Host") ?? "")]
+        let hostHeader = request.header("Host") ?? ""
+        var out = [BackendRequest.HeaderPair("Host", hostHeader)]
         if !request.remoteAddress.isEmpty { out.append(.init("X-Forwarded-For", request.remoteAddress)) }
+        if !hostHeader.isEmpty { out.append(.init("X-Forwarded-Host", hostHeader)) }
         out.append(.init("X-Forwarded-Proto", request.isHTTPS ? "https" : "http"))
         out.append(.init("X-Remote-User", identity.claims.sub))
         out.append(.init("X-Remote-Email", identity.claims.email))

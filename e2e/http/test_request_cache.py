@@ -96,6 +96,24 @@ def test_multipart_form_with_a_small_binary_file(cstack):
     assert_delivered(cstack, final, body, content_type)
 
 
+def test_the_replay_forwards_what_the_web_server_would(cstack):
+    """The forwarding headers a client sends are replaced on the way to the app (nginx's proxy_set_header, Apache's
+    RequestHeader); a kept form must not carry the client's own to the app when it is replayed (nginx captured them
+    before they were replaced). The replayed request says what the same form sent signed in says."""
+    spoof = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.9"}
+    body = b"title=forwarded"
+    b = expired_browser(cstack)
+    echo = assert_delivered(cstack, submit_then_sign_in(cstack, b, body, "application/x-www-form-urlencoded", extra=spoof),
+                            body, "application/x-www-form-urlencoded")["headers"]
+    direct, _ = b.navigate("POST", cstack.infusion + FORM, body, same_origin(cstack, "application/x-www-form-urlencoded", spoof))
+    signed_in = direct.json()["headers"]
+    for name in ("x-forwarded-host", "x-forwarded-proto"):
+        assert echo.get(name) == signed_in.get(name), (name, echo.get(name), signed_in.get(name))
+    assert echo["x-forwarded-host"] == cstack.infusion.split("://", 1)[1] and echo["x-forwarded-proto"] == "https"
+    # The address the web server saw is the last one, as in the direct request; what the client claimed is not trusted.
+    assert echo["x-forwarded-for"].split(",")[-1].strip() == signed_in["x-forwarded-for"].split(",")[-1].strip() == "127.0.0.1"
+
+
 def test_body_over_the_limit_gets_the_page_and_no_delivery(cstack):
     body = b"big=" + b"x" * (300 * 1024)
     final = submit_then_sign_in(cstack, expired_browser(cstack), body, "application/x-www-form-urlencoded")

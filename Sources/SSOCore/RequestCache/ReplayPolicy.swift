@@ -5,12 +5,18 @@ public enum ReplayPolicy {
     /// Methods worth keeping: a GET needs nothing kept, its URL is the `redirectURL`.
     public static let methods: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
 
-    /// Headers never kept or replayed: hop-by-hop, framing, the host (the replay sets its own), the identity headers
-    /// (set from the new session), and cookies (the replay sends the browser's current ones).
+    /// Headers never kept or replayed (lower case): hop-by-hop, framing, the host and the forwarding headers (the replay
+    /// sets its own, as the web server's proxy replaces the client's: nginx keeps a form before that happens), the
+    /// identity headers (set from the new session), and cookies (the replay sends the browser's current ones).
     static let excluded: Set<String> = [
         "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "proxy-authorization",
         "content-length", "host", "cookie", "x-remote-user", "x-remote-email", "x-remote-name", "expect",
+        "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
     ]
+
+    /// Whether a kept header (its name in lower case) is sent with the replay: false for `excluded` ones, which a
+    /// submission kept by an older version may still hold.
+    public static func isReplayed(_ name: String) -> Bool { !excluded.contains(name) }
 
     /// True for body types that can be replayed byte for byte: forms (urlencoded, multipart), JSON, plain text.
     public static func isReplayable(contentType: String?, bodyLength: Int) -> Bool {
