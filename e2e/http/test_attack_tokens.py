@@ -39,6 +39,21 @@ def test_no_path_under_sso_hands_the_app_the_sso_cookies(stack, path):
         assert name + "=" not in cookie, (path, cookie[:80])
 
 
+@pytest.mark.parametrize("spelling", ["twice, the valid one first", "a space before ="])
+def test_no_spelling_of_the_session_cookie_carries_it_to_the_app(stack, spelling):
+    """The web servers remove the SSO's cookies before the app by name, once per name (nginx's map) or by exact
+    spelling: a header the check read a valid token from but the removal missed handed the token to the app. A name
+    sent twice, or with a space before '=', is no session: sign-in is asked for and nothing reaches the app."""
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/").status_code == 200
+    token = b.cookie("infusion.iqueue.test").value
+    header = {"twice, the valid one first": f"__Host-sso={token}; a=1; __Host-sso=junk",
+              "a space before =": f"__Host-sso ={token}; a=1"}[spelling]
+    r = b.get(stack.infusion + "/page", headers={"Cookie": header})
+    assert token not in r.text, (spelling, r.status_code)
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], (spelling, r.status_code)
+
+
 def token_of(browser, host):
     return browser.cookie(host).value
 

@@ -5,45 +5,59 @@ public enum Cookies {
     /// Longest `Cookie` header parsed, in bytes. Default: 16,384; beyond it no cookie is read.
     public static let maxHeaderLength = 16_384
 
-    /// Parses `a=1; b=2`. The first occurrence of a name wins; malformed pairs are skipped; quotes around a value are
-    /// removed. Only ';' separates pairs: browsers keep a ',' inside a value, so `x=1,__Host-sso=…` (a cookie any
-    /// sibling subdomain may set) is the one cookie `x`, never a `__Host-` cookie the browser does not have. Two Cookie
-    /// lines that Apache joined with ", " therefore read as one longer value (RFC 6265 lets a client send one line);
-    /// nginx passes each line as its own param, which `FastCGIParams` joins with "; ".
+    /// Parses `a=1; b=2`. Malformed pairs are skipped; quotes around a value are removed. Strict where a browser is:
+    /// - only ';' separates pairs: browsers keep a ',' inside a value, so `x=1,__Host-sso=…` (a cookie any sibling
+    ///   subdomain may set) is the one cookie `x`, never a `__Host-` cookie the browser does not have. Two Cookie lines
+    ///   that Apache joined with ", " therefore read as one longer value (RFC 6265 lets a client send one line); nginx
+    ///   passes each line as its own param, which `FastCGIParams` joins with "; ".
+    /// - a name is exactly the bytes before '=' (after the spaces that follow a ';'): `sso =…` is not `sso`, as the web
+    ///   servers' rules that remove the SSO's cookies before the app would not see it as `sso` either.
+    /// - a name sent twice is not read at all: a host holds one `__Host-` cookie of a name, so a second one was tossed
+    ///   in from elsewhere, and neither copy can be trusted to be the browser's own (a sign-in is asked for instead).
     /// Works on UTF-8 bytes: a Cookie header holds a long JWT, and Character-by-Character parsing was the auth check's
     /// largest cost.
     public static func parse(_ header: String) -> [String: String] {
         var out: [String: String] = [:]
+        var repeated: Set<String> = []
         forEachPair(in: header) { name, value in
-            if out[name] == nil { out[name] = value }
+            if out[name] == nil && !repeated.contains(name) { out[name] = value } else { out[name] = nil; repeated.insert(name) }
             return true
         }
         return out
     }
 
-    /// The value of the first cookie called `name`, without building a dictionary (the auth check's hot path).
+    /// The value of the one cookie called `name` (nil when absent or sent twice), without building a dictionary (the
+    /// auth check's hot path).
     public static func value(named name: String, in header: String) -> String? {
         var found: String? = nil
+        var seen = false
         let wanted = Array(name.utf8)
         forEachPairBytes(in: header) { n, v in
             guard n.elementsEqual(wanted) else { return true }
+            guard !seen else { found = nil; return false }
+            seen = true
             found = String(decoding: v, as: UTF8.self)
-            return false
+            return true
         }
         return found
     }
 
-    /// The values of the first cookies called `first` and `second`, in one pass over the header. Names are compared
-    /// as bytes (exactly, as `==` on two cookie names' Strings would, for the ASCII names cookies have); a `String`
-    /// is made only for the values asked for, not for every cookie the browser sends.
+    /// The values of the cookies called `first` and `second` (each nil when absent or sent twice), in one pass over
+    /// the header. Names are compared as bytes (exactly, as `==` on two cookie names' Strings would, for the ASCII
+    /// names cookies have); a `String` is made only for the values asked for, not for every cookie the browser sends.
     public static func values(named first: String, _ second: String, in header: String) -> (String?, String?) {
-        var a: String? = nil
-        var b: String? = nil
+        var a: String? = nil, b: String? = nil
+        var seenA = false, seenB = false
         let firstName = Array(first.utf8), secondName = Array(second.utf8)
         forEachPairBytes(in: header) { n, v in
-            if a == nil && n.elementsEqual(firstName) { a = String(decoding: v, as: UTF8.self) }
-            else if b == nil && n.elementsEqual(secondName) { b = String(decoding: v, as: UTF8.self) }
-            return a == nil || b == nil
+            if n.elementsEqual(firstName) {
+                a = seenA ? nil : String(decoding: v, as: UTF8.self)
+                seenA = true
+            } else if n.elementsEqual(secondName) {
+                b = seenB ? nil : String(decoding: v, as: UTF8.self)
+                seenB = true
+            }
+            return true
         }
         return (a, b)
     }
@@ -69,8 +83,7 @@ public enum Cookies {
                 var eq = a
                 while eq < b && bytes[eq] != 0x3D { eq += 1 }          // '='
                 if eq < b {
-                    var ne = eq
-                    while ne > a && (bytes[ne - 1] == 0x20 || bytes[ne - 1] == 0x09) { ne -= 1 }
+                    let ne = eq  // no space before '=' is trimmed (see `parse`)
                     var vs = eq + 1, ve = b
                     while vs < ve && (bytes[vs] == 0x20 || bytes[vs] == 0x09) { vs += 1 }
                     if ve - vs >= 2 && bytes[vs] == 0x22 && bytes[ve - 1] == 0x22 { vs += 1; ve -= 1 }
