@@ -59,7 +59,7 @@ import SSOTesting
         #expect(w.backend.sent.count == 1)
         #expect(sent.method == "POST" && sent.uri == Self.form && sent.body == body)
         let headers = Dictionary(sent.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
-        #expect(headers["x-remote-user"] == "alice" && headers["x-draft-note"] == "kept header")
+        #expect(headers["x-remote-user"] == "alice" && headers["x-draft-note"] == nil)  // no browser form sends it: not replayed
         #expect(headers["content-type"] == "application/x-www-form-urlencoded")
         #expect(headers["cookie"]?.contains("__Host-sso_replay") != true)
         // Exactly once: the same replay again delivers nothing.

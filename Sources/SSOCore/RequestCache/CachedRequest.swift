@@ -9,7 +9,7 @@ public struct CachedRequest: Codable, Equatable, Sendable {
     public var uri: String
     /// The origin it was sent to, serialized.
     public var origin: String
-    /// Original headers as [lower-case name, value] pairs, in order (hop-by-hop and identity headers left out). A value
+    /// Original headers as [lower-case name, value] pairs, in order (only those `ReplayPolicy.isReplayed` names). A value
     /// that is not UTF-8 is kept as [name, base64url of its bytes, "b64"] (JSON holds only text), so it is replayed
     /// byte for byte: see `field(_:_:)` and `fields`.
     public var headers: [[String]]

@@ -5,18 +5,23 @@ public enum ReplayPolicy {
     /// Methods worth keeping: a GET needs nothing kept, its URL is the `redirectURL`.
     public static let methods: Set<String> = ["POST", "PUT", "PATCH", "DELETE"]
 
-    /// Headers never kept or replayed (lower case): hop-by-hop, framing, the host and the forwarding headers (the replay
-    /// sets its own, as the web server's proxy replaces the client's: nginx keeps a form before that happens), the
-    /// identity headers (set from the new session), and cookies (the replay sends the browser's current ones).
-    static let excluded: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "proxy-authorization",
-        "content-length", "host", "cookie", "x-remote-user", "x-remote-email", "x-remote-name", "expect",
-        "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+    /// The headers a kept submission carries to the app (lower case): what a browser sends with a form, besides the
+    /// ones the replay sets itself (`Host`, the forwarding headers, the identity, `Cookie`, the framing). A navigation
+    /// can add no header of its own, so anything else came from a client that chose it, and may be one the web server
+    /// replaces or removes on the way to the app (`proxy_set_header X-Real-IP …`, a blanked `X-Forwarded-User`) but
+    /// had not yet when nginx kept the form: it is never replayed.
+    static let replayedNames: Set<String> = [
+        "accept", "accept-encoding", "accept-language", "cache-control", "content-type", "dnt", "origin", "pragma",
+        "priority", "referer", "save-data", "sec-gpc", "upgrade-insecure-requests", "user-agent",
     ]
+    /// Name prefixes replayed too: the fetch metadata and client hints browsers send.
+    static let replayedPrefixes = ["sec-fetch-", "sec-ch-"]
 
-    /// Whether a kept header (its name in lower case) is sent with the replay: false for `excluded` ones, which a
-    /// submission kept by an older version may still hold.
-    public static func isReplayed(_ name: String) -> Bool { !excluded.contains(name) }
+    /// Whether a header (its name in lower case) is kept and sent with the replay. Also applied when replaying, to a
+    /// submission kept by an older version that kept more.
+    public static func isReplayed(_ name: String) -> Bool {
+        replayedNames.contains(name) || replayedPrefixes.contains { name.hasPrefix($0) }
+    }
 
     /// True for body types that can be replayed byte for byte: forms (urlencoded, multipart), JSON, plain text.
     public static func isReplayable(contentType: String?, bodyLength: Int) -> Bool {
@@ -29,7 +34,7 @@ public enum ReplayPolicy {
 
     /// The headers of `request` worth keeping, with their exact bytes (`CachedRequest.headers`).
     public static func keptHeaders(_ request: HTTPRequest) -> [[String]] {
-        request.headerFields.filter { !excluded.contains($0.name) }.map { CachedRequest.field($0.name, $0.value) }
+        request.headerFields.filter { isReplayed($0.name) }.map { CachedRequest.field($0.name, $0.value) }
     }
 
     /// True when a browser says the request came from the page's own origin: `Origin` equals `origin`, or there is no
