@@ -12,12 +12,20 @@ public final class AuditLog: Sendable {
     private let lock = Mutex(())
     public let path: String
 
-    /// Opens (or creates, mode 0640) `path` for appending; `""` logs nothing. Throws when the file cannot be opened.
+    /// Opens (or creates, mode 0640) `path` for appending; `""` logs nothing. Throws when the file cannot be opened, or
+    /// is not a plain file of its own: the log's folder belongs to the service user, and root's `ssoctl` appends here
+    /// too, so a symbolic link (not followed), a second hard link to another file, or a FIFO planted in its place is
+    /// refused rather than written through.
     public init(path: String) throws {
         self.path = path
         guard !path.isEmpty else { fd = nil; return }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o640)
         guard fd >= 0 else { throw AdminError("cannot open the audit log \(path): \(String(cString: strerror(errno)))") }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else {
+            close(fd)
+            throw AdminError("cannot open the audit log \(path): not a plain file with one link")
+        }
         self.fd = fd
     }
 
