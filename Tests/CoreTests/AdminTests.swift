@@ -90,6 +90,20 @@ import SSOTesting
         }
     }
 
+    /// A name or email with a character YAML reads as a line break (from a provisioning feed) is written escaped: the
+    /// file stays one ssoctl can edit, and the name reads back as given (an emergency `disable` once failed on it).
+    @Test func aNameWithALineBreakCharacterIsWrittenEscaped() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        let admin = UsersAdmin(path: path, registry: config.registry)
+        let odd = "Dave\u{2028}Next\u{85}Line\u{2029}End\u{7F}"
+        try admin.add(username: "dave", password: "dave-pw", name: odd, email: "dave\u{2028}@example.com", services: ["dextor"])
+        try admin.setPassword(username: "dave", password: "other-pw")
+        let dave = try #require(try UsersFileLoader.load(path: path, registry: config.registry).all.first { $0.username == "dave" })
+        #expect(dave.name == odd)
+        #expect(!(try String(contentsOfFile: path, encoding: .utf8)).unicodeScalars.contains { [0x85, 0x2028, 0x2029].contains($0.value) })
+    }
+
     /// The package's key folder is root:sso 0750: a key made there (first install, `keys rotate`) must be readable by
     /// the programs' group, and by no one else; elsewhere a private key stays 0600. Only root can give a folder
     /// another group.
