@@ -69,6 +69,18 @@ import SSOTesting
         #expect(dir.authenticate(username: "alice", password: "nope") == nil)
         #expect(dir.authenticate(username: "nobody", password: "wonderland") == nil)
     }
+
+    /// A user name is its bytes: a canonically equivalent spelling (KELVIN SIGN for K, e + combining diaeresis for ë)
+    /// is another name, with its own throttle count, so it must not sign in as the user.
+    @Test func aNameSignsInOnlyAsItsExactBytes() throws {
+        let hash = try PasswordHash.make(password: "pw")
+        let dir = try UserDirectory(users: [User(username: "Kim", passwordHash: hash, name: "K", email: "", services: []),
+                                            User(username: "zo\u{EB}", passwordHash: hash, name: "Z", email: "", services: [])])
+        #expect(dir.authenticate(username: "Kim", password: "pw")?.username == "Kim")
+        #expect(dir.authenticate(username: "\u{212A}im", password: "pw") == nil && dir.user("\u{212A}im") == nil)
+        #expect(dir.authenticate(username: "zo\u{EB}", password: "pw") != nil)
+        #expect(dir.authenticate(username: "zoe\u{308}", password: "pw") == nil)
+    }
 }
 
 @Suite struct ConfigTests {
