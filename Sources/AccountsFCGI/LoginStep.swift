@@ -113,7 +113,7 @@ struct LoginStep: AccountsStep {
     func deviceID(_ request: HTTPRequest, username: String, now: Int64) -> String? {
         guard let token = request.cookie(host.config.deviceCookieName),
               let claims = try? host.gate.check.codec.verify(token, now: now, host: Self.deviceAudience),
-              claims.sub == username else { return nil }
+              claims.sub.utf8.elementsEqual(username.utf8) else { return nil }  // bytes, as the users file is matched
         return claims.jti
     }
 }

@@ -37,6 +37,23 @@ import SSOTesting
         }
     }
 
+    /// A neighbour behind the same address (NAT, proxy, an IPv6 /64) who exhausts the address's limit locks out
+    /// strangers there, not the user's own browser: its device cookie is counted on its own (it was refused for five
+    /// minutes, renewable by the neighbour at will).
+    @Test func theAddressLimitDoesNotLockTheUsersOwnBrowser() throws {
+        let t = throttle(InMemoryStore(now: { 100 }))
+        for i in 0..<21 { _ = try fail(t, "guess\(i)", from: "10.3.0.1") }
+        guard case .refuse = try t.admit(username: "alice", remote: "10.3.0.1", device: nil, now: 100) else {
+            Issue.record("the address limit did not hold for an unknown browser"); return
+        }
+        guard case .judge = try t.admit(username: "alice", remote: "10.3.0.1", device: "alices-laptop", now: 100) else {
+            Issue.record("the user's own browser was locked out by a neighbour"); return
+        }
+        // Its own wrong passwords still limit it.
+        let judged = try (0..<7).map { _ in try fail(t, "alice", from: "10.3.0.1", device: "alices-laptop") }
+        #expect(judged.filter { $0 }.count == 4)  // one admitted above, then four more, the rest refused
+    }
+
     /// memcached is shared data, not trusted arithmetic: a user counter near 2^64 (another realm on the same server, or
     /// someone with access to it) once trapped converting it to `Int` on the next wrong password, ending the process.
     @Test func aHugeCounterInTheStoreIsAWaitNotACrash() throws {

@@ -30,6 +30,19 @@ def test_a_stranger_failing_alices_password_does_not_lock_her_out(stack):
     assert attempt(stack, fresh, "alice", "wonderland").status_code == 302
 
 
+def test_a_neighbour_behind_the_same_address_does_not_lock_alices_own_browser_out(stack):
+    """Everyone behind one NAT, proxy or IPv6 /64 shares an address count: a neighbour guessing names until it is full
+    refuses strangers there, but alice's own browser (its device cookie) is counted on its own."""
+    alice = Browser(stack, source="127.0.0.77")
+    assert alice.sign_in(stack.infusion + "/").status_code == 200
+    assert alice.sign_out().status_code == 200
+    neighbour = Browser(stack, source="127.0.0.77")
+    statuses = [attempt(stack, neighbour, f"nobody-{i}", "guess").status_code for i in range(22)]
+    assert statuses[-1] == 429, statuses  # login.max_address_failures (20) judged, then refused unseen
+    r = attempt(stack, alice, "alice", "wonderland")
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+
+
 def test_parallel_guesses_cannot_overshoot_the_limit(stack):
     user = "parallel-target"
     browsers = [Browser(stack, source="127.0.0.5") for _ in range(16)]

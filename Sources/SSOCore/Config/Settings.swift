@@ -105,7 +105,7 @@ public enum Settings {
         .init("login.max_failures", .integer(1...1000), .value("5"),
               doc: "Failed sign-ins per user name and client address (or per device cookie) within the window before more are refused unseen."),
         .init("login.max_address_failures", .integer(1...100_000), .value("20"),
-              doc: "Failed sign-ins per client address (IPv6 by /64), whatever the user names, within the window."),
+              doc: "Failed sign-ins per client address (IPv6 by /64), whatever the user names, within the window; not applied to a browser with the user's device cookie."),
         .init("login.user_soft_limit", .integer(1...100_000), .value("20"),
               doc: "Failed sign-ins per user name from browsers that never signed in as that user; past it each such attempt waits a doubling delay (the user's own browsers are not slowed)."),
         .init("login.max_delay", .integer(1...3600), .value("60"), unit: "seconds", doc: "The longest of those delays."),

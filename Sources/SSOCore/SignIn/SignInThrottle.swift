@@ -7,7 +7,8 @@ import SSOStore
 /// - per client address, IPv6 by /64 (`login.max_address_failures`): one address guessing many names;
 /// - per user name from browsers that have never signed in as that user (`login.user_soft_limit`): past it, each such
 ///   attempt waits a delay that doubles up to `login.max_delay`; a browser holding that user's device cookie (set at
-///   every successful sign-in) is counted on its own instead, so the user's own browsers are never slowed by others.
+///   every successful sign-in) is counted on its own instead (`login.max_failures`), and not by its address's count,
+///   so the user's own browsers are never slowed or locked out by others.
 public struct SignInThrottle {
     /// The limits, from the config.
     public struct Limits: Sendable {
@@ -63,7 +64,8 @@ public struct SignInThrottle {
             let deviceKey = store.throttleKey(scope: "dev", subject: device)
             let deviceCount = try store.kv.increment(deviceKey, by: 1, ttl: window)
             counted.append(deviceKey)
-            if deviceCount > UInt64(limits.pairFailures) || addressCount > UInt64(limits.addressFailures) {
+            // Not the address's count: a neighbour behind the same address could otherwise lock the user out.
+            if deviceCount > UInt64(limits.pairFailures) {
                 return .refuse(retryAfter: window)
             }
             return .judge(Ticket(counted: counted, userKey: nil, userCount: 0))
