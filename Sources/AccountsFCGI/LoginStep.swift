@@ -79,7 +79,13 @@ struct LoginStep: AccountsStep {
             sessionTimeout: config.registry.sessionTimeout(for: user.services, fallback: config.defaultIdleTimeout),
             fingerprint: Fingerprint.of(request), created: now, expiresAt: now + config.sessionLifetime)
         try store.put(session, tokenID: tokenID, now: now)
-        try UserSessionIndex(store: store).record(tokenID, user: user.username, ttl: Int(config.sessionLifetime) + 60)
+        do {
+            try UserSessionIndex(store: store).record(tokenID, user: user.username, ttl: Int(config.sessionLifetime) + 60)
+        } catch {
+            // Not listed, so no revocation would find it: the session is taken back and the sign-in fails.
+            try? store.deleteSession(tokenID)
+            throw error
+        }
         // The accounts host's own token: its cookie is accepted here and nowhere else (copyCookie mints one per app host).
         let claims = JWTClaims(iss: config.accountsURL.serialized, aud: [config.audience, config.accountsURL.serialized],
                                sub: user.username, jti: tokenID,

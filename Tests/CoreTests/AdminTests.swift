@@ -164,4 +164,25 @@ import SSOTesting
         #expect(try admin.revoke(user: "alice") == 2)
         #expect(try admin.sessions(of: ["alice", "bob"], now: 1000).isEmpty)
     }
+
+    /// A user's list holds only what can still be ended: 2,000 sign-ins, each signed out, leave it under the compaction
+    /// size, and every live session is in it. (Never pruned, it filled memcached's item after ~23,800 sign-ins and the
+    /// later sessions were silently not listed, so no revocation ended them.)
+    @Test func theUsersListStaysBoundedAndListsEveryLiveSession() throws {
+        let kv = InMemoryStore(now: { 1000 })
+        let store = SessionStore(kv: kv, prefix: "t:")
+        let index = UserSessionIndex(store: store)
+        var live: [String] = []
+        for i in 0..<2_000 {
+            let id = "signin\(i)-abcdefghijklmnopqrstuvwxyz0123456789"
+            try store.put(JWTSession(user: "alice", lastAccessedTime: 1000, sessionTimeout: 900, fingerprint: "f", created: 1000,
+                                     expiresAt: 50_000), tokenID: id, now: 1000)
+            try index.record(id, user: "alice", ttl: 50_000)
+            if i % 100 == 0 { live.append(id) } else { try store.deleteSession(id) }  // signed out
+        }
+        let listed = try index.tokenIDs(of: "alice")
+        #expect(Set(live).isSubset(of: Set(listed)))
+        #expect((try kv.get(index.key("alice"))?.count ?? 0) < UserSessionIndex.compactionBytes + 64)
+        #expect(try SessionAdmin(store: store).revoke(user: "alice") == live.count)
+    }
 }

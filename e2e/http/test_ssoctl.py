@@ -55,6 +55,32 @@ def test_sessions_list_and_revoke_by_user_and_by_id(admin_stack):
     assert ctl(s, "sessions", "revoke", "--user", "alice", "--all").returncode == 2  # a usage mistake
 
 
+def memcached(stack, command, data=None):
+    """One text-protocol command to the stack's memcached; returns the first reply line."""
+    import socket
+    with socket.create_connection(("127.0.0.1", stack.memcached_port), timeout=10) as c:
+        c.sendall(command + b"\r\n" + (data + b"\r\n" if data is not None else b""))
+        return c.makefile("rb").readline().strip()
+
+
+def test_a_user_with_a_long_history_of_sign_ins_is_still_revoked(admin_stack):
+    """Every sign-in lists its session under the user, for revocation. The list was never pruned: once it filled
+    memcached's item (~23,800 sign-ins, here written at once), a new session was silently not listed and `revoke
+    --user` ended nothing. Now a sign-in drops the ended sessions from a long list first."""
+    import hashlib
+    s = admin_stack
+    key = b"sso:u:" + hashlib.sha256(b"bob").hexdigest()[:32].encode()
+    filler = b" " + b"A" * 43  # TokenIDs of sessions long ended
+    count = 1024 * 1024 // len(filler)
+    while memcached(s, b"set %s 0 50000 %d" % (key, count * len(filler)), filler * count) != b"STORED":
+        count -= 1  # as many as one item holds: no room for one more
+    bob = Browser(s, user_agent="bob-after-a-long-history")
+    assert bob.sign_in(s.infusion + "/", "bob", "builder").status_code == 200
+    r = ctl(s, "sessions", "revoke", "--user", "bob", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ended"] >= 1, (r.stdout, r.stderr)
+    assert bob.get(s.infusion + "/after").status_code == 302
+
+
 def test_revoke_all(admin_stack):
     s = admin_stack
     browsers = [Browser(s) for _ in range(2)]
