@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import SSOCore
 @testable import SSOCrypto
@@ -165,24 +166,53 @@ import SSOTesting
         #expect(try admin.sessions(of: ["alice", "bob"], now: 1000).isEmpty)
     }
 
+    /// A clock the test moves: each sign-in comes 11 s after the last, past the pause between two compactions.
+    final class Clock: Sendable {
+        let now = Mutex<Int64>(1000)
+        func tick(_ seconds: Int64) { now.withLock { $0 += seconds } }
+        var read: Int64 { now.withLock { $0 } }
+    }
+
+    /// Signs `user` in `count` times (sessions that never expire within the test); `ends(i)`: whether the i-th is
+    /// signed out at once. Returns the TokenIDs still live.
+    func signIns(_ count: Int, _ index: UserSessionIndex, _ store: SessionStore, _ clock: Clock, ends: (Int) -> Bool) throws -> [String] {
+        var live: [String] = []
+        for i in 0..<count {
+            clock.tick(11)
+            let id = "signin\(i)-abcdefghijklmnopqrstuvwxyz0123456789"
+            try store.put(JWTSession(user: "alice", lastAccessedTime: clock.read, sessionTimeout: 900_000, fingerprint: "f",
+                                     created: clock.read, expiresAt: 10_000_000), tokenID: id, now: clock.read)
+            try index.record(id, user: "alice", ttl: 10_000_000)
+            if ends(i) { try store.deleteSession(id) } else { live.append(id) }
+        }
+        return live
+    }
+
     /// A user's list holds only what can still be ended: 2,000 sign-ins, each signed out, leave it under the compaction
     /// size, and every live session is in it. (Never pruned, it filled memcached's item after ~23,800 sign-ins and the
     /// later sessions were silently not listed, so no revocation ended them.)
     @Test func theUsersListStaysBoundedAndListsEveryLiveSession() throws {
-        let kv = InMemoryStore(now: { 1000 })
+        let clock = Clock()
+        let kv = InMemoryStore(now: { clock.read })
         let store = SessionStore(kv: kv, prefix: "t:")
         let index = UserSessionIndex(store: store)
-        var live: [String] = []
-        for i in 0..<2_000 {
-            let id = "signin\(i)-abcdefghijklmnopqrstuvwxyz0123456789"
-            try store.put(JWTSession(user: "alice", lastAccessedTime: 1000, sessionTimeout: 900, fingerprint: "f", created: 1000,
-                                     expiresAt: 50_000), tokenID: id, now: 1000)
-            try index.record(id, user: "alice", ttl: 50_000)
-            if i % 100 == 0 { live.append(id) } else { try store.deleteSession(id) }  // signed out
-        }
+        let live = try signIns(2_000, index, store, clock) { $0 % 100 != 0 }
         let listed = try index.tokenIDs(of: "alice")
         #expect(Set(live).isSubset(of: Set(listed)))
         #expect((try kv.get(index.key("alice"))?.count ?? 0) < UserSessionIndex.compactionBytes + 64)
         #expect(try SessionAdmin(store: store).revoke(user: "alice") == live.count)
+    }
+
+    /// When the sessions live on, a compaction frees nothing; it must then not run at every sign-in (each reads every
+    /// listed session: one account with thousands of live sessions made each of its sign-ins read them all, seconds
+    /// of memcached work for every sign-in). The list doubles between compactions, so the reads stay a few per sign-in.
+    @Test func liveSessionsDoNotMakeEverySignInReadTheWholeList() throws {
+        let clock = Clock()
+        let kv = CountingStore(InMemoryStore(now: { clock.read }))
+        let store = SessionStore(kv: kv, prefix: "t:")
+        let index = UserSessionIndex(store: store)
+        let live = try signIns(3_000, index, store, clock) { _ in false }
+        #expect(Set(try index.tokenIDs(of: "alice")) == Set(live))
+        #expect(kv.counts.gets < 3 * 3_000, "\(kv.counts)")  // about one read per sign-in, plus the compactions' reads
     }
 }

@@ -5,15 +5,23 @@ import SSOStore
 /// ended (a password change, a user removed or disabled, `ssoctl sessions revoke --user`). Kept consistent under
 /// concurrency by memcached's atomic `append`: a sign-in adds its TokenID with one append, so parallel sign-ins never
 /// overwrite each other; the list is created with `add` (only one creator wins) and its lifetime is pushed out with
-/// `touch` at every sign-in, so it outlives every session it names. Bounded: once it holds `compactionBytes`, the next
-/// sign-in rewrites it with only the sessions that still exist (compare-and-swap: a parallel sign-in's append is never
-/// lost). A TokenID that cannot be listed is an error, never a session that no revocation could find.
+/// `touch` at every sign-in, so it outlives every session it names. Bounded: once it holds `compactionBytes` and twice
+/// what it held after its last compaction, a sign-in rewrites it with only the sessions that still exist, by
+/// compare-and-swap over the version it read (on one server a parallel sign-in's append is never lost; on a pool see
+/// docs/scaling.md). A compaction reads every listed session, so it runs at most once per `compactionPause` for a user,
+/// and the doubling keeps its cost per sign-in constant when most sessions live on. A TokenID that cannot be listed is
+/// an error, never a session that no revocation could find.
 public struct UserSessionIndex {
     let store: SessionStore
 
-    /// List size at which a sign-in drops the ended sessions from it, in bytes: 16 KiB, about 370 sign-ins. (Unbounded,
-    /// it reached memcached's item limit after ~23,800 sign-ins, and later sessions were silently left out of it.)
+    /// List size from which a sign-in drops the ended sessions from it, in bytes: 16 KiB, about 370 sign-ins.
+    /// (Unbounded, it reached memcached's item limit after ~23,800 sign-ins, and later sessions were silently left out.)
     static let compactionBytes = 16_384
+    /// Past this size a list is compacted whatever it held after the last compaction, in bytes: 512 KiB, half of
+    /// memcached's default item limit, so a list of live sessions is still compacted once they end.
+    static let ceilingBytes = 512 * 1024
+    /// The least time between two compactions of one user's list, in seconds: 10.
+    static let compactionPause = 10
 
     public init(store: SessionStore) { self.store = store }
 
@@ -26,7 +34,8 @@ public struct UserSessionIndex {
     public func record(_ tokenID: String, user: String, ttl: Int) throws(StoreError) {
         guard SessionStore.isSafeKeyPart(tokenID) else { throw StoreError("a TokenID that cannot be listed") }
         let key = key(user)
-        if let current = try store.kv.read(key), current.value.count >= Self.compactionBytes,
+        if let current = try store.kv.read(key), Self.isDueForCompaction(current.value),
+           try store.kv.add(key + "~compacting", [0x31], ttl: Self.compactionPause),
            try compact(key, current, adding: tokenID, ttl: ttl) {
             return
         }
@@ -40,13 +49,32 @@ public struct UserSessionIndex {
         _ = try store.kv.touch(key, ttl: ttl)
     }
 
-    /// Rewrites the list read as `current` with the TokenIDs whose sessions still exist, and `tokenID`. False when
-    /// another sign-in changed the list first (its entry must not be lost): the caller appends instead.
+    /// Whether `list` is large enough to compact: `compactionBytes` and twice its size after the last compaction (the
+    /// `~N` it begins with), or `ceilingBytes` whatever that was.
+    static func isDueForCompaction(_ list: [UInt8]) -> Bool {
+        list.count >= max(compactionBytes, min(2 * compactedSize(list), ceilingBytes))
+    }
+
+    /// The size the list had right after its last compaction: the digits after a leading `~`, 0 when none.
+    static func compactedSize(_ list: [UInt8]) -> Int {
+        guard list.first == 0x7E else { return 0 }  // '~'
+        var size = 0
+        for byte in list.dropFirst().prefix(8) {
+            guard byte >= 0x30 && byte <= 0x39 else { break }
+            size = size * 10 + Int(byte - 0x30)
+        }
+        return size
+    }
+
+    /// Rewrites the list read as `current` with the TokenIDs whose sessions still exist, and `tokenID`, after a `~N`
+    /// giving its size (never read as a TokenID). False when another sign-in changed the list first (its entry must
+    /// not be lost): the caller appends instead.
     private func compact(_ key: String, _ current: VersionedValue, adding tokenID: String, ttl: Int) throws(StoreError) -> Bool {
         var live: [String] = []
         for id in Self.parse(current.value) where try store.kv.get(store.sessionKey(id)) != nil { live.append(id) }
         live.append(tokenID)
-        let value = Array(live.map { " " + $0 }.joined().utf8)
+        let entries = live.map { " " + $0 }.joined()
+        let value = Array(("~\(entries.utf8.count)" + entries).utf8)
         return try store.kv.replace(key, value, ttl: ttl, ifUnchanged: current.version)
     }
 
