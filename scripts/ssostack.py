@@ -228,7 +228,7 @@ class Stack:
             dict(cfg["services"][1], origins=[self.dextor], idle_timeout=idle["dextor"])]
         cfg["request_cache"].update(max_body_bytes=o.get("cache_max_body", 1048576), ttl=o.get("cache_ttl", 600))
         cfg["audit"]["log_file"] = str(self.state / "logs" / "audit.log")
-        for key, value in o.get("config", {}).items():  # any other key, dotted: {"cookie.name": "sso"}
+        for key, value in o.get("config", {}).items():  # any other key, dotted: {"cookie.name": "__Host-acme"}
             section, _, leaf = key.rpartition(".")
             target = cfg
             for part in filter(None, section.split(".")):

@@ -23,15 +23,15 @@ import Testing
 
     @Test func onItDeclaresTheZoneAndTheSkipMapNamesTheConfiguredCookies() throws {
         let c = try load("""
-        cookie: {name: sess}
-        request_cache: {cookie_name: kept}
+        cookie: {name: __Host-sess}
+        request_cache: {cookie_name: __Host-kept}
         decision_cache: {seconds: 3, path: /run/nginx/sso-cache, zone_mb: 2}
         """)
         #expect(c.decisionCache.seconds == 3)
         let http = WebServerConfig.nginxHTTP(c, source: "/etc/sso/sso.yaml")
         #expect(http.contains("fastcgi_cache_path /run/nginx/sso-cache levels=1:2 keys_zone=sso_auth:2m inactive=8s use_temp_path=off;"))
         #expect(http.contains("default sso_auth;"))
-        #expect(http.contains("\"~kept\" 1;") && http.contains("\"~sess=\" $sso_auth_cache_skip_uri;"))
+        #expect(http.contains("\"~__Host-kept\" 1;") && http.contains("\"~__Host-sess=\" $sso_auth_cache_skip_uri;"))
         #expect(http.contains("\"~*requestid\" 1;"))
     }
 

@@ -169,6 +169,20 @@ import SSOTesting
         }
     }
 
+    /// Every SSO cookie is a `__Host-` one, which no other subdomain can set or shadow: the defences against cookie
+    /// tossing rest on it, so a name without the prefix is a problem, not a weaker deployment.
+    @Test func cookieNamesMustBeHostOnlyOnes() throws {
+        for (key, name) in [("cookie.name", "sso"), ("cookie.csrf_name", "__Host-"), ("request_cache.cookie_name", "__host-x"),
+                            ("cookie.device_name", "__Secure-sso_device")] {
+            let section = key.split(separator: ".")[0], leaf = key.split(separator: ".")[1]
+            let text = Self.valid + "\n\(section): {\(leaf): \"\(name)\"}\n"
+            do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("\(key): \(name) loaded") }
+            catch { #expect(error.problems.map(\.key).contains(key), "\(key): \(name)") }
+        }
+        let fine = Self.valid + "\ncookie: {name: \"__Host-acme\"}\n"
+        #expect(try ConfigLoader.load(contents: Array(fine.utf8), file: "/etc/sso/sso.yaml").cookieName == "__Host-acme")
+    }
+
     /// A value of the wrong shape is named (`got a list`), a wrong scalar quoted as the file has it (docs/deploy.md
     /// quotes these messages).
     @Test func problemsNameAShapeAndQuoteAValue() throws {

@@ -129,8 +129,10 @@ public enum ConfigLoader {
         }
 
         let cookieKeys = ["cookie.name", "cookie.csrf_name", "cookie.state_name", "cookie.device_name", "request_cache.cookie_name"]
-        for name in cookieKeys where !isToken(c.text(name)) {
-            problem(name, c.text(name), "a cookie name of letters, digits and -_")
+        // `__Host-`: a host-only cookie (Secure, Path=/, no Domain) that no other subdomain can set or shadow. The defences
+        // against cookie tossing (a sign-in forged with a planted form cookie, a session swapped in) rest on it.
+        for name in cookieKeys where !(isToken(c.text(name)) && c.text(name).hasPrefix("__Host-") && c.text(name).utf8.count > 7) {
+            problem(name, c.text(name), "a cookie name starting with __Host- (then letters, digits and -_), which no other subdomain can set")
         }
         if Set(cookieKeys.map { c.text($0) }).count != cookieKeys.count {
             problem("cookie", cookieKeys.map { c.text($0) }.joined(separator: ", "), "a different name for each cookie")
