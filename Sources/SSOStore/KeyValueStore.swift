@@ -15,6 +15,11 @@ public protocol KeyValueStore: AnyObject {
     /// Overwrites `key` only while it still holds the version `read` returned: false when it was changed, deleted or
     /// expired since. Never creates an item, so an update cannot bring back what `delete` ended.
     func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool
+    /// As `replace`, with each copy's new value made from what it holds by `rewrite`: the copy `read` returned gets
+    /// `rewrite(current.value)` only while it still holds `current.version`; every other copy (`ReplicatedStore`) is
+    /// rewritten from its own value by compare-and-swap, so an `append` that reached it after the `read` is kept. For a
+    /// list that parallel writers `append` to (the per-user session list's compaction).
+    func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool
     /// Ends `key` for good: no later `get`, `read` or `take` returns it, on any server, also after one comes back.
     /// True when there was an item to end.
     @discardableResult

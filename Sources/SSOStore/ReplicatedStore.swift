@@ -125,6 +125,22 @@ public final class ReplicatedStore: KeyValueStore {
     }
 
     public func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool {
+        try update(key, value, ttl: ttl, ifUnchanged: version, attempts: 1) { _ in value }
+    }
+
+    public func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
+        try update(key, rewrite(current.value), ttl: ttl, ifUnchanged: current.version, attempts: Self.rewriteAttempts, others: rewrite)
+    }
+
+    /// How many times a copy other than the one read is fetched and swapped again while appends keep changing it: 3.
+    /// After that it keeps what it holds (all it had, and what was appended), uncompacted.
+    static let rewriteAttempts = 3
+
+    /// `value` on the copy read, by CAS over `version`; then every other copy gets `others` of what it holds, by CAS over
+    /// what was fetched there, fetched and swapped again up to `attempts` times while it changes (`replace`: `value`
+    /// whatever it holds, once; an update newer than this one is left in place).
+    private func update(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion, attempts: Int,
+                        others: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
         try MemcachedClient.checkKey(key)
         let copies = placement.nodes(for: key)
         guard copies.contains(version.copy),
@@ -135,12 +151,15 @@ public final class ReplicatedStore: KeyValueStore {
         for i in copies where i != version.copy {
             // The other copies are compared too: `set` could overwrite a tombstone there and bring the item back.
             let done: Bool? = on(i) { node throws(StoreError) in
-                guard let item = try node.fetch([key])[key] else {
-                    _ = try node.write(.add, key, value, flags: 0, ttl: ttl)
-                    return true
+                for _ in 0..<attempts {
+                    guard let item = try node.fetch([key])[key] else {
+                        _ = try node.write(.add, key, value, flags: 0, ttl: ttl)
+                        return true
+                    }
+                    if item.flags == Self.tombstone { return false }
+                    // EXISTS: changed since the fetch (a newer update, or an append to rewrite again).
+                    if try node.write(.cas(item.cas), key, others(item.value), flags: 0, ttl: ttl) != .exists { return true }
                 }
-                if item.flags == Self.tombstone { return false }
-                _ = try node.write(.cas(item.cas), key, value, flags: 0, ttl: ttl)  // EXISTS: a newer update is there
                 return true
             }
             if let done { endedElsewhere = endedElsewhere || !done } else { missed.append(i) }

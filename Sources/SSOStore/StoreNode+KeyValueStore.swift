@@ -13,6 +13,10 @@ public extension StoreNode {
         try write(.cas(version.cas), key, value, flags: 0, ttl: ttl) == .stored
     }
 
+    func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
+        try replace(key, rewrite(current.value), ttl: ttl, ifUnchanged: current.version)
+    }
+
     func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool {
         try write(.append, key, value, flags: 0, ttl: 0) == .stored
     }

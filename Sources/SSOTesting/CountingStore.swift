@@ -39,6 +39,10 @@ public final class CountingStore: KeyValueStore, Sendable {
         state.withLock { $0.sets += 1 }
         return try inner.replace(key, value, ttl: ttl, ifUnchanged: version)
     }
+    public func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
+        state.withLock { $0.sets += 1 }
+        return try inner.rewrite(key, from: current, ttl: ttl, rewrite)
+    }
     @discardableResult
     public func delete(_ key: String) throws(StoreError) -> Bool {
         state.withLock { $0.deletes += 1 }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SSOStore
+@testable import SSOCore
 import SSOTesting
 
 /// `ReplicatedStore`'s rules on in-memory servers with a test clock: copies, fall-back reads, ejection, no resurrection,
@@ -280,3 +281,81 @@ import SSOTesting
     }
 }
 
+
+/// A compaction of a user's session list on a pool of two copies: a sign-in that appends to both copies between the
+/// compaction's write to the first copy and its write to the second must stay listed on both, so that losing the first
+/// server does not hide that session from revocation by user.
+@Suite struct IndexCompactionRaceTests {
+    /// Server B as the compacting process sees it: runs `hook` once, just before the next fetch of `key` (or, with
+    /// `onWrite`, the next write to it).
+    final class Hooked: StoreNode, @unchecked Sendable {
+        let inner: InMemoryStore
+        var hook: (() -> Void)?
+        var onWrite = false
+        let key: String
+        init(_ inner: InMemoryStore, key: String) {
+            self.inner = inner
+            self.key = key
+        }
+        var name: String { inner.name }
+        func fetch(_ keys: [String]) throws(StoreError) -> [String: NodeItem] {
+            if keys.contains(key) && !onWrite { fire() }
+            return try inner.fetch(keys)
+        }
+        func fire() {
+            if let hook {
+                self.hook = nil
+                hook()
+            }
+        }
+        func write(_ mode: NodeWriteMode, _ key: String, _ value: [UInt8], flags: UInt32, ttl: Int) throws(StoreError) -> NodeWriteResult {
+            if key == self.key && onWrite { fire() }
+            return try inner.write(mode, key, value, flags: flags, ttl: ttl)
+        }
+        func incr(_ key: String, by delta: UInt64, ttl: Int) throws(StoreError) -> UInt64 { try inner.incr(key, by: delta, ttl: ttl) }
+        func decr(_ key: String, by delta: UInt64) throws(StoreError) -> UInt64? { try inner.decr(key, by: delta) }
+        func flushAll() throws(StoreError) { try inner.flushAll() }
+    }
+
+    /// The other sign-in appends to both copies before the compaction reads B to write it, or after that read and
+    /// before the write (B's swap then fails and is made again from what B holds).
+    @Test(arguments: [false, true]) func aSignInDuringACompactionStaysListedOnEveryCopy(beforeTheWrite: Bool) throws {
+        let servers = (0..<2).map { InMemoryStore(name: "n\($0)", now: { 1_000_000 }) }
+        let options = MemcachedOptions(servers: ["n0:11211", "n1:11211"], replicas: 1, retryTimeoutSeconds: 1,
+                                       fenceLeaseMS: 1000, prefix: "t:", tombstoneTTL: 100)
+        func process(_ nodes: [StoreNode]) -> ReplicatedStore {
+            ReplicatedStore(nodes: nodes, pool: PoolState(servers: 2, retryTimeout: 1, lease: 1, clock: { 1000 }),
+                            options: options, pause: { _ in })
+        }
+        let plain = SessionStore(kv: process(servers), prefix: "t:")
+        let index = UserSessionIndex(store: plain)
+        let key = index.key("alice")
+        let copies = Placement(servers: options.servers, copies: 2).nodes(for: key)
+        let second = copies[1]
+        // A list due for compaction: 400 sign-ins whose sessions have all ended.
+        let ended = (0..<400).map { String(format: "ended%035d", $0) }
+        try plain.kv.set(key, Array(ended.map { " " + $0 }.joined().utf8), ttl: 3600)
+        #expect(UserSessionIndex.isDueForCompaction(try #require(try plain.kv.get(key))))
+
+        // The compacting process reaches server B through the hook: another host's sign-in runs just before the
+        // compaction reads B to write it (the first copy is already compacted).
+        let hooked = Hooked(servers[second], key: key)
+        hooked.onWrite = beforeTheWrite
+        let nodes: [StoreNode] = servers.indices.map { $0 == second ? hooked as StoreNode : servers[$0] }
+        let compacting = UserSessionIndex(store: SessionStore(kv: process(nodes), prefix: "t:"))
+        let other = String(repeating: "b", count: 40), mine = String(repeating: "a", count: 40)
+        hooked.hook = { try? index.record(other, user: "alice", ttl: 3600) }
+        try compacting.record(mine, user: "alice", ttl: 3600)
+        #expect(hooked.hook == nil, "the other sign-in ran during the compaction")
+
+        for i in copies {
+            let listed = String(decoding: try #require(servers[i].peekItem(key)).value, as: UTF8.self)
+            #expect(listed.contains(other), "server \(i) lost the sign-in that appended during the compaction")
+            #expect(listed.contains(mine))
+            #expect(!listed.contains("ended"), "server \(i) was not compacted")
+        }
+        // The first server is lost: the session of the other sign-in is still found for revocation.
+        servers[copies[0]].isDown = true
+        #expect(try UserSessionIndex(store: SessionStore(kv: process(servers), prefix: "t:")).tokenIDs(of: "alice").contains(other))
+    }
+}

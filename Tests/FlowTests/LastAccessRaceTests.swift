@@ -29,6 +29,9 @@ import SSOTesting
             try logoutFirst(key)
             return try inner.replace(key, value, ttl: ttl, ifUnchanged: version)
         }
+        func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
+            try inner.rewrite(key, from: current, ttl: ttl, rewrite)
+        }
         func delete(_ key: String) throws(StoreError) -> Bool { try inner.delete(key) }
         func append(_ key: String, _ value: [UInt8]) throws(StoreError) -> Bool { try inner.append(key, value) }
         func touch(_ key: String, ttl: Int) throws(StoreError) -> Bool { try inner.touch(key, ttl: ttl) }

@@ -86,6 +86,9 @@ public final class MonitoredStore: KeyValueStore {
     public func replace(_ key: String, _ value: [UInt8], ttl: Int, ifUnchanged version: StoreVersion) throws(StoreError) -> Bool {
         try observe { () throws(StoreError) in try inner.replace(key, value, ttl: ttl, ifUnchanged: version) }
     }
+    public func rewrite(_ key: String, from current: VersionedValue, ttl: Int, _ rewrite: ([UInt8]) -> [UInt8]) throws(StoreError) -> Bool {
+        try observe { () throws(StoreError) in try inner.rewrite(key, from: current, ttl: ttl, rewrite) }
+    }
     public func take(_ key: String) throws(StoreError) -> [UInt8]? { try observe { () throws(StoreError) in try inner.take(key) } }
     public func set(_ key: String, _ value: [UInt8], ttl: Int) throws(StoreError) {
         try observe { () throws(StoreError) in try inner.set(key, value, ttl: ttl) }

@@ -7,8 +7,8 @@ import SSOStore
 /// overwrite each other; the list is created with `add` (only one creator wins) and its lifetime is pushed out with
 /// `touch` at every sign-in, so it outlives every session it names. Bounded: once it holds `compactionBytes` and twice
 /// what it held after its last compaction, a sign-in rewrites it with only the sessions that still exist, by
-/// compare-and-swap over the version it read (on one server a parallel sign-in's append is never lost; on a pool see
-/// docs/scaling.md). A compaction reads every listed session, so it runs at most once per `compactionPause` for a user,
+/// compare-and-swap over the version it read, so a parallel sign-in's append is never lost (on a pool, each other copy is
+/// rewritten from what it holds: docs/scaling.md). A compaction reads every listed session, so it runs at most once per `compactionPause` for a user,
 /// and the doubling keeps its cost per sign-in constant when most sessions live on. A TokenID that cannot be listed is
 /// an error, never a session that no revocation could find.
 public struct UserSessionIndex {
@@ -35,9 +35,8 @@ public struct UserSessionIndex {
         guard SessionStore.isSafeKeyPart(tokenID) else { throw StoreError("a TokenID that cannot be listed") }
         let key = key(user)
         if let current = try store.kv.read(key), Self.isDueForCompaction(current.value),
-           try store.kv.add(key + "~compacting", [0x31], ttl: Self.compactionPause),
-           try compact(key, current, adding: tokenID, ttl: ttl) {
-            return
+           try store.kv.add(key + "~compacting", [0x31], ttl: Self.compactionPause) {
+            try compact(key, current, ttl: ttl)
         }
         let entry = Array((" " + tokenID).utf8)
         if try !store.kv.append(key, entry) {
@@ -66,16 +65,20 @@ public struct UserSessionIndex {
         return size
     }
 
-    /// Rewrites the list read as `current` with the TokenIDs whose sessions still exist, and `tokenID`, after a `~N`
-    /// giving its size (never read as a TokenID). False when another sign-in changed the list first (its entry must
-    /// not be lost): the caller appends instead.
-    private func compact(_ key: String, _ current: VersionedValue, adding tokenID: String, ttl: Int) throws(StoreError) -> Bool {
-        var live: [String] = []
-        for id in Self.parse(current.value) where try store.kv.get(store.sessionKey(id)) != nil { live.append(id) }
-        live.append(tokenID)
-        let entries = live.map { " " + $0 }.joined()
-        let value = Array(("~\(entries.utf8.count)" + entries).utf8)
-        return try store.kv.replace(key, value, ttl: ttl, ifUnchanged: current.version)
+    /// Rewrites the list read as `current` without the TokenIDs whose sessions have ended. Left as it is when another
+    /// sign-in changed it first (its entry must not be lost; the next sign-in after the pause compacts it). On a pool
+    /// each other copy is rewritten from what it holds, so an entry appended there meanwhile stays; a copy that keeps
+    /// changing keeps all it holds. The new sign-in's TokenID is appended after, like any other.
+    private func compact(_ key: String, _ current: VersionedValue, ttl: Int) throws(StoreError) {
+        var ended: Set<String> = []
+        for id in Self.parse(current.value) where try store.kv.get(store.sessionKey(id)) == nil { ended.insert(id) }
+        _ = try store.kv.rewrite(key, from: current, ttl: ttl) { Self.compacted($0, without: ended) }
+    }
+
+    /// `list` without the TokenIDs in `ended`, after a `~N` giving its size (never read as a TokenID).
+    static func compacted(_ list: [UInt8], without ended: Set<String>) -> [UInt8] {
+        let entries = parse(list).filter { !ended.contains($0) }.map { " " + $0 }.joined()
+        return Array(("~\(entries.utf8.count)" + entries).utf8)
     }
 
     private static func parse(_ bytes: [UInt8]) -> [String] {
