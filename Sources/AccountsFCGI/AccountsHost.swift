@@ -40,13 +40,24 @@ struct AccountsHost: Sendable {
         return RedirectTarget.validate(text, allowedOrigins: config.registry.origins)
     }
 
-    /// The sign-in form with a fresh CSRF token (cookie and hidden field); `state` rides along to copyCookie.
-    func form(target: RedirectTarget?, service: Service?, state: String? = nil, username: String = "", status: HTTPStatus,
-              message: String?) throws -> HTTPResponse {
-        let csrf = try SecureRandom.token()
+    /// The sign-in form for `request`'s browser with its CSRF token (cookie and hidden field); `state` rides along to
+    /// copyCookie.
+    func form(_ request: HTTPRequest, target: RedirectTarget?, service: Service?, state: String? = nil, username: String = "",
+              status: HTTPStatus, message: String?) throws -> HTTPResponse {
+        let csrf = try csrfToken(request)
         return page.login(status: status, target: service?.title, redirectURL: target?.url, state: state, csrf: csrf,
                           username: username, message: message)
             .adding(.setCookie, Cookies.setCookie(name: config.csrfCookieName, value: csrf, maxAge: 1800))
+    }
+
+    /// The CSRF token of a form shown to `request`'s browser: the one its cookie already holds when well formed, so
+    /// every form open in its tabs stays valid (the cookie is `__Host-`: no other host can have set it); else a fresh
+    /// one. A sign-in clears the cookie, so the next form after it has a new token.
+    func csrfToken(_ request: HTTPRequest) throws -> String {
+        if let held = request.cookie(config.csrfCookieName), held.utf8.count == 43, Base64URL.decode(held)?.count == 32 {
+            return held
+        }
+        return try SecureRandom.token()
     }
 
     /// The `state` an app host sent with this sign-in, when well formed.

@@ -29,7 +29,7 @@ struct CopyCookieStep: AccountsStep {
             context.metrics.handoff(.issued)
             return .redirect(to: target.appendingQuery("requestID", requestID))
         case .refused:
-            return try host.form(target: target, service: service, state: state, status: .ok, message: nil)
+            return try host.form(request, target: target, service: service, state: state, status: .ok, message: nil)
         }
     }
 }

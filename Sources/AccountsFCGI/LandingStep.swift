@@ -7,7 +7,7 @@ struct LandingStep: AccountsStep {
 
     func respond(to request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
         guard case .valid(let identity) = try host.session(request, context: context) else {
-            return try host.form(target: nil, service: nil, status: .ok, message: nil)
+            return try host.form(request, target: nil, service: nil, status: .ok, message: nil)
         }
         let services = identity.claims.svc.compactMap { host.config.registry.service(named: $0) }
         var content = "<h1>You are signed in</h1>\n<p>as <span class=\"target\">\(HTML.escape(identity.claims.name))</span> (\(HTML.escape(identity.claims.sub)))</p>\n"

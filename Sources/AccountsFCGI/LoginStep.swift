@@ -10,7 +10,7 @@ struct LoginStep: AccountsStep {
     /// `GET /login`: the plain form, or on to `copyCookie` when a `redirectURL` is given.
     func page(_ request: HTTPRequest) throws -> HTTPResponse {
         let text = request.query["redirectURL"] ?? ""
-        if text.isEmpty { return try host.form(target: nil, service: nil, status: .ok, message: nil) }
+        if text.isEmpty { return try host.form(request, target: nil, service: nil, status: .ok, message: nil) }
         guard let target = host.redirectTarget(text) else { return host.badRedirect() }
         return .redirect(to: host.copyCookieURL(target, state: host.state(request.query["state"])))
     }
@@ -34,15 +34,22 @@ struct LoginStep: AccountsStep {
         let csrfCookie = request.cookie(config.csrfCookieName) ?? ""
         let csrfField = fields["csrf"] ?? ""
         guard !csrfCookie.isEmpty, Digest.constantTimeEqual(Array(csrfCookie.utf8), Array(csrfField.utf8)) else {
+            if case .valid(let identity) = try host.session(request, context: context),
+               username.isEmpty || identity.claims.sub.utf8.elementsEqual(username.utf8) {
+                // A form left open in another tab while this browser signed in there (which ended its token): on to
+                // where the form was going, as `GET /login` would, with no password checked and no new session.
+                context.logger.info("sign-in form of a signed-in browser: on to its page", metadata: ["user": "\(identity.claims.sub)"])
+                return .redirect(to: target.map { host.copyCookieURL($0, state: state) } ?? "/")
+            }
             context.logger.notice("sign-in refused: expired or forged form", metadata: ["remote": "\(request.remoteAddress)"])
             context.metrics.signIn(.badForm)
             host.audit.record("signin", [("result", "bad_form"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
-            return try host.form(target: target, service: service, state: state, username: username, status: .forbidden,
+            return try host.form(request, target: target, service: service, state: state, username: username, status: .forbidden,
                                  message: "This sign-in page expired. Please enter your password again.")
         }
         guard !username.isEmpty, !password.isEmpty else {
-            return try host.form(target: target, service: service, state: state, username: username, status: .badRequest,
+            return try host.form(request, target: target, service: service, state: state, username: username, status: .badRequest,
                                  message: "Enter your user name and your password.")
         }
         let throttle = SignInThrottle(store: store, limits: config.signInLimits)
@@ -56,7 +63,7 @@ struct LoginStep: AccountsStep {
                                          ("service", service?.name ?? "")], now: context.now)
             let wait = retryAfter < 90 ? "\(retryAfter) second\(retryAfter == 1 ? "" : "s")"
                 : "\((retryAfter + 59) / 60) minute\(retryAfter > 60 ? "s" : "")"
-            return try host.form(target: target, service: service, state: state, username: username, status: .tooManyRequests,
+            return try host.form(request, target: target, service: service, state: state, username: username, status: .tooManyRequests,
                                  message: "Too many failed sign-in attempts. Wait \(wait) and try again.")
                 .adding(.retryAfter, String(retryAfter))
         case .judge(let admitted):
@@ -68,7 +75,7 @@ struct LoginStep: AccountsStep {
             context.metrics.signIn(.badPassword)
             host.audit.record("signin", [("result", "bad_password"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
-            return try host.form(target: target, service: service, state: state, username: username, status: .ok,
+            return try host.form(request, target: target, service: service, state: state, username: username, status: .ok,
                                  message: "The user name or password is incorrect.")
         }
         try throttle.succeeded(ticket)

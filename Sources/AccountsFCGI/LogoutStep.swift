@@ -7,10 +7,10 @@ import SSOCrypto
 struct LogoutStep: AccountsStep {
     let host: AccountsHost
 
-    /// `GET /logout`: a page with the sign-out button (a form posting back with a fresh CSRF token).
+    /// `GET /logout`: a page with the sign-out button (a form posting back with the browser's CSRF token).
     func page(_ request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
         let redirect = request.query["redirectURL"].flatMap { host.redirectTarget($0) }
-        let csrf = try SecureRandom.token()
+        let csrf = try host.csrfToken(request)
         let content = """
         <h1>Sign out?</h1>
         <p>You will be signed out of every application that uses \(HTML.escape(host.config.branding.productName)).</p>

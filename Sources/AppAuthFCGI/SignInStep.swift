@@ -68,6 +68,13 @@ struct SignInStep: AppStep {
         }
         guard handoff.belongs(toState: request.cookie(host.config.stateCookieName)) else {
             _ = try store.burnHandoff(requestID)
+            if try alreadySignedIn(request, as: handoff, at: site, context: context) {
+                // Another tab of this browser signed in here first (which ended the state): the page, as it is.
+                context.logger.info("requestID of a browser signed in here as the same user: on to the page",
+                                    metadata: ["origin": "\(site.origin)"])
+                context.metrics.handoff(.refused)
+                return HTTPResponse.redirect(to: cleanURL)
+            }
             context.logger.warning("requestID refused: not started by this browser", metadata: ["origin": "\(site.origin)"])
             context.metrics.handoff(.refused)
             host.audit.record("handoff", [("result", "not_this_browser"), ("client", request.remoteAddress),
@@ -108,6 +115,17 @@ struct SignInStep: AppStep {
     }
 
     /// A requestID this browser did not ask for: someone sent the link. Nothing changes here; the user may sign in.
+    /// Whether this browser already holds a valid session at `site` for the user `handoff` signs in: then the hand-off
+    /// changes nothing, and the page can be shown without it (no cookie set from it).
+    private func alreadySignedIn(_ request: HTTPRequest, as handoff: RequestHandoff, at site: Site,
+                                 context: RequestContext) throws -> Bool {
+        guard case .valid(let current) = try host.gate.outcome(of: request, at: site.origin, service: site.service, context: context),
+              case .valid(let handed) = try host.gate.outcome(of: request, token: .some(handoff.jwt), at: site.origin,
+                                                              service: site.service, context: context)
+        else { return false }
+        return current.claims.sub.utf8.elementsEqual(handed.claims.sub.utf8)
+    }
+
     private func notStartedHere(site: Site, cleanURL: String) -> HTTPResponse {
         host.page.message(status: .forbidden, title: "This sign-in link was not started here",
                           text: "The link you opened signs in a browser that asked for it, and this browser did not. "
