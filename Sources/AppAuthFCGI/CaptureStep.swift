@@ -57,7 +57,7 @@ struct CaptureStep: AppStep {
         guard fromAddress <= UInt64(cache.maxPerAddress) else {
             context.logger.warning("submission not kept: too many from this address", metadata: ["remote": "\(request.remoteAddress)"])
             context.metrics.dropped(.tooManyFromAddress)
-            return Cookies.setCookie(name: cache.cookieName, value: Self.tooManyFromAddress, maxAge: cache.ttl + 3600)
+            return replayCookie(request, adding: Self.tooManyFromAddress)
         }
         let contentType = request.header("Content-Type")
         // The user of the expired session: a token signed for this very host, whatever its times.
@@ -101,7 +101,13 @@ struct CaptureStep: AppStep {
             context.logger.info("submission kept for replay", metadata: ["path": "\(request.path)", "bytes": "\(body.count)",
                                                                           "user": "\(user ?? "-")"])
         }
-        // The cookie outlives the entry by an hour, so a user who signs in too late is told, not silently dropped.
-        return Cookies.setCookie(name: cache.cookieName, value: id, maxAge: cache.ttl + 3600)
+        return replayCookie(request, adding: id)
+    }
+
+    /// The replay cookie naming the submissions this browser already waits for (kept in other tabs) and `id`. It
+    /// outlives the entry by an hour, so a user who signs in too late is told, not silently dropped.
+    private func replayCookie(_ request: HTTPRequest, adding id: String) -> String {
+        let waiting = ReplayCookie.ids(request.cookie(host.cache.cookieName)).filter { $0 != id }
+        return Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(waiting + [id]), maxAge: host.cache.ttl + 3600)
     }
 }

@@ -7,14 +7,28 @@ import SSOCore
 struct ReplayRoute: Sendable {
     let host: AppHost
 
-    /// True when this request carries the replay cookie and its kept submission is for this very request (same origin
-    /// and URI), or is gone (expired or delivered: the replay step then says so on a page and clears the cookie).
-    /// One more store read, only for requests that carry the replay cookie.
+    /// True when this request carries the replay cookie and one of its kept submissions is for this very request (same
+    /// origin and URI), or is gone (expired: the replay step then says so on a page). One store read per id in the
+    /// cookie (at most `ReplayCookie.limit`), only for requests that carry it.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
-        guard host.cache.enabled, let id = replayCookie else { return false }
-        if id == CaptureStep.tooManyFromAddress { return true }
-        guard let entry = try host.keptRequests(context).peek(id) else { return true }
-        return entry.uri == request.requestURI && entry.origin == site.origin.serialized
+        try waiting(for: request, ids: ReplayCookie.ids(replayCookie), at: site, context: context) != nil
+    }
+
+    /// Which of `ids` this request is for: the first whose kept submission is this request's, else the note that too
+    /// many were sent from the client's address, else the first that is gone (entry nil). Nil when none.
+    func waiting(for request: HTTPRequest, ids: [String], at site: Site,
+                 context: RequestContext) throws -> (id: String, entry: CachedRequest?)? {
+        guard host.cache.enabled, !ids.isEmpty else { return nil }
+        var gone: String? = nil
+        for id in ids where id != CaptureStep.tooManyFromAddress {
+            guard let entry = try host.keptRequests(context).peek(id) else {
+                gone = gone ?? id
+                continue
+            }
+            if entry.uri == request.requestURI && entry.origin == site.origin.serialized { return (id, entry) }
+        }
+        if ids.contains(CaptureStep.tooManyFromAddress) { return (CaptureStep.tooManyFromAddress, nil) }
+        return gone.map { ($0, nil) }
     }
 }
 

@@ -30,22 +30,27 @@ struct ReplayStep: AppStep {
                                      text: "This site is not set up to deliver kept submissions. Contact its administrator.")
         }
         let store = host.keptRequests(context)
-        let clear = Cookies.setCookie(name: host.cache.cookieName, value: "", maxAge: 0)
+        let ids = ReplayCookie.ids(request.cookie(host.cache.cookieName))
         let continueURL = site.origin.serialized + request.requestURI
-        guard let id = request.cookie(host.cache.cookieName) else { return retry(request) }
+        // The check routes only a kept submission's own request here; anything else goes back to the web server.
+        guard let (id, peeked) = try ReplayRoute(host: host).waiting(for: request, ids: ids, at: site, context: context) else {
+            return retry(request)
+        }
+        // The cookie without this one: the others still wait for their own pages (other tabs).
+        let rest = ids.filter { $0 != id }
+        let clear = Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(rest),
+                                      maxAge: rest.isEmpty ? 0 : host.cache.ttl + 3600)
         if id == CaptureStep.tooManyFromAddress {
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "too many submissions from your network were already waiting").adding(.setCookie, clear)
         }
-        guard let peeked = try store.peek(id) else {
+        guard peeked != nil else {
             context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
             context.metrics.dropped(.expired)
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
         }
-        // The check routes only the kept submission's own request here; anything else goes back to the web server.
-        guard peeked.uri == request.requestURI, peeked.origin == site.origin.serialized else { return retry(request) }
         guard let (entry, body) = try store.take(id) else {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
                 .adding(.setCookie, clear)

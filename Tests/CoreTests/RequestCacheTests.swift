@@ -140,4 +140,13 @@ import SSOTesting
         #expect(BackendAddress(parsing: "unix:/run/app.sock") == .unix("/run/app.sock"))
         for bad in ["https://x:1", "http://x", "http://u@x:1", "ftp://x:1", ""] { #expect(BackendAddress(parsing: bad) == nil) }
     }
+
+    /// Forms kept in several tabs: the cookie names each, oldest first, and never more than the limit.
+    @Test func theReplayCookieNamesTheNewestFewSubmissions() {
+        #expect(ReplayCookie.ids(nil) == [] && ReplayCookie.ids("") == [] && ReplayCookie.ids("..") == [])
+        #expect(ReplayCookie.ids("a.b") == ["a", "b"] && ReplayCookie.value(["a", "b"]) == "a.b")
+        let many = (0..<9).map { "id\($0)" }
+        #expect(ReplayCookie.value(many) == "id4.id5.id6.id7.id8")
+        #expect(ReplayCookie.ids(many.joined(separator: ".")) == Array(many.prefix(ReplayCookie.limit)))
+    }
 }

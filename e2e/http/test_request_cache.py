@@ -191,3 +191,23 @@ def test_an_entry_past_its_ttl_gets_the_page_and_no_delivery(short_stack):
     final, _ = b.navigate("GET", requests.compat.urljoin(short_stack.accounts, r.headers["Location"]))
     assert final.status_code == 200 and "time ran out" in final.text
     assert b.get(short_stack.infusion + FORM).json()["method"] == "GET"
+
+
+def test_two_tabs_each_with_an_expired_form_both_reach_the_app(cstack):
+    """Two forms sent from two tabs after the session ended: each lands on a sign-in form; signing in on one, then going
+    back to the other, delivers each form once, to its own URL."""
+    b = expired_browser(cstack)
+    bodies = {"/forms/submit?tab=1": b"note=first+tab", "/forms/submit?tab=2": b"note=second+tab"}
+    forms = {}
+    for uri, body in bodies.items():
+        form, hops = b.navigate("POST", cstack.infusion + uri, body,
+                                same_origin(cstack, "application/x-www-form-urlencoded"))
+        assert form.status_code == 200 and 'name="password"' in form.text, (form.status_code, hops)
+        forms[uri] = form
+    for uri, body in bodies.items():
+        r = b.submit_login(forms[uri], "alice", "wonderland")
+        assert r.status_code in (302, 303), r.text[:300]
+        final, hops = b.navigate("GET", requests.compat.urljoin(cstack.accounts, r.headers["Location"]))
+        assert final.status_code == 200, (uri, hops, final.text[:400])
+        echo = final.json()
+        assert (echo["method"], echo["uri"], echo["body"]) == ("POST", uri, body.decode()), (uri, hops)
