@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from helpers import ARTIFACTS, SERVERS, make_stack
 from pages import csp_errors, echo, sign_out, open_and_sign_in, png_distinct_bytes, sign_in_with_keyboard, wait_host, wait_text
@@ -131,6 +133,43 @@ def test_form_sent_after_sign_out_in_another_tab_reaches_the_app(stack, driver):
     driver.refresh()
     assert echo(driver)["method"] == "GET"
     assert urlsplit(driver.current_url).path == "/forms/submit"
+
+
+def submit_form(driver, action, note):
+    """Submits a real form of the current page, as the user's click would."""
+    driver.execute_script("""
+        const f = document.createElement('form');
+        f.method = 'post'; f.action = arguments[0];
+        const i = document.createElement('textarea'); i.name = 'note'; i.value = arguments[1]; f.appendChild(i);
+        document.body.appendChild(f); f.submit();
+    """, action, note)
+
+
+def test_forms_sent_from_two_tabs_after_the_session_ended_both_reach_the_app(stack, driver):
+    """Two tabs of one app, each with a form open, when the session ends: each form lands on a sign-in page; the user
+    signs in on the first tab, then goes back to the second and signs in there too. Each form is delivered, once."""
+    open_and_sign_in(driver, stack.infusion + "/forms/new?tab=1", "accounts.iqueue.test")
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.get(stack.infusion + "/forms/new?tab=2")
+    second = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    sign_out(driver, stack.accounts)
+    driver.close()
+    for tab, n in ((first, 1), (second, 2)):
+        driver.switch_to.window(tab)
+        submit_form(driver, f"/forms/submit?tab={n}", f"from tab {n}")
+        wait_host(driver, "accounts.iqueue.test")
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "password")))
+    for tab, n in ((first, 1), (second, 2)):
+        driver.switch_to.window(tab)
+        sign_in_with_keyboard(driver, "alice", "wonderland")
+        wait_host(driver, "infusion.iqueue.test")
+        data = echo(driver)
+        assert (data["method"], data["uri"], data["body"]) == ("POST", f"/forms/submit?tab={n}", f"note=from+tab+{n}")
+        assert data["headers"]["x-remote-user"] == "alice"
+    driver.refresh()
+    assert echo(driver)["method"] == "GET"
 
 
 def test_sign_in_page_fits_a_phone(stack, driver):
