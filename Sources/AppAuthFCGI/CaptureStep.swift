@@ -14,8 +14,15 @@ struct CaptureStep: AppStep {
         host.cache.enabled && ReplayPolicy.methods.contains(request.method) && !request.isAPIRequest
     }
 
+    /// Where Apache's authorizer sends a form to be kept (sso-replay.conf proxies it, and what is under it, here).
+    static let path = "/_sso/capture"
+
     /// Apache's `/_sso/capture?to=<path>`: the browser re-sent its form here after the authorizer's 307.
     func respond(to request: HTTPRequest, at site: Site, context: RequestContext) -> HTTPResponse {
+        guard request.path == Self.path else {
+            return host.page.message(status: .notFound, title: "This page does not exist",
+                                     text: "There is nothing at this address.", link: ("Go to \(site.service.title)", site.origin.serialized + "/"))
+        }
         guard let to = request.query["to"], to.hasPrefix("/"), !to.hasPrefix("//"), !to.hasPrefix("/\\"),
               to.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\\" }) else {
             return host.page.message(status: .badRequest, title: "This link cannot be used", text: "The address to return to is not valid.")

@@ -2,7 +2,7 @@ import FastCGI
 import SSOCore
 
 /// What the web server asked for, decided once per request: from the FastCGI role (Apache's authorizer), the
-/// `SSO_ACTION` param (nginx's locations, Apache's replay rule), or the path (Apache's `/_sso/capture`).
+/// `SSO_ACTION` param (nginx's locations, Apache's replay rule), or, without one, the path (Apache's `/_sso/capture`).
 enum Step: Equatable {
     /// nginx `auth_request`: the yes/no oracle.
     case check
@@ -28,7 +28,9 @@ enum Step: Equatable {
         case "health": self = .health
         case nil where request.path == OpsEndpoints.metricsPath: self = .metrics
         case nil where request.path == OpsEndpoints.healthPath: self = .health
-        default: self = request.path == "/_sso/capture" ? .capture : .signIn
+        // Apache proxies the capture path and what is under it (no SSO_ACTION); nginx's @sso_signin says `signin`.
+        case nil where request.path == CaptureStep.path || request.path.hasPrefix(CaptureStep.path + "/"): self = .capture
+        default: self = .signIn
         }
     }
 }

@@ -36,6 +36,21 @@ def test_the_app_gets_the_same_forwarded_headers(stack):
                          "x-forwarded-proto": "https"}, forwarded
 
 
+def test_a_signed_in_visit_under_the_capture_path_is_the_apps_or_not_found_never_unavailable(stack):
+    """Apache proxies /_sso/capture and what is under it to AppAuthFCGI (nginx sends those paths to the app): a
+    signed-in GET there is a clear 404 page, never "Sign-in is unavailable" (it was a 503 page)."""
+    b = Browser(stack)
+    final = b.sign_in(stack.infusion + "/")
+    assert final.status_code == 200, (final.status_code, final.headers, final.text[:300])
+    for path in ("/_sso/capture/x", "/_sso/capture/?to=/a"):
+        r = b.get(stack.infusion + path)
+        if stack.server == "apache":
+            expect(r, 404, HTML)
+            assert "does not exist" in r.text
+        else:
+            assert r.status_code == 200 and r.json()["headers"]["x-remote-user"] == "alice", (r.status_code, r.headers, r.text[:300])
+
+
 def test_pages_and_json_answers_keep_their_type(stack):
     """Last in this module: it stops memcached (the stack is the module's)."""
     s = stack
@@ -58,3 +73,4 @@ def test_pages_and_json_answers_keep_their_type(stack):
         expect(alice.get(s.infusion + "/during", headers={"Accept": "application/json"}), 503, JSON)
     finally:
         s.start_memcached()
+
