@@ -38,7 +38,7 @@ struct CaptureStep: AppStep {
     }
 
     /// The replay cookie's value when nothing at all was stored: too many submissions from the client's address.
-    static let tooManyFromAddress = "too-many"
+    static let tooManyFromAddress = ReplayCookie.tooMany
     /// The counters of waiting submissions, per client address and per user.
     static let addressScope = "cap-ip", userScope = "cap-user"
 

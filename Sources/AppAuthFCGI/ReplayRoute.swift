@@ -8,27 +8,50 @@ struct ReplayRoute: Sendable {
     let host: AppHost
 
     /// True when this request carries the replay cookie and one of its kept submissions is for this very request (same
-    /// origin and URI), or is gone (expired: the replay step then says so on a page). One store read per id in the
-    /// cookie (at most `ReplayCookie.limit`), only for requests that carry it.
+    /// origin and URI), or, for a page the browser navigates to, there is something to say about one (too many were
+    /// sent, one ran out, or one was already delivered and the cookie must forget it). Store reads only for requests
+    /// that carry the cookie: one per id in it (at most `ReplayCookie.limit`), one more per id that is gone.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
         try waiting(for: request, ids: ReplayCookie.ids(replayCookie), at: site, context: context) != nil
     }
 
-    /// Which of `ids` this request is for: the first whose kept submission is this request's, else the note that too
-    /// many were sent from the client's address, else the first that is gone (entry nil). Nil when none.
-    func waiting(for request: HTTPRequest, ids: [String], at site: Site,
-                 context: RequestContext) throws -> (id: String, entry: CachedRequest?)? {
+    /// What this request is routed to the replay step for, if anything.
+    enum Waiting {
+        /// The kept submission of this very request.
+        case kept(id: String, entry: CachedRequest)
+        /// Nothing was kept: too many submissions from the client's address.
+        case tooMany
+        /// Its time ran out before the user signed in.
+        case ranOut(id: String)
+        /// Already delivered (or explained): only the cookie still names it.
+        case taken(id: String)
+
+        var id: String {
+            switch self {
+            case .kept(let id, _), .ranOut(let id), .taken(let id): id
+            case .tooMany: CaptureStep.tooManyFromAddress
+            }
+        }
+    }
+
+    /// Which of `ids` this request is for: the first whose kept submission is this request's; else, only for a page the
+    /// browser navigates to (a GET or HEAD that is no API call: a form sent now must reach the app, never a page about
+    /// an earlier one), the note that too many were sent, then the first one gone (run out, or taken). Nil when none.
+    func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
         guard host.cache.enabled, !ids.isEmpty else { return nil }
-        var gone: String? = nil
+        let store = host.keptRequests(context)
+        var gone: [String] = []
         for id in ids where id != CaptureStep.tooManyFromAddress {
-            guard let entry = try host.keptRequests(context).peek(id) else {
-                gone = gone ?? id
+            guard let entry = try store.peek(id) else {
+                gone.append(id)
                 continue
             }
-            if entry.uri == request.requestURI && entry.origin == site.origin.serialized { return (id, entry) }
+            if entry.uri == request.requestURI && entry.origin == site.origin.serialized { return .kept(id: id, entry: entry) }
         }
-        if ids.contains(CaptureStep.tooManyFromAddress) { return (CaptureStep.tooManyFromAddress, nil) }
-        return gone.map { ($0, nil) }
+        guard (request.method == "GET" || request.method == "HEAD") && !request.isAPIRequest else { return nil }
+        if ids.contains(CaptureStep.tooManyFromAddress) { return .tooMany }
+        guard let first = gone.first else { return nil }
+        return try store.wasTaken(first) ? .taken(id: first) : .ranOut(id: first)
     }
 }
 

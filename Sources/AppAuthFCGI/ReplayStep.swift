@@ -32,24 +32,29 @@ struct ReplayStep: AppStep {
         let store = host.keptRequests(context)
         let ids = ReplayCookie.ids(request.cookie(host.cache.cookieName))
         let continueURL = site.origin.serialized + request.requestURI
-        // The check routes only a kept submission's own request here; anything else goes back to the web server.
-        guard let (id, peeked) = try ReplayRoute(host: host).waiting(for: request, ids: ids, at: site, context: context) else {
+        // The check routes only the requests it found a reason for here; anything else goes back to the web server.
+        guard let waiting = try ReplayRoute(host: host).waiting(for: request, ids: ids, at: site, context: context) else {
             return retry(request)
         }
+        let id = waiting.id
         // The cookie without this one: the others still wait for their own pages (other tabs).
         let rest = ids.filter { $0 != id }
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(rest),
                                       maxAge: rest.isEmpty ? 0 : host.cache.ttl + 3600)
-        if id == CaptureStep.tooManyFromAddress {
+        switch waiting {
+        case .kept: break
+        case .tooMany:
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "too many submissions from your network were already waiting").adding(.setCookie, clear)
-        }
-        guard peeked != nil else {
-            context.logger.notice("kept submission expired or already delivered", metadata: ["path": "\(request.path)"])
+        case .ranOut:
+            context.logger.notice("kept submission expired", metadata: ["path": "\(request.path)"])
             context.metrics.dropped(.expired)
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
+        case .taken:
+            // Delivered already (two replays answered at once left the cookie naming it): forget it, and on to the page.
+            return retry(request).adding(.setCookie, clear)
         }
         guard let (entry, body) = try store.take(id) else {
             return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")

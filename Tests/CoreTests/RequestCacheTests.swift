@@ -144,9 +144,13 @@ import SSOTesting
     /// Forms kept in several tabs: the cookie names each, oldest first, and never more than the limit.
     @Test func theReplayCookieNamesTheNewestFewSubmissions() {
         #expect(ReplayCookie.ids(nil) == [] && ReplayCookie.ids("") == [] && ReplayCookie.ids("..") == [])
-        #expect(ReplayCookie.ids("a.b") == ["a", "b"] && ReplayCookie.value(["a", "b"]) == "a.b")
-        let many = (0..<9).map { "id\($0)" }
-        #expect(ReplayCookie.value(many) == "id4.id5.id6.id7.id8")
+        let many = (0..<9).map { n in String(repeating: "A", count: 42) + String("AEIMQUYcgk".map { $0 }[n]) }
+        let a = many[0], b = many[1]
+        #expect(ReplayCookie.ids(a + "." + b) == [a, b] && ReplayCookie.value([a, b]) == a + "." + b)
+        #expect(ReplayCookie.value(many) == many.suffix(5).joined(separator: "."))
         #expect(ReplayCookie.ids(many.joined(separator: ".")) == Array(many.prefix(ReplayCookie.limit)))
+        // A forged cookie: each id read once, nothing that cannot be an id, never more than the limit.
+        #expect(ReplayCookie.ids([a, a, a, "x", "too-many", "too-many", b, String(a.dropLast()), a + "A"].joined(separator: "."))
+                == [a, "too-many", b])
     }
 }

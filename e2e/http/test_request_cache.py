@@ -211,3 +211,40 @@ def test_two_tabs_each_with_an_expired_form_both_reach_the_app(cstack):
         assert final.status_code == 200, (uri, hops, final.text[:400])
         echo = final.json()
         assert (echo["method"], echo["uri"], echo["body"]) == ("POST", uri, body.decode()), (uri, hops)
+
+
+def test_an_id_already_delivered_never_takes_the_next_request(cstack):
+    """Two tabs' replays answered at once each set the cookie to the other's id, so the browser can be left naming a
+    submission already delivered (its answer arrived last). The next form must still reach the app, and no page may
+    say the delivered one ran out."""
+    b = expired_browser(cstack)
+    for uri, body in (("/forms/submit?tab=a", b"tab=a"), ("/forms/submit?tab=b", b"tab=b")):
+        form, hops = b.navigate("POST", cstack.infusion + uri, body, same_origin(cstack, "application/x-www-form-urlencoded"))
+        assert 'name="password"' in form.text, hops
+    both = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value
+    first_id = both.split(".")[0]
+    r = b.submit_login(form, "alice", "wonderland")
+    final, _ = b.navigate("GET", requests.compat.urljoin(cstack.accounts, r.headers["Location"]))
+    assert final.json()["body"] == "tab=b"
+    assert b.get(cstack.infusion + "/forms/submit?tab=a").json()["body"] == "tab=a"
+    # The lost update: the browser names the first submission again, though it was delivered.
+    b.session.cookies.set("__Host-sso_replay", first_id, domain="infusion.iqueue.test", path="/", secure=True)
+    post, hops = b.navigate("POST", cstack.infusion + "/forms/other", b"fresh=1",
+                            same_origin(cstack, "application/x-www-form-urlencoded"))
+    assert post.status_code == 200 and post.json()["method"] == "POST" and post.json()["body"] == "fresh=1", hops
+    page, hops = b.navigate("GET", cstack.infusion + "/after")
+    assert page.status_code == 200 and page.json()["uri"] == "/after", (hops, page.text[:300])
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+
+
+def test_a_submission_whose_time_ran_out_is_told_on_the_next_page_not_instead_of_a_form(cstack):
+    b = expired_browser(cstack)
+    assert b.sign_in(cstack.infusion + "/x").status_code == 200
+    gone = "A" * 43  # well formed, never kept (as one whose time ran out)
+    b.session.cookies.set("__Host-sso_replay", gone, domain="infusion.iqueue.test", path="/", secure=True)
+    post, hops = b.navigate("POST", cstack.infusion + "/forms/other", b"fresh=1",
+                            same_origin(cstack, "application/x-www-form-urlencoded"))
+    assert post.status_code == 200 and post.json()["body"] == "fresh=1", hops
+    page = b.get(cstack.infusion + "/after")
+    assert page.status_code == 200 and "time ran out" in page.text
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None

@@ -1,14 +1,26 @@
+import SSOCrypto
+
 /// The replay cookie's value: the ids of the submissions this browser has kept, oldest first, joined by `.` (an id is
 /// base64url, which has none), so forms kept in several tabs each wait for their own page. At most `limit` are read or
 /// written: keeping one more forgets the oldest.
 public enum ReplayCookie {
     /// Kept submissions one browser waits for at once: 5.
     public static let limit = 5
+    /// Stands in the cookie for a submission nothing was stored for: too many from the client's address.
+    public static let tooMany = "too-many"
 
-    /// The ids in `value` (none for an absent or empty cookie); at most `limit`, whatever the client sent.
+    /// The ids in `value` (none for an absent or empty cookie): each once, only those an id can be (43 base64url
+    /// characters, or `tooMany`), at most `limit`, whatever the client sent; so a forged cookie costs no more store reads
+    /// than a browser's own.
     public static func ids(_ value: String?) -> [String] {
         guard let value else { return [] }
-        return value.split(separator: ".").prefix(limit).map(String.init)
+        var ids: [String] = []
+        for part in value.split(separator: ".") where ids.count < limit {
+            let id = String(part)
+            guard id == tooMany || (id.utf8.count == 43 && Base64URL.decode(id)?.count == 32), !ids.contains(id) else { continue }
+            ids.append(id)
+        }
+        return ids
     }
 
     /// The cookie value naming `ids`: the newest `limit` of them.

@@ -5,7 +5,8 @@ import SSOStore
 
 /// Kept requests in a `KeyValueStore`: a manifest under `<prefix>q:<id>` and the body in parts under `<prefix>q:<id>:<n>`,
 /// so a body larger than memcached's item limit (1 MiB by default) still fits. Taking an entry deletes its manifest
-/// first (`take`): only one caller gets it, so a request is delivered at most once.
+/// first (`take`): only one caller gets it, so a request is delivered at most once; a taken one is remembered as taken
+/// (`wasTaken`) for longer than any cookie names it.
 public struct RequestCacheStore {
     /// Bytes per body part. Default: 262,144 (well under memcached's default 1 MiB item limit).
     public static let partSize = 262_144
@@ -19,6 +20,18 @@ public struct RequestCacheStore {
     }
 
     func manifestKey(_ id: String) -> String { prefix + "q:" + id }
+    func takenKey(_ id: String) -> String { prefix + "q:" + id + ":taken" }
+
+    /// How long a taken entry is remembered as taken (not run out), in seconds: 5,400, longer than any replay cookie
+    /// naming it (the ttl, 600 by default, and an hour).
+    public static let takenMemory = 5_400
+
+    /// True when the entry under `id` was taken (delivered, or explained): a browser still naming it lost an update of
+    /// its replay cookie (two replays answered at once), and nothing about it is left to say.
+    public func wasTaken(_ id: String) throws(StoreError) -> Bool {
+        guard SessionStore.isSafeKeyPart(id) else { return false }
+        return try kv.get(takenKey(id)) != nil
+    }
     func partKey(_ id: String, _ n: Int) -> String { prefix + "q:" + id + ":" + String(n) }
 
     /// Stores `entry` and `body` for `ttl` seconds; parts are written before the manifest that names them.
@@ -42,8 +55,9 @@ public struct RequestCacheStore {
 
     /// Takes the entry once. Nil when absent, already taken, or when its parts are missing or do not match the digest.
     public func take(_ id: String) throws(StoreError) -> (entry: CachedRequest, body: [UInt8])? {
-        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.take(manifestKey(id)),
-              let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return nil }
+        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.take(manifestKey(id)) else { return nil }
+        try kv.set(takenKey(id), [0x31], ttl: Self.takenMemory)
+        guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return nil }
         // The manifest comes from memcached: a part count that does not follow from the length (negative, huge,
         // damaged) is no entry, and the length reserves no memory before the parts are there.
         guard entry.bodyLength >= 0, entry.parts == Self.partCount(entry.bodyLength) else { return nil }
