@@ -45,8 +45,14 @@ struct LoginStep: AccountsStep {
             context.metrics.signIn(.badForm)
             host.audit.record("signin", [("result", "bad_form"), ("user", username), ("client", request.remoteAddress),
                                          ("service", service?.name ?? "")], now: context.now)
+            // No cookie at all came back: the form's was not kept (cookies blocked), or it ran out with nothing else set.
+            let noCookies = (request.header("Cookie") ?? "").allSatisfy { $0 == " " }
+            let message = noCookies
+                ? "This sign-in page expired, or your browser does not accept cookies from \(config.accountsURL.host). "
+                    + "Sign-in needs them: allow cookies for \(config.accountsURL.host), then enter your password again."
+                : "This sign-in page expired. Please enter your password again."
             return try host.form(request, target: target, service: service, state: state, username: username, status: .forbidden,
-                                 message: "This sign-in page expired. Please enter your password again.")
+                                 message: message)
         }
         guard !username.isEmpty, !password.isEmpty else {
             return try host.form(request, target: target, service: service, state: state, username: username, status: .badRequest,

@@ -129,6 +129,19 @@ def test_login_without_csrf_cookie_is_refused(stack):
     assert b.cookie("accounts.iqueue.test") is None
 
 
+def test_a_browser_that_refuses_cookies_is_told_so_on_the_sign_in_page(stack):
+    """With cookies blocked, every sign-in comes back as an expired form: the page must say what to change, not only ask
+    for the password again (which would come back the same forever)."""
+    from http.cookiejar import DefaultCookiePolicy
+    b = Browser(stack)
+    b.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    form, _ = b.follow(stack.infusion + "/")
+    assert 'name="password"' in form.text
+    r = b.submit_login(form, "alice", "wonderland")
+    assert r.status_code == 403 and "cookies" in r.text
+    assert "accounts.iqueue.test" in r.text
+
+
 def test_logout_ends_the_session_on_both_domains(stack, browser):
     browser.sign_in(stack.infusion + "/")
     assert browser.follow(stack.dextor + "/")[0].status_code == 200

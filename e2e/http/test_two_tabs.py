@@ -70,3 +70,4 @@ def test_another_sites_post_never_signs_a_browser_in(stack):
     r = victim.post(stack.accounts + "/login", data=fields, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403 and "expired" in r.text
     assert victim.cookie("accounts.iqueue.test") is None
+
