@@ -14,7 +14,8 @@ struct CaptureStep: AppStep {
         host.cache.enabled && ReplayPolicy.methods.contains(request.method) && !request.isAPIRequest
     }
 
-    /// Where Apache's authorizer sends a form to be kept (sso-replay.conf proxies it, and what is under it, here).
+    /// Where Apache's authorizer sends a form to be kept (sso-replay.conf proxies it, and every path Apache maps to its
+    /// `<Location>`, here with `SSO_ACTION capture`).
     static let path = "/_sso/capture"
 
     /// Apache's `/_sso/capture?to=<path>`: the browser re-sent its form here after the authorizer's 307.

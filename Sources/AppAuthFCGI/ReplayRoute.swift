@@ -7,10 +7,11 @@ import SSOCore
 struct ReplayRoute: Sendable {
     let host: AppHost
 
-    /// True when this request carries the replay cookie and one of its kept submissions is for this very request (same
-    /// origin and URI), or, for a page the browser navigates to, there is something to say about one (too many were
-    /// sent, one ran out, or one was already delivered and the cookie must forget it). Store reads only for requests
-    /// that carry the cookie: one per id in it (at most `ReplayCookie.limit`), one more per id that is gone.
+    /// True when this request is a page the browser opens (`isPageNavigation`), carries the replay cookie, and one of
+    /// its kept submissions is for this very request (same origin and URI), or there is something to say about one (too
+    /// many were sent, one ran out, or one was already delivered and the cookie must forget it). Store reads only for
+    /// such requests: one per id in the cookie (at most `ReplayCookie.limit`), one more when one is gone. Any other
+    /// request (a form sent now, an API call, an embedded frame or image, a HEAD) is its own, and the kept one waits.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
         try waiting(for: request, ids: ReplayCookie.ids(replayCookie), at: site, context: context) != nil
     }
@@ -34,11 +35,11 @@ struct ReplayRoute: Sendable {
         }
     }
 
-    /// Which of `ids` this request is for: the first whose kept submission is this request's; else, only for a page the
-    /// browser navigates to (a GET or HEAD that is no API call: a form sent now must reach the app, never a page about
-    /// an earlier one), the note that too many were sent, then the first one gone (run out, or taken). Nil when none.
+    /// Which of `ids` this page is for: the first whose kept submission is this request's; else the note that too many
+    /// were sent, then the first one gone (run out, or taken). Nil when none, or when the request is no page the browser
+    /// opens.
     func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
-        guard host.cache.enabled, !ids.isEmpty else { return nil }
+        guard host.cache.enabled, !ids.isEmpty, request.isPageNavigation else { return nil }
         let store = host.keptRequests(context)
         var gone: [String] = []
         for id in ids where id != CaptureStep.tooManyFromAddress {
@@ -48,7 +49,6 @@ struct ReplayRoute: Sendable {
             }
             if entry.uri == request.requestURI && entry.origin == site.origin.serialized { return .kept(id: id, entry: entry) }
         }
-        guard (request.method == "GET" || request.method == "HEAD") && !request.isAPIRequest else { return nil }
         if ids.contains(CaptureStep.tooManyFromAddress) { return .tooMany }
         guard let first = gone.first else { return nil }
         return try store.wasTaken(first) ? .taken(id: first) : .ranOut(id: first)

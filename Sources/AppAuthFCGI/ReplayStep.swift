@@ -56,8 +56,15 @@ struct ReplayStep: AppStep {
             // Delivered already (two replays answered at once left the cookie naming it): forget it, and on to the page.
             return retry(request).adding(.setCookie, clear)
         }
-        guard let (entry, body) = try store.take(id) else {
-            return notDelivered(service: service, continueURL: continueURL, reason: "it was already delivered or could not be read back")
+        let entry: CachedRequest, body: [UInt8]
+        switch try store.take(id) {
+        case .entry(let taken, let bytes): (entry, body) = (taken, bytes)
+        case .gone:
+            // Another tab took it a moment ago (the same page opened twice at once): it is delivered there; this one
+            // shows the page as it is.
+            return retry(request).adding(.setCookie, clear)
+        case .broken:
+            return notDelivered(service: service, continueURL: continueURL, reason: "it could not be read back")
                 .adding(.setCookie, clear)
         }
         capture.released(entry, context: context)
@@ -83,7 +90,7 @@ struct ReplayStep: AppStep {
         } catch {
             context.logger.error("replay failed", metadata: ["error": "\(error)"])
             if error.beforeSending {
-                try store.put(entry, body: body, id: id, ttl: host.cache.ttl)
+                try store.putBack(entry, body: body, id: id, ttl: host.cache.ttl)
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")
             }

@@ -2,7 +2,8 @@ import FastCGI
 import SSOCore
 
 /// What the web server asked for, decided once per request: from the FastCGI role (Apache's authorizer), the
-/// `SSO_ACTION` param (nginx's locations, Apache's replay rule), or, without one, the path (Apache's `/_sso/capture`).
+/// `SSO_ACTION` param (nginx's locations; Apache's replay rule and capture location), or the path (`/_sso/metrics`,
+/// `/_sso/health`).
 enum Step: Equatable {
     /// nginx `auth_request`: the yes/no oracle.
     case check
@@ -24,12 +25,11 @@ enum Step: Equatable {
         switch request.params["SSO_ACTION"] {
         case "check": self = .check
         case "replay": self = .replay
+        case "capture": self = .capture
         case "metrics": self = .metrics
         case "health": self = .health
         case nil where request.path == OpsEndpoints.metricsPath: self = .metrics
         case nil where request.path == OpsEndpoints.healthPath: self = .health
-        // Apache proxies the capture path and what is under it (no SSO_ACTION); nginx's @sso_signin says `signin`.
-        case nil where request.path == CaptureStep.path || request.path.hasPrefix(CaptureStep.path + "/"): self = .capture
         default: self = .signIn
         }
     }

@@ -37,12 +37,12 @@ def test_the_app_gets_the_same_forwarded_headers(stack):
 
 
 def test_a_signed_in_visit_under_the_capture_path_is_the_apps_or_not_found_never_unavailable(stack):
-    """Apache proxies /_sso/capture and what is under it to AppAuthFCGI (nginx sends those paths to the app): a
-    signed-in GET there is a clear 404 page, never "Sign-in is unavailable" (it was a 503 page)."""
+    """Apache proxies /_sso/capture, what is under it and its spellings with doubled slashes to AppAuthFCGI (nginx sends
+    those paths to the app): a signed-in GET there is a clear 404 page, never "Sign-in is unavailable" (a 503 page)."""
     b = Browser(stack)
     final = b.sign_in(stack.infusion + "/")
     assert final.status_code == 200, (final.status_code, final.headers, final.text[:300])
-    for path in ("/_sso/capture/x", "/_sso/capture/?to=/a"):
+    for path in ("/_sso/capture/x", "/_sso/capture/?to=/a", "//_sso/capture?to=/a", "/_sso//capture?to=/a"):
         r = b.get(stack.infusion + path)
         if stack.server == "apache":
             expect(r, 404, HTML)

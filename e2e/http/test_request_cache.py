@@ -248,3 +248,94 @@ def test_a_submission_whose_time_ran_out_is_told_on_the_next_page_not_instead_of
     page = b.get(cstack.infusion + "/after")
     assert page.status_code == 200 and "time ran out" in page.text
     assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+
+
+def kept_then_signed_in_elsewhere(stack, body=b"note=OLD", content_type="application/x-www-form-urlencoded"):
+    """A form kept for FORM; the user then signs in through another page (another tab): the form still waits."""
+    b = expired_browser(stack)
+    form, hops = b.navigate("POST", stack.infusion + FORM, body, same_origin(stack, content_type))
+    assert 'name="password"' in form.text, hops
+    final = b.sign_in(stack.infusion + "/elsewhere")
+    assert final.status_code == 200 and final.json()["uri"] == "/elsewhere"
+    return b
+
+
+def test_a_kept_form_is_delivered_only_to_a_page_the_browser_opens(cstack):
+    """Only the browser's own navigation to the form's address delivers it: a form sent there now, an API call, an image
+    or frame a page of the same site embeds (a sibling subdomain can), a HEAD: each is its own request, and the kept
+    form keeps waiting."""
+    b = kept_then_signed_in_elsewhere(cstack)
+    fresh, hops = b.navigate("POST", cstack.infusion + FORM, b"note=NEW", same_origin(cstack, "application/x-www-form-urlencoded"))
+    assert fresh.json()["body"] == "note=NEW", hops
+    api = b.post(cstack.infusion + FORM, data=b'{"x":1}', headers={"Content-Type": "application/json", "Accept": "application/json",
+                                                                    "X-Requested-With": "XMLHttpRequest", "Origin": cstack.infusion})
+    assert api.status_code == 200 and api.json()["body"] == '{"x":1}'
+    for headers in ({"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "image", "Accept": "image/*"},
+                    {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "iframe"}):
+        embedded = b.get(cstack.infusion + FORM, headers=headers)
+        assert embedded.status_code == 200 and embedded.json()["method"] == "GET", headers
+    assert b.session.head(cstack.infusion + FORM, allow_redirects=False, timeout=10).status_code == 200
+    page, hops = b.navigate("GET", cstack.infusion + FORM, headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
+    assert (page.json()["method"], page.json()["body"]) == ("POST", "note=OLD"), hops
+
+
+def test_an_api_call_never_takes_the_page_that_says_a_form_was_not_kept(cstack):
+    b = kept_then_signed_in_elsewhere(cstack, body=b"\x00bin", content_type="application/octet-stream")
+    api = b.get(cstack.infusion + FORM, headers={"Sec-Fetch-Mode": "cors", "Accept": "application/json"})
+    assert api.status_code == 200 and api.json()["method"] == "GET"
+    page, _ = b.navigate("GET", cstack.infusion + FORM)
+    assert "was not kept" in page.text and "cannot be kept" in page.text
+
+
+def test_tabs_opening_the_kept_forms_page_at_once_get_it_delivered_once_and_no_false_page(cstack):
+    """Several tabs (or a double click) open the kept form's page at the same moment: the form reaches the app once,
+    and no tab says it was not delivered (which would invite the user to send it twice)."""
+    import concurrent.futures
+    import copy
+    for attempt in range(4):
+        b = kept_then_signed_in_elsewhere(cstack, body=f"note=race{attempt}".encode())
+
+        def open_page(_):
+            s = requests.Session()
+            s.trust_env, s.verify = False, str(cstack.ca)
+            s.headers.update(b.session.headers)
+            s.cookies = copy.deepcopy(b.session.cookies)
+            r = s.get(cstack.infusion + FORM, allow_redirects=False, timeout=15)
+            if r.status_code in (302, 303):  # sent round to the page: what the browser then shows
+                r = s.get(cstack.infusion + FORM, allow_redirects=False, timeout=15)
+            return r
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(open_page, range(6)))
+        assert not [r.text[:300] for r in answers if "not kept" in r.text or "not delivered" in r.text]
+        methods = sorted(r.json()["method"] for r in answers)
+        assert methods.count("POST") == 1 and set(methods) <= {"GET", "POST"}, methods
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def short_stack(request, tmp_root):
+    """Kept submissions live 2 s."""
+    s = make_stack(tmp_root, request.param, cache_ttl=2)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_a_form_put_back_while_the_app_was_down_is_told_when_its_time_runs_out(short_stack):
+    import sys
+    from ssostack import ROOT
+    s = short_stack
+    b = kept_then_signed_in_elsewhere(s)
+    s.terminate("app-infusion")
+    try:
+        down, _ = b.navigate("GET", s.infusion + FORM)
+        assert down.status_code == 502 and "still kept" in down.text
+        time.sleep(3)
+    finally:
+        port = s.app_ports["infusion"]
+        s.spawn("app-infusion", [sys.executable, ROOT / "scripts" / "echo_app.py", str(port), "infusion"])
+        deadline = time.time() + 10
+        while not s.listening(port) and time.time() < deadline:
+            time.sleep(0.1)
+    page, _ = b.navigate("GET", s.infusion + FORM)
+    assert "was not kept" in page.text and "time ran out" in page.text

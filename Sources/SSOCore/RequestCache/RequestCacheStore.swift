@@ -53,24 +53,49 @@ public struct RequestCacheStore {
         return try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes))
     }
 
-    /// Takes the entry once. Nil when absent, already taken, or when its parts are missing or do not match the digest.
-    public func take(_ id: String) throws(StoreError) -> (entry: CachedRequest, body: [UInt8])? {
-        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.take(manifestKey(id)) else { return nil }
+    /// What `take` found.
+    public enum Taken: Equatable {
+        /// This caller has the entry, and no other ever will.
+        case entry(CachedRequest, body: [UInt8])
+        /// No entry to take: another caller took it first (or it just ran out).
+        case gone
+        /// Taken, but it cannot be read back: its parts are missing or do not match the digest (never a partial body).
+        case broken
+
+        /// The entry and its body when this caller has them; nil when gone or broken.
+        public var value: (entry: CachedRequest, body: [UInt8])? {
+            if case .entry(let entry, let body) = self { return (entry, body) }
+            return nil
+        }
+    }
+
+    /// Takes the entry once. It is marked taken first (`wasTaken`), so that whoever finds it gone from then on knows it
+    /// did not run out.
+    public func take(_ id: String) throws(StoreError) -> Taken {
+        guard SessionStore.isSafeKeyPart(id) else { return .gone }
         try kv.set(takenKey(id), [0x31], ttl: Self.takenMemory)
-        guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return nil }
+        guard let bytes = try kv.take(manifestKey(id)) else { return .gone }
+        guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return .broken }
         // The manifest comes from memcached: a part count that does not follow from the length (negative, huge,
         // damaged) is no entry, and the length reserves no memory before the parts are there.
-        guard entry.bodyLength >= 0, entry.parts == Self.partCount(entry.bodyLength) else { return nil }
+        guard entry.bodyLength >= 0, entry.parts == Self.partCount(entry.bodyLength) else { return .broken }
         var body: [UInt8] = []
         body.reserveCapacity(min(entry.bodyLength, 4 * Self.partSize))
         for n in 0..<entry.parts {
             // A missing part ends the entry; the parts after it expire with their TTL.
-            guard let part = try kv.get(partKey(id, n)) else { return nil }
+            guard let part = try kv.get(partKey(id, n)) else { return .broken }
             body += part
             try kv.delete(partKey(id, n))
         }
-        guard body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return nil }
-        return (entry, body)
+        guard body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return .broken }
+        return .entry(entry, body: body)
+    }
+
+    /// Stores a taken entry again (it could not be delivered), no longer marked taken: if its time runs out now, the
+    /// user is told.
+    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
+        try put(entry, body: body, id: id, ttl: ttl)
+        try kv.delete(takenKey(id))
     }
 
     /// Parts a body of `length` bytes is stored in (no overflow for any length).

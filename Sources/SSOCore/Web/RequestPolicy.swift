@@ -24,6 +24,15 @@ extension HTTPRequest {
         return false
     }
 
+    /// True for a page the browser itself opens in a tab: a GET that is no API call and, when the browser says
+    /// (`Sec-Fetch-Dest`), loads a document, not a frame, image or script that some page embeds. Only such a request
+    /// receives a kept submission, or a page about one.
+    public var isPageNavigation: Bool {
+        guard method == "GET", !isAPIRequest else { return false }
+        let dest = header("Sec-Fetch-Dest") ?? ""
+        return dest.isEmpty || dest == "document"
+    }
+
     /// True when the query carries a `requestID` (the hand-off of step 6). Cheap on the common path: the query is only
     /// parsed when the text can hold one.
     public var carriesRequestID: Bool {
