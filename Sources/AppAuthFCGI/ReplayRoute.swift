@@ -9,8 +9,8 @@ struct ReplayRoute: Sendable {
 
     /// True when this request is a page the browser opens (`isPageNavigation`), carries the replay cookie, and one of
     /// its kept submissions is for this very request (same origin and URI), or there is something to say about one (too
-    /// many were sent, one ran out, or one was already delivered and the cookie must forget it). Store reads only for
-    /// such requests: one per id in the cookie (at most `ReplayCookie.limit`), one more when one is gone. Any other
+    /// many were sent, one ran out, or one was finished and the cookie must forget it). Store reads only for such
+    /// requests: one per id in the cookie (at most `ReplayCookie.limit`), one more (its receipt) when one is gone. Any other
     /// request (a form sent now, an API call, an embedded frame or image, a HEAD) is its own, and the kept one waits.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
         try waiting(for: request, ids: ReplayCookie.ids(replayCookie), at: site, context: context) != nil
@@ -24,7 +24,7 @@ struct ReplayRoute: Sendable {
         case tooMany
         /// Its time ran out before the user signed in.
         case ranOut(id: String)
-        /// Already delivered (or explained): only the cookie still names it.
+        /// Delivered or explained already: only the cookie still names it.
         case taken(id: String)
 
         var id: String {
@@ -36,8 +36,8 @@ struct ReplayRoute: Sendable {
     }
 
     /// Which of `ids` this page is for: the first whose kept submission is this request's; else the note that too many
-    /// were sent, then the first one gone (run out, or taken). Nil when none, or when the request is no page the browser
-    /// opens.
+    /// were sent, then what became of the first one gone (run out, or finished; nothing while another replay has it).
+    /// Nil when none, or when the request is no page the browser opens.
     func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
         guard host.cache.enabled, !ids.isEmpty, request.isPageNavigation else { return nil }
         let store = host.keptRequests(context)
@@ -51,7 +51,11 @@ struct ReplayRoute: Sendable {
         }
         if ids.contains(CaptureStep.tooManyFromAddress) { return .tooMany }
         guard let first = gone.first else { return nil }
-        return try store.wasTaken(first) ? .taken(id: first) : .ranOut(id: first)
+        switch try store.fate(first, now: context.now) {
+        case .ranOut: return .ranOut(id: first)
+        case .finished: return .taken(id: first)
+        case .inFlight: return nil  // another tab is delivering it; if that fails it is put back for this one
+        }
     }
 }
 

@@ -60,13 +60,18 @@ struct ReplayStep: AppStep {
         switch try store.take(id) {
         case .entry(let taken, let bytes): (entry, body) = (taken, bytes)
         case .gone:
-            // Another tab took it a moment ago (the same page opened twice at once): it is delivered there; this one
-            // shows the page as it is.
-            return retry(request).adding(.setCookie, clear)
+            // Another tab took it a moment ago (the same page opened twice at once): it is being delivered there, and
+            // put back for this browser if that fails. This one shows the page as it is; the cookie still names it.
+            return retry(request)
         case .broken:
+            try store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra)
             return notDelivered(service: service, continueURL: continueURL, reason: "it could not be read back")
                 .adding(.setCookie, clear)
         }
+        // Whatever happens now is final and told (delivered, explained, or "may or may not have been received"), unless
+        // the app could not be reached and the entry is put back.
+        var keptAgain = false
+        defer { if !keptAgain { try? store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra) } }
         capture.released(entry, context: context)
         if let dropped = entry.dropped {
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
@@ -89,10 +94,19 @@ struct ReplayStep: AppStep {
             return response.adding(.setCookie, clear).adding(.cacheControl, "no-store")
         } catch {
             context.logger.error("replay failed", metadata: ["error": "\(error)"])
-            if error.beforeSending {
-                try store.putBack(entry, body: body, id: id, ttl: host.cache.ttl)
+            // Kept again for the time it had left (from when it was first kept), if any.
+            let left = entry.created + Int64(host.cache.ttl) - context.now
+            if error.beforeSending && left > 0 {
+                try store.putBack(entry, body: body, id: id, ttl: Int(left))
+                keptAgain = true
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")
+            }
+            if error.beforeSending {
+                context.metrics.dropped(.expired)
+                return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
+                                         text: "Your submission was not delivered, and the time it could be kept has run out. "
+                                             + "Nothing was sent to \(service.title). Please send it again later.").adding(.setCookie, clear)
             }
             context.metrics.dropped(.deliveryFailed)
             return host.page.message(status: .badGateway, title: "\(service.title) did not answer",

@@ -5,8 +5,8 @@ import SSOStore
 
 /// Kept requests in a `KeyValueStore`: a manifest under `<prefix>q:<id>` and the body in parts under `<prefix>q:<id>:<n>`,
 /// so a body larger than memcached's item limit (1 MiB by default) still fits. Taking an entry deletes its manifest
-/// first (`take`): only one caller gets it, so a request is delivered at most once; a taken one is remembered as taken
-/// (`wasTaken`) for longer than any cookie names it.
+/// first (`take`): only one caller gets it, so a request is delivered at most once. A receipt under `<prefix>q:<id>:r`
+/// outlives it, so a browser still naming it can be told what became of it (`fate`).
 public struct RequestCacheStore {
     /// Bytes per body part. Default: 262,144 (well under memcached's default 1 MiB item limit).
     public static let partSize = 262_144
@@ -20,22 +20,53 @@ public struct RequestCacheStore {
     }
 
     func manifestKey(_ id: String) -> String { prefix + "q:" + id }
-    func takenKey(_ id: String) -> String { prefix + "q:" + id + ":taken" }
+    func receiptKey(_ id: String) -> String { prefix + "q:" + id + ":r" }
 
-    /// How long a taken entry is remembered as taken (not run out), in seconds: 5,400, longer than any replay cookie
-    /// naming it (the ttl, 600 by default, and an hour).
-    public static let takenMemory = 5_400
+    /// How much longer than the entry its receipt lives, in seconds: 3,660, longer than the replay cookie outlives it.
+    public static let receiptExtra = 3_660
 
-    /// True when the entry under `id` was taken (delivered, or explained): a browser still naming it lost an update of
-    /// its replay cookie (two replays answered at once), and nothing about it is left to say.
-    public func wasTaken(_ id: String) throws(StoreError) -> Bool {
-        guard SessionStore.isSafeKeyPart(id) else { return false }
-        return try kv.get(takenKey(id)) != nil
+    /// What became of a kept submission whose manifest is gone, by its receipt.
+    public enum Fate: Equatable {
+        /// Its time ran out (or there is no receipt: nothing is known of it).
+        case ranOut
+        /// Taken by a replay that has not finished (its delivery may yet fail and put it back).
+        case inFlight
+        /// Delivered, or explained to the user: nothing is left to say.
+        case finished
     }
+
+    /// The fate of the submission `id` at `now` (seconds since 1970), once its manifest is gone.
+    public func fate(_ id: String, now: Int64) throws(StoreError) -> Fate {
+        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(receiptKey(id)) else { return .ranOut }
+        if bytes == Self.finished { return .finished }
+        guard let until = Int64(String(decoding: bytes, as: UTF8.self)) else { return .ranOut }
+        return now < until ? .inFlight : .ranOut
+    }
+
+    /// Records that the submission `id` was delivered or explained, for `seconds` (as long as a cookie can name it).
+    public func finish(_ id: String, remember seconds: Int) throws(StoreError) {
+        guard SessionStore.isSafeKeyPart(id) else { return }
+        try kv.set(receiptKey(id), Self.finished, ttl: seconds)
+    }
+
+    static let finished = Array("done".utf8)
+
     func partKey(_ id: String, _ n: Int) -> String { prefix + "q:" + id + ":" + String(n) }
 
-    /// Stores `entry` and `body` for `ttl` seconds; parts are written before the manifest that names them.
+    /// Stores `entry` and `body` for `ttl` seconds, and its receipt (it runs out at `entry.created + ttl`) for
+    /// `receiptExtra` more.
     public func put(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
+        try store(entry, body: body, id: id, ttl: ttl)
+        try kv.set(receiptKey(id), Array(String(entry.created + Int64(ttl)).utf8), ttl: ttl + Self.receiptExtra)
+    }
+
+    /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered); its receipt stands.
+    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
+        try store(entry, body: body, id: id, ttl: ttl)
+    }
+
+    /// Parts first, then the manifest that names them.
+    private func store(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
         guard SessionStore.isSafeKeyPart(id) else { throw StoreError("request cache: unsafe id") }
         var stored = entry
         stored.parts = Self.partCount(body.count)
@@ -69,11 +100,10 @@ public struct RequestCacheStore {
         }
     }
 
-    /// Takes the entry once. It is marked taken first (`wasTaken`), so that whoever finds it gone from then on knows it
-    /// did not run out.
+    /// Takes the entry once. Its receipt still says when it runs out, so whoever finds it gone meanwhile knows it is in
+    /// flight (`fate`), until the taker `finish`es it or puts it back.
     public func take(_ id: String) throws(StoreError) -> Taken {
         guard SessionStore.isSafeKeyPart(id) else { return .gone }
-        try kv.set(takenKey(id), [0x31], ttl: Self.takenMemory)
         guard let bytes = try kv.take(manifestKey(id)) else { return .gone }
         guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return .broken }
         // The manifest comes from memcached: a part count that does not follow from the length (negative, huge,
@@ -89,13 +119,6 @@ public struct RequestCacheStore {
         }
         guard body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return .broken }
         return .entry(entry, body: body)
-    }
-
-    /// Stores a taken entry again (it could not be delivered), no longer marked taken: if its time runs out now, the
-    /// user is told.
-    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
-        try put(entry, body: body, id: id, ttl: ttl)
-        try kv.delete(takenKey(id))
     }
 
     /// Parts a body of `length` bytes is stored in (no overflow for any length).

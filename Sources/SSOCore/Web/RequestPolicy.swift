@@ -25,12 +25,15 @@ extension HTTPRequest {
     }
 
     /// True for a page the browser itself opens in a tab: a GET that is no API call and, when the browser says
-    /// (`Sec-Fetch-Dest`), loads a document, not a frame, image or script that some page embeds. Only such a request
-    /// receives a kept submission, or a page about one.
+    /// (`Sec-Fetch-Dest`), loads a document, not a frame, image or script that some page embeds; and not a prefetch or
+    /// prerender (`Sec-Purpose`/`Purpose: prefetch`, `X-Moz: prefetch`, `X-Purpose: preview`), whose answer the user may
+    /// never see. Only such a request receives a kept submission, or a page about one.
     public var isPageNavigation: Bool {
         guard method == "GET", !isAPIRequest else { return false }
         let dest = header("Sec-Fetch-Dest") ?? ""
-        return dest.isEmpty || dest == "document"
+        guard dest.isEmpty || dest == "document" else { return false }
+        for name in ["Sec-Purpose", "Purpose", "X-Moz"] where header(name)?.lowercased().contains("prefetch") == true { return false }
+        return header("X-Purpose")?.lowercased().contains("preview") != true
     }
 
     /// True when the query carries a `requestID` (the hand-off of step 6). Cheap on the common path: the query is only
