@@ -10,8 +10,8 @@ struct ReplayRoute: Sendable {
     /// True when this request is a page the browser opens (`isPageNavigation`), carries the replay cookie, and one of
     /// its kept submissions is for this very request (same origin and URI), or there is something to say about one (too
     /// many were sent, one ran out, or one was finished and the cookie must forget it). Store reads only for such
-    /// requests: one per id in the cookie (at most `ReplayCookie.limit`), one more (its receipt) when one is gone. Any other
-    /// request (a form sent now, an API call, an embedded frame or image, a HEAD) is its own, and the kept one waits.
+    /// requests: one per id in the cookie (at most `ReplayCookie.limit`), one more (its receipt) when one is gone. Any
+    /// other request (a form sent now, an API call, an embedded frame or image, a HEAD) is its own; the kept one waits.
     func waits(for request: HTTPRequest, replayCookie: String?, at site: Site, context: RequestContext) throws -> Bool {
         try waiting(for: request, ids: ReplayCookie.ids(replayCookie), at: site, context: context) != nil
     }

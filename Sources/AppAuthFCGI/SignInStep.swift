@@ -114,7 +114,6 @@ struct SignInStep: AppStep {
         }
     }
 
-    /// A requestID this browser did not ask for: someone sent the link. Nothing changes here; the user may sign in.
     /// Whether this browser already holds a valid session at `site` for the user `handoff` signs in: then the hand-off
     /// changes nothing, and the page can be shown without it (no cookie set from it).
     private func alreadySignedIn(_ request: HTTPRequest, as handoff: RequestHandoff, at site: Site,
@@ -126,6 +125,7 @@ struct SignInStep: AppStep {
         return current.claims.sub.utf8.elementsEqual(handed.claims.sub.utf8)
     }
 
+    /// A requestID this browser did not ask for: someone sent the link. Nothing changes here; the user may sign in.
     private func notStartedHere(site: Site, cleanURL: String) -> HTTPResponse {
         host.page.message(status: .forbidden, title: "This sign-in link was not started here",
                           text: "The link you opened signs in a browser that asked for it, and this browser did not. "

@@ -7,10 +7,10 @@ import SSOStore
 /// overwrite each other; the list is created with `add` (only one creator wins) and its lifetime is pushed out with
 /// `touch` at every sign-in, so it outlives every session it names. Bounded: once it holds `compactionBytes` and twice
 /// what it held after its last compaction, a sign-in rewrites it with only the sessions that still exist, by
-/// compare-and-swap over the version it read, so a parallel sign-in's append is never lost (on a pool, each other copy is
-/// rewritten from what it holds: docs/scaling.md). A compaction reads every listed session, so it runs at most once per `compactionPause` for a user,
-/// and the doubling keeps its cost per sign-in constant when most sessions live on. A TokenID that cannot be listed is
-/// an error, never a session that no revocation could find.
+/// compare-and-swap over the version it read, so a parallel sign-in's append is never lost (on a pool, each other copy
+/// is rewritten from what it holds: docs/scaling.md). A compaction reads every listed session, so it runs at most once
+/// per `compactionPause` for a user, and the doubling keeps its cost per sign-in constant when most sessions live on. A
+/// TokenID that cannot be listed is an error, never a session that no revocation could find.
 public struct UserSessionIndex {
     let store: SessionStore
 
