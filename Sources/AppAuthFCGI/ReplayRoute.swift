@@ -24,19 +24,24 @@ struct ReplayRoute: Sendable {
         case tooMany
         /// Its time ran out before the user signed in.
         case ranOut(id: String)
+        /// memcached lost it before its time (evicted, or its server restarted).
+        case lost(id: String)
+        /// A replay's program died while the app had it: it may or may not have arrived.
+        case interrupted(id: String)
         /// Delivered or explained already: only the cookie still names it.
         case taken(id: String)
 
         var id: String {
             switch self {
-            case .kept(let id, _), .ranOut(let id), .taken(let id): id
+            case .kept(let id, _), .ranOut(let id), .lost(let id), .interrupted(let id), .taken(let id): id
             case .tooMany: CaptureStep.tooManyFromAddress
             }
         }
     }
 
     /// Which of `ids` this page is for: the first whose kept submission is this request's; else the note that too many
-    /// were sent, then what became of the first one gone (run out, or finished; nothing while another replay has it).
+    /// were sent, then what became of the first one gone (run out, lost, interrupted, or finished; nothing while another
+    /// replay has it).
     /// Nil when none, or when the request is no page the browser opens.
     func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
         guard host.cache.enabled, !ids.isEmpty, request.isPageNavigation else { return nil }
@@ -53,6 +58,8 @@ struct ReplayRoute: Sendable {
         guard let first = gone.first else { return nil }
         switch try store.fate(first, now: context.now) {
         case .ranOut: return .ranOut(id: first)
+        case .lost: return .lost(id: first)
+        case .interrupted: return .interrupted(id: first)
         case .finished: return .taken(id: first)
         case .inFlight: return nil  // another tab is delivering it; if that fails it is put back for this one
         }

@@ -41,6 +41,8 @@ struct ReplayStep: AppStep {
         let rest = ids.filter { $0 != id }
         let clear = Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(rest),
                                       maxAge: rest.isEmpty ? 0 : host.cache.ttl + 3600)
+        // Told: other tabs still naming it forget it without a page.
+        let told = { try? store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra) }
         switch waiting {
         case .kept: break
         case .tooMany:
@@ -50,36 +52,48 @@ struct ReplayStep: AppStep {
             context.logger.notice("kept submission expired", metadata: ["path": "\(request.path)"])
             context.metrics.dropped(.expired)
             return notDelivered(service: service, continueURL: continueURL,
-                                reason: "it was kept for \(host.cache.ttl / 60) minutes, and that time ran out before you signed in again")
+                                reason: "it was kept for \(Self.duration(host.cache.ttl)), and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
+        case .lost:
+            context.logger.warning("kept submission lost by memcached before its time (evicted, or a server restarted)",
+                                   metadata: ["path": "\(request.path)"])
+            context.metrics.dropped(.expired)
+            told()
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "the server keeping it lost it before you signed in again").adding(.setCookie, clear)
+        case .interrupted:
+            context.logger.warning("a replay of a kept submission was cut short", metadata: ["path": "\(request.path)"])
+            context.metrics.dropped(.deliveryFailed)
+            told()
+            return maybeReceived(service: service).adding(.setCookie, clear)
         case .taken:
             // Delivered already (two replays answered at once left the cookie naming it): forget it, and on to the page.
             return retry(request).adding(.setCookie, clear)
         }
         let entry: CachedRequest, body: [UInt8]
-        switch try store.take(id) {
+        // Long enough for the app's whole answer: past it, a replay that never finished is told as cut short.
+        let deadline = context.now + 2 * Int64(host.cache.backendTimeout) + 5
+        switch try store.take(id, now: context.now, deadline: deadline) {
         case .entry(let taken, let bytes): (entry, body) = (taken, bytes)
         case .gone:
-            // Another tab took it a moment ago (the same page opened twice at once): it is being delivered there, and
-            // put back for this browser if that fails. This one shows the page as it is; the cookie still names it.
+            // Another tab has it (the same page opened twice at once): it is being delivered there, and put back for
+            // this browser if that fails. This one shows the page as it is; the cookie still names it.
             return retry(request)
         case .broken:
-            try store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra)
+            told()
             return notDelivered(service: service, continueURL: continueURL, reason: "it could not be read back")
                 .adding(.setCookie, clear)
         }
-        // Whatever happens now is final and told (delivered, explained, or "may or may not have been received"), unless
-        // the app could not be reached and the entry is put back.
-        var keptAgain = false
-        defer { if !keptAgain { try? store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra) } }
         capture.released(entry, context: context)
         if let dropped = entry.dropped {
+            told()
             return notDelivered(service: service, continueURL: continueURL, reason: dropped).adding(.setCookie, clear)
         }
         guard entry.fingerprint == Fingerprint.of(request), let user = entry.user, user == identity.claims.sub else {
             context.metrics.dropped(.otherSignIn)
             context.logger.warning("kept submission refused: another browser or user", metadata: ["path": "\(request.path)",
                                                                                                   "user": "\(identity.claims.sub)"])
+            told()
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was made by another sign-in, so it was discarded").adding(.setCookie, clear)
         }
@@ -91,28 +105,39 @@ struct ReplayStep: AppStep {
             context.metrics.kept(.delivered)
             context.logger.info("kept submission delivered", metadata: ["path": "\(request.path)", "status": "\(response.status.code)",
                                                                          "user": "\(identity.claims.sub)"])
+            told()
             return response.adding(.setCookie, clear).adding(.cacheControl, "no-store")
         } catch {
             context.logger.error("replay failed", metadata: ["error": "\(error)"])
+            guard error.beforeSending else {
+                context.metrics.dropped(.deliveryFailed)
+                told()
+                return maybeReceived(service: service).adding(.setCookie, clear)
+            }
             // Kept again for the time it had left (from when it was first kept), if any.
-            let left = entry.created + Int64(host.cache.ttl) - context.now
-            if error.beforeSending && left > 0 {
-                try store.putBack(entry, body: body, id: id, ttl: Int(left))
-                keptAgain = true
+            let until = entry.created + Int64(host.cache.ttl)
+            if until > context.now, (try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until)) != nil {
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")
             }
-            if error.beforeSending {
-                context.metrics.dropped(.expired)
-                return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
-                                         text: "Your submission was not delivered, and the time it could be kept has run out. "
-                                             + "Nothing was sent to \(service.title). Please send it again later.").adding(.setCookie, clear)
-            }
-            context.metrics.dropped(.deliveryFailed)
-            return host.page.message(status: .badGateway, title: "\(service.title) did not answer",
-                                     text: "Your submission was sent but no answer came back, so it may or may not have been received. "
-                                         + "Check in \(service.title) before sending it again.").adding(.setCookie, clear)
+            context.metrics.dropped(.expired)
+            told()
+            return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
+                                     text: "Your submission was not delivered, and it could not be kept any longer. "
+                                         + "Nothing was sent to \(service.title). Please send it again later.").adding(.setCookie, clear)
         }
+    }
+
+    /// "Sent, but no answer came back": the app may or may not have it.
+    private func maybeReceived(service: Service) -> HTTPResponse {
+        host.page.message(status: .badGateway, title: "\(service.title) did not answer",
+                          text: "Your submission was sent but no answer came back, so it may or may not have been received. "
+                              + "Check in \(service.title) before sending it again.")
+    }
+
+    /// `seconds` as a person says it: "90 seconds", "10 minutes".
+    static func duration(_ seconds: Int) -> String {
+        seconds < 120 ? "\(seconds) seconds" : "\(seconds / 60) minutes"
     }
 
     /// A request that is not the kept submission's own: never relayed from here. A GET or HEAD is sent round again (the

@@ -27,10 +27,10 @@ enum RequestCacheFuzz {
             for (n, part) in parts.enumerated() { try kv.set("sso:q:fz:\(n)", part, ttl: 60) }
             let decoded = try? JSONDecoder().decode(CachedRequest.self, from: Data(manifest))
             FuzzCheck.require(try cache.peek("fz") == decoded, "peek disagrees with JSONDecoder")
-            if let taken = try cache.take("fz").value {
+            if let taken = try cache.take("fz", now: 100, deadline: 200).value {
                 FuzzCheck.require(taken.body.count == taken.entry.bodyLength && Digest.sha256Hex(taken.body) == taken.entry.bodySHA256,
                                   "take returned a body its manifest does not describe")
-                FuzzCheck.require(try cache.take("fz").value == nil, "an entry was taken twice")
+                FuzzCheck.require(try cache.take("fz", now: 100, deadline: 200).value == nil, "an entry was taken twice")
             }
             if let decoded { try roundTrip(decoded, body: parts.flatMap { $0 }, cache) }
 
@@ -54,7 +54,7 @@ enum RequestCacheFuzz {
         entry.bodyLength = body.count
         entry.bodySHA256 = Digest.sha256Hex(body)
         try cache.put(entry, body: body, id: "rt", ttl: 60)
-        guard let taken = try cache.take("rt").value else { FuzzCheck.fail("a stored entry could not be taken") }
+        guard let taken = try cache.take("rt", now: 100, deadline: 200).value else { FuzzCheck.fail("a stored entry could not be taken") }
         entry.parts = taken.entry.parts
         FuzzCheck.require(taken.entry == entry && taken.body == body, "put then take changed the entry or its body")
     }

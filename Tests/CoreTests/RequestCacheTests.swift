@@ -19,9 +19,9 @@ import SSOTesting
         let body = (0..<(RequestCacheStore.partSize * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try store.put(entry(body), body: body, id: "id1", ttl: 60)
         #expect(try store.peek("id1")?.parts == 3)
-        let taken = try #require(try store.take("id1").value)
+        let taken = try #require(try store.take("id1", now: 100, deadline: 200).value)
         #expect(taken.body == body && taken.entry.uri == "/f?x=1")
-        #expect(try store.take("id1") == .gone)
+        #expect(try store.take("id1", now: 100, deadline: 200) == .gone)
         #expect(try store.peek("id1") == nil)
     }
 
@@ -29,13 +29,13 @@ import SSOTesting
         let kv = InMemoryStore(now: { 100 })
         let store = RequestCacheStore(kv: kv, prefix: "t:")
         try store.put(entry([]), body: [], id: "empty", ttl: 60)
-        #expect(try store.take("empty").value?.body == [])
+        #expect(try store.take("empty", now: 100, deadline: 200).value?.body == [])
         let body = [UInt8](repeating: 7, count: RequestCacheStore.partSize + 1)
         try store.put(entry(body), body: body, id: "gap", ttl: 60)
         _ = try kv.delete("t:q:gap:1")
-        #expect(try store.take("gap") == .broken)  // never a partial body
+        #expect(try store.take("gap", now: 100, deadline: 200) == .broken)  // never a partial body
         #expect(throws: StoreError.self) { try store.put(entry([]), body: [], id: "../x", ttl: 60) }
-        #expect(try store.take("bad key").value == nil)
+        #expect(try store.take("bad key", now: 100, deadline: 200).value == nil)
     }
 
     /// A manifest from memcached whose part count does not follow from its length (negative, huge, damaged) trapped on
@@ -50,13 +50,13 @@ import SSOTesting
             damaged.parts = parts
             try kv.set("t:q:bad", Array(try JSONEncoder().encode(damaged)), ttl: 60)
             try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
-            #expect(try store.take("bad").value == nil, "bodyLength \(length), parts \(parts)")
+            #expect(try store.take("bad", now: 100, deadline: 200).value == nil, "bodyLength \(length), parts \(parts)")
         }
         var good = entry([1, 2, 3])
         good.parts = 1
         try kv.set("t:q:bad", Array(try JSONEncoder().encode(good)), ttl: 60)
         try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
-        #expect(try store.take("bad").value?.body == [1, 2, 3])
+        #expect(try store.take("bad", now: 100, deadline: 200).value?.body == [1, 2, 3])
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {
@@ -67,7 +67,7 @@ import SSOTesting
         let wins = Wins()
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             let mine = RequestCacheStore(kv: kv, prefix: "t:")
-            for i in 0..<50 where (try? mine.take("c\(i)"))?.value != nil {
+            for i in 0..<50 where (try? mine.take("c\(i)", now: 100, deadline: 200))?.value != nil {
                 wins.lock.lock(); wins.counts[i] += 1; wins.lock.unlock()
             }
         }

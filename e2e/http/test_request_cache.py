@@ -392,3 +392,74 @@ def test_a_prefetch_or_prerender_never_takes_the_kept_form(cstack):
         assert r.status_code == 200 and r.json()["method"] == "GET", purpose
     page, hops = b.navigate("GET", cstack.infusion + FORM, headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
     assert (page.json()["method"], page.json()["body"]) == ("POST", "note=prefetched"), hops
+
+
+def memcached_command(stack, line):
+    """One text-protocol command to the stack's memcached (as a server restart or an eviction would act)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", stack.memcached_port), timeout=5) as c:
+        c.sendall(line.encode() + b"\r\n")
+        return c.recv(1024)
+
+
+def test_a_kept_form_memcached_lost_is_told_not_waited_for(cstack):
+    """memcached evicts the kept form (or the server holding it restarts) while its small receipt stays: the user is
+    told it was not kept, at once, and not left waiting for a delivery that will never come."""
+    b = kept_then_signed_in_elsewhere(cstack, body=b"note=evicted")
+    kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+    assert memcached_command(cstack, f"delete sso:q:{kept_id}").startswith(b"DELETED")
+    page, hops = b.navigate("GET", cstack.infusion + FORM)
+    assert "was not kept" in page.text and "lost" in page.text, (hops, page.text[:300])
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def quick_stack(request, tmp_root):
+    """The app must answer a replay within 2 s."""
+    s = make_stack(tmp_root, request.param, config={"request_cache.backend_timeout": 2})
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_a_delivery_cut_short_by_a_crash_is_told_as_maybe_received(quick_stack):
+    """AppAuthFCGI dies while the app has the replayed form and has not answered: the user is later told it may or may
+    not have been received (check before sending it again), never that nothing was sent."""
+    import os
+    import signal
+    import socket
+    import threading
+    s = quick_stack
+    b = kept_then_signed_in_elsewhere(s, body=b"note=crash")
+    port = s.app_ports["infusion"]
+    s.terminate("app-infusion")
+    received = []
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(5)
+
+    def app_that_never_answers():
+        conn, _ = listener.accept()
+        received.append(conn.recv(65536))
+        time.sleep(5)
+        conn.close()
+
+    threading.Thread(target=app_that_never_answers, daemon=True).start()
+    tab = threading.Thread(target=lambda: b.session.get(s.infusion + FORM, allow_redirects=False, timeout=20), daemon=True)
+    tab.start()
+    deadline = time.time() + 5
+    while not received and time.time() < deadline:
+        time.sleep(0.05)
+    assert received and received[0].startswith(b"POST " + FORM.encode())
+    appauth = s.procs.pop("appauth")
+    os.killpg(appauth.pid, signal.SIGKILL)
+    appauth.wait()
+    tab.join(25)
+    s.start_fcgi(["appauth"])
+    listener.close()
+    restart_app(s)
+    time.sleep(10)  # past the replay's deadline: twice the backend timeout and 5 s
+    page, _ = b.navigate("GET", s.infusion + "/later")
+    assert "may or may not have been received" in page.text, page.text[:400]
+    assert "Nothing was sent" not in page.text

@@ -25,12 +25,17 @@ public struct RequestCacheStore {
     /// How much longer than the entry its receipt lives, in seconds: 3,660, longer than the replay cookie outlives it.
     public static let receiptExtra = 3_660
 
-    /// What became of a kept submission whose manifest is gone, by its receipt.
+    /// What became of a kept submission whose manifest is gone, by its receipt: `<until>` while it waits (the time it
+    /// runs out), `taking <deadline> <until>` while a replay has it, `done` once delivered or explained.
     public enum Fate: Equatable {
         /// Its time ran out (or there is no receipt: nothing is known of it).
         case ranOut
-        /// Taken by a replay that has not finished (its delivery may yet fail and put it back).
+        /// Gone before its time with no replay having taken it: memcached lost it (evicted, or its server restarted).
+        case lost
+        /// A replay has it, and may yet put it back (the app could not be reached).
         case inFlight
+        /// A replay took it and never finished (its program died while the app had it): it may or may not have arrived.
+        case interrupted
         /// Delivered, or explained to the user: nothing is left to say.
         case finished
     }
@@ -38,9 +43,12 @@ public struct RequestCacheStore {
     /// The fate of the submission `id` at `now` (seconds since 1970), once its manifest is gone.
     public func fate(_ id: String, now: Int64) throws(StoreError) -> Fate {
         guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(receiptKey(id)) else { return .ranOut }
-        if bytes == Self.finished { return .finished }
-        guard let until = Int64(String(decoding: bytes, as: UTF8.self)) else { return .ranOut }
-        return now < until ? .inFlight : .ranOut
+        switch Receipt(bytes) {
+        case .waiting(let until): return now < until ? .lost : .ranOut
+        case .taking(let deadline, _): return now < deadline ? .inFlight : .interrupted
+        case .done: return .finished
+        case nil: return .ranOut
+        }
     }
 
     /// Records that the submission `id` was delivered or explained, for `seconds` (as long as a cookie can name it).
@@ -51,18 +59,49 @@ public struct RequestCacheStore {
 
     static let finished = Array("done".utf8)
 
+    /// How long a receipt of an entry kept until `until` must still live at `now`, in seconds.
+    static func receiptTTL(until: Int64, now: Int64) -> Int { Int(max(0, until - now)) + receiptExtra }
+
+    /// A receipt's states, as stored: `<until>`, `taking <deadline> <until>`, `done`.
+    enum Receipt: Equatable {
+        case waiting(until: Int64)
+        case taking(deadline: Int64, until: Int64)
+        case done
+
+        /// Nil for anything else (never trusted: it comes from memcached).
+        init?(_ bytes: [UInt8]) {
+            if bytes == RequestCacheStore.finished { self = .done; return }
+            let parts = bytes.split(separator: 0x20).map { Int64(String(decoding: $0, as: UTF8.self)) }
+            if parts.count == 1, let until = parts[0] { self = .waiting(until: until); return }
+            if parts.count == 3, bytes.starts(with: Array("taking ".utf8)), let deadline = parts[1], let until = parts[2] {
+                self = .taking(deadline: deadline, until: until)
+                return
+            }
+            return nil
+        }
+
+        var bytes: [UInt8] {
+            switch self {
+            case .waiting(let until): Array(String(until).utf8)
+            case .taking(let deadline, let until): Array("taking \(deadline) \(until)".utf8)
+            case .done: RequestCacheStore.finished
+            }
+        }
+    }
+
     func partKey(_ id: String, _ n: Int) -> String { prefix + "q:" + id + ":" + String(n) }
 
     /// Stores `entry` and `body` for `ttl` seconds, and its receipt (it runs out at `entry.created + ttl`) for
     /// `receiptExtra` more.
     public func put(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
         try store(entry, body: body, id: id, ttl: ttl)
-        try kv.set(receiptKey(id), Array(String(entry.created + Int64(ttl)).utf8), ttl: ttl + Self.receiptExtra)
+        try kv.set(receiptKey(id), Receipt.waiting(until: entry.created + Int64(ttl)).bytes, ttl: ttl + Self.receiptExtra)
     }
 
-    /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered); its receipt stands.
-    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
+    /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`.
+    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int, until: Int64) throws(StoreError) {
         try store(entry, body: body, id: id, ttl: ttl)
+        try kv.set(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra)
     }
 
     /// Parts first, then the manifest that names them.
@@ -100,11 +139,28 @@ public struct RequestCacheStore {
         }
     }
 
-    /// Takes the entry once. Its receipt still says when it runs out, so whoever finds it gone meanwhile knows it is in
-    /// flight (`fate`), until the taker `finish`es it or puts it back.
-    public func take(_ id: String) throws(StoreError) -> Taken {
+    /// Takes the entry once, for a replay that will have finished by `deadline` (seconds since 1970). Its receipt says so
+    /// first, by compare-and-swap, so a reader that finds the entry gone meanwhile knows a replay has it (`fate`), and a
+    /// second replay of it backs off (`.gone`) without taking; if the entry turns out to be gone already, the receipt
+    /// says it waits again, so its loss or running out is told.
+    public func take(_ id: String, now: Int64, deadline: Int64) throws(StoreError) -> Taken {
         guard SessionStore.isSafeKeyPart(id) else { return .gone }
-        guard let bytes = try kv.take(manifestKey(id)) else { return .gone }
+        var until: Int64? = nil
+        if let read = try kv.read(receiptKey(id)) {
+            switch Receipt(read.value) {
+            case .taking(let other, _) where now < other: return .gone
+            case .taking(_, let waited), .waiting(let waited):
+                until = waited
+                let taking = Receipt.taking(deadline: deadline, until: waited).bytes
+                guard try kv.replace(receiptKey(id), taking, ttl: Self.receiptTTL(until: waited, now: now), ifUnchanged: read.version)
+                else { return .gone }
+            case .done, nil: break
+            }
+        }
+        guard let bytes = try kv.take(manifestKey(id)) else {
+            if let until { try kv.set(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: Self.receiptTTL(until: until, now: now)) }
+            return .gone
+        }
         guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return .broken }
         // The manifest comes from memcached: a part count that does not follow from the length (negative, huge,
         // damaged) is no entry, and the length reserves no memory before the parts are there.
