@@ -157,8 +157,17 @@ public struct RequestCacheStore {
             case .done, nil: break
             }
         }
-        guard let bytes = try kv.take(manifestKey(id)) else {
+        // Not taken after all (gone already, or the store failed): the receipt says it waits again.
+        let waitAgain = { () throws(StoreError) in
             if let until { try kv.set(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: Self.receiptTTL(until: until, now: now)) }
+        }
+        let taken: [UInt8]?
+        do { taken = try kv.take(manifestKey(id)) } catch {
+            try? waitAgain()
+            throw error
+        }
+        guard let bytes = taken else {
+            try waitAgain()
             return .gone
         }
         guard let entry = try? JSONDecoder().decode(CachedRequest.self, from: Data(bytes)) else { return .broken }
@@ -167,11 +176,17 @@ public struct RequestCacheStore {
         guard entry.bodyLength >= 0, entry.parts == Self.partCount(entry.bodyLength) else { return .broken }
         var body: [UInt8] = []
         body.reserveCapacity(min(entry.bodyLength, 4 * Self.partSize))
-        for n in 0..<entry.parts {
-            // A missing part ends the entry; the parts after it expire with their TTL.
-            guard let part = try kv.get(partKey(id, n)) else { return .broken }
-            body += part
-            try kv.delete(partKey(id, n))
+        do {
+            for n in 0..<entry.parts {
+                // A missing part ends the entry; the parts after it expire with their TTL.
+                guard let part = try kv.get(partKey(id, n)) else { return .broken }
+                body += part
+                try kv.delete(partKey(id, n))
+            }
+        } catch {
+            // Taken, and now unreadable: waiting again with no manifest, the user is told it was lost.
+            try? waitAgain()
+            throw error
         }
         guard body.count == entry.bodyLength, Digest.sha256Hex(body) == entry.bodySHA256 else { return .broken }
         return .entry(entry, body: body)
