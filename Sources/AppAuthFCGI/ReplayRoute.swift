@@ -26,6 +26,8 @@ struct ReplayRoute: Sendable {
         case ranOut(id: String)
         /// memcached lost it before its time (evicted, or its server restarted).
         case lost(id: String)
+        /// Gone, and nothing says how (its receipt was lost too): run out, or lost.
+        case unknown(id: String)
         /// A replay's program died while the app had it: it may or may not have arrived.
         case interrupted(id: String)
         /// Delivered or explained already: only the cookie still names it.
@@ -33,15 +35,15 @@ struct ReplayRoute: Sendable {
 
         var id: String {
             switch self {
-            case .kept(let id, _), .ranOut(let id), .lost(let id), .interrupted(let id), .taken(let id): id
+            case .kept(let id, _), .ranOut(let id), .lost(let id), .unknown(let id), .interrupted(let id), .taken(let id): id
             case .tooMany: CaptureStep.tooManyFromAddress
             }
         }
     }
 
     /// Which of `ids` this page is for: the first whose kept submission is this request's; else the note that too many
-    /// were sent, then what became of the first one gone (run out, lost, interrupted, or finished; nothing while another
-    /// replay has it).
+    /// were sent, then what became of the first one gone (run out, lost, unknown, interrupted, or finished; nothing while
+    /// another replay has it).
     /// Nil when none, or when the request is no page the browser opens.
     func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
         guard host.cache.enabled, !ids.isEmpty, request.isPageNavigation else { return nil }
@@ -58,6 +60,7 @@ struct ReplayRoute: Sendable {
         guard let first = gone.first else { return nil }
         switch try store.fate(first, now: context.now) {
         case .ranOut: return .ranOut(id: first)
+        case .unknown: return .unknown(id: first)
         case .lost: return .lost(id: first)
         case .interrupted: return .interrupted(id: first)
         case .finished: return .taken(id: first)

@@ -54,6 +54,11 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it was kept for \(Self.duration(host.cache.ttl)), and that time ran out before you signed in again")
                 .adding(.setCookie, clear)
+        case .unknown:
+            context.logger.notice("kept submission gone, and its receipt too", metadata: ["path": "\(request.path)"])
+            context.metrics.dropped(.expired)
+            return notDelivered(service: service, continueURL: continueURL,
+                                reason: "it is no longer kept (its time ran out, or the server keeping it lost it)").adding(.setCookie, clear)
         case .lost:
             context.logger.warning("kept submission lost by memcached before its time (evicted, or a server restarted)",
                                    metadata: ["path": "\(request.path)"])
@@ -76,9 +81,14 @@ struct ReplayStep: AppStep {
         switch try store.take(id, now: context.now, deadline: deadline) {
         case .entry(let taken, let bytes): (entry, body) = (taken, bytes)
         case .gone:
-            // Another tab has it (the same page opened twice at once): it is being delivered there, and put back for
-            // this browser if that fails. This one shows the page as it is; the cookie still names it.
+            // Taken a moment ago, or gone: the next request is answered by what its receipt says (the page as it is
+            // while another replay has it). The cookie still names it.
             return retry(request)
+        case .busy:
+            // Another tab or window has it claimed: never a redirect to itself (that would loop until its deadline).
+            return host.page.message(status: .serviceUnavailable, title: "Your submission is being delivered",
+                                     text: "Another tab or window of this browser is delivering the form you sent to \(service.title). "
+                                         + "Reload this page in a moment.").adding(.retryAfter, "5")
         case .broken:
             told()
             return notDelivered(service: service, continueURL: continueURL, reason: "it could not be read back")
@@ -115,7 +125,7 @@ struct ReplayStep: AppStep {
                 return maybeReceived(service: service).adding(.setCookie, clear)
             }
             // Kept again for the time it had left (from when it was first kept), if any.
-            let until = entry.created + Int64(host.cache.ttl)
+            let until = entry.until(ttl: host.cache.ttl)
             if until > context.now, (try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until)) != nil {
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")

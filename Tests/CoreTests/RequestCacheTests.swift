@@ -21,7 +21,8 @@ import SSOTesting
         #expect(try store.peek("id1")?.parts == 3)
         let taken = try #require(try store.take("id1", now: 100, deadline: 200).value)
         #expect(taken.body == body && taken.entry.uri == "/f?x=1")
-        #expect(try store.take("id1", now: 100, deadline: 200) == .gone)
+        #expect(try store.take("id1", now: 100, deadline: 200) == .busy)  // claimed by the replay that has it
+        #expect(try store.take("id1", now: 300, deadline: 400) == .gone)  // past its deadline: nothing left to take
         #expect(try store.peek("id1") == nil)
     }
 
@@ -43,6 +44,7 @@ import SSOTesting
     @Test func damagedManifestsAreNoEntryNeverACrash() throws {
         let kv = InMemoryStore(now: { 100 })
         let store = RequestCacheStore(kv: kv, prefix: "t:")
+        var now: Int64 = 100
         for (length, parts) in [(0, -1), (3, -1), (-3, 0), (Int.max, 1), (Int.max, Int.max), (Int.max / 2, Int.max / 2 / RequestCacheStore.partSize + 1),
                                 (3, 1 << 40), (3, 2), (RequestCacheStore.partSize + 1, 1)] {
             var damaged = entry([1, 2, 3])
@@ -50,13 +52,45 @@ import SSOTesting
             damaged.parts = parts
             try kv.set("t:q:bad", Array(try JSONEncoder().encode(damaged)), ttl: 60)
             try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
-            #expect(try store.take("bad", now: 100, deadline: 200).value == nil, "bodyLength \(length), parts \(parts)")
+            #expect(try store.take("bad", now: now, deadline: now + 50).value == nil, "bodyLength \(length), parts \(parts)")
+            now += 100  // past the last take's deadline
         }
         var good = entry([1, 2, 3])
         good.parts = 1
         try kv.set("t:q:bad", Array(try JSONEncoder().encode(good)), ttl: 60)
         try kv.set("t:q:bad:0", [1, 2, 3], ttl: 60)
-        #expect(try store.take("bad", now: 100, deadline: 200).value?.body == [1, 2, 3])
+        #expect(try store.take("bad", now: now, deadline: now + 50).value?.body == [1, 2, 3])
+    }
+
+    /// The receipt's states as `take`, `putBack` and `finish` leave them, and what a reader makes of each once the entry
+    /// is gone; and receipt values from memcached that no clock shows are no receipt, never a trap.
+    @Test func theReceiptSaysWhatBecameOfASubmission() throws {
+        let kv = InMemoryStore(now: { 1_000 })
+        let store = RequestCacheStore(kv: kv, prefix: "t:")
+        var kept = entry([1])
+        kept.created = 1_000
+        kept.parts = 1
+        try store.put(kept, body: [1], id: "r", ttl: 60)  // waits until 1,060
+        #expect(try store.take("r", now: 1_010, deadline: 1_020).value != nil)
+        #expect(try store.fate("r", now: 1_015) == .inFlight)
+        #expect(try store.take("r", now: 1_015, deadline: 1_025) == .busy)
+        #expect(try store.fate("r", now: 1_021) == .interrupted)  // its replay never finished
+        try store.putBack(kept, body: [1], id: "r", ttl: 39, until: 1_060)
+        _ = try kv.delete("t:q:r")  // memcached loses it
+        #expect(try store.fate("r", now: 1_030) == .lost && store.fate("r", now: 1_060) == .ranOut)
+        try store.finish("r", remember: 60)
+        #expect(try store.fate("r", now: 1_030) == .finished)
+        _ = try kv.delete("t:q:r:r")
+        #expect(try store.fate("r", now: 1_030) == .unknown)
+        // Without a receipt the take claims one with `add`; the entry already gone, it is left as it was found.
+        #expect(try store.take("r", now: 1_030, deadline: 1_040) == .gone && store.fate("r", now: 1_031) == .unknown)
+        for hostile in ["9223372036854775807", "-9223372036854775808", "taking 9223372036854775807 1", "taking 1 -5", "done ", "", "1 2"] {
+            try kv.set("t:q:r:r", Array(hostile.utf8), ttl: 60)
+            #expect(try store.fate("r", now: 1_030) == .unknown, "\(hostile)")
+            try store.put(kept, body: [1], id: "h", ttl: 60)
+            try kv.set("t:q:h:r", Array(hostile.utf8), ttl: 60)
+            _ = try store.take("h", now: 1_030, deadline: 1_040)
+        }
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

@@ -310,7 +310,9 @@ def test_tabs_opening_the_kept_forms_page_at_once_get_it_delivered_once_and_no_f
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             answers = list(pool.map(open_page, range(6)))
         assert not [r.text[:300] for r in answers if "not kept" in r.text or "not delivered" in r.text]
-        methods = sorted(r.json()["method"] for r in answers)
+        # A tab whose request came while another replay had the form claimed is told so (503, reload in a moment).
+        busy = [r for r in answers if r.status_code == 503 and "being delivered" in r.text]
+        methods = sorted(r.json()["method"] for r in answers if r not in busy)
         assert methods.count("POST") == 1 and set(methods) <= {"GET", "POST"}, methods
 
 
@@ -463,3 +465,58 @@ def test_a_delivery_cut_short_by_a_crash_is_told_as_maybe_received(quick_stack):
     page, _ = b.navigate("GET", s.infusion + "/later")
     assert "may or may not have been received" in page.text, page.text[:400]
     assert "Nothing was sent" not in page.text
+
+
+def set_receipt(stack, kept_id, value):
+    data = value.encode()
+    reply = memcached_command(stack, f"set sso:q:{kept_id}:r 0 600 {len(data)}\r\n{data.decode()}")
+    assert reply.startswith(b"STORED"), reply
+
+
+def test_when_memcached_lost_the_form_and_its_receipt_the_page_says_so_without_guessing(cstack):
+    """memcached flushed (or restarted) while the form waited: nothing says whether its time ran out or it was lost,
+    so the page says it is no longer kept, not that it "was kept for 10 minutes" seconds after it was sent."""
+    b = expired_browser(cstack)
+    form, hops = b.navigate("POST", cstack.infusion + FORM, b"note=flushed", same_origin(cstack, "application/x-www-form-urlencoded"))
+    assert 'name="password"' in form.text, hops
+    assert memcached_command(cstack, "flush_all").startswith(b"OK")
+    r = b.submit_login(form, "alice", "wonderland")
+    page, hops = b.navigate("GET", requests.compat.urljoin(cstack.accounts, r.headers["Location"]))
+    assert "no longer kept" in page.text and "ran out before" not in page.text, (hops, page.text[:300])
+
+
+def test_a_form_claimed_by_another_replay_gets_a_page_not_a_redirect_loop(cstack):
+    """A receipt that says another replay has the form (its program died between putting the form back and saying so)
+    while the form is there: the page says it is being delivered; it never redirects to itself until the deadline."""
+    b = kept_then_signed_in_elsewhere(cstack, body=b"note=claimed")
+    kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+    now = int(time.time())
+    set_receipt(cstack, kept_id, f"taking {now + 100} {now + 600}")
+    page, hops = b.navigate("GET", cstack.infusion + FORM)
+    assert page.status_code == 503 and "being delivered" in page.text and len(hops) == 1, hops
+    set_receipt(cstack, kept_id, f"taking {now - 1} {now + 600}")  # its deadline passed: this replay takes it
+    page, _ = b.navigate("GET", cstack.infusion + FORM)
+    assert (page.json()["method"], page.json()["body"]) == ("POST", "note=claimed")
+
+
+HOSTILE_RECEIPTS = ["9223372036854775807", "-9223372036854775808", "taking 9223372036854775807 1",
+                    "taking 1 -9223372036854775808", "done\x00", "1" * 40]
+
+
+def test_a_receipt_no_clock_shows_is_no_receipt_never_a_crash(cstack):
+    """Receipts come from memcached (which any process on its network can write): times that overflowed the worker's
+    arithmetic made every visit of that page crash a worker (the run's crash check reads every program log)."""
+    for receipt in HOSTILE_RECEIPTS[:3]:  # the form is there: its receipt is claimed over, and it is delivered
+        b = kept_then_signed_in_elsewhere(cstack, body=b"note=hostile")
+        kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+        set_receipt(cstack, kept_id, receipt)
+        page, _ = b.navigate("GET", cstack.infusion + FORM)
+        assert (page.json()["method"], page.json()["body"]) == ("POST", "note=hostile"), receipt
+    b = kept_then_signed_in_elsewhere(cstack, body=b"note=hostile")  # the form gone: the receipt alone decides
+    kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+    assert memcached_command(cstack, f"delete sso:q:{kept_id}").startswith(b"DELETED")
+    for receipt in HOSTILE_RECEIPTS:
+        set_receipt(cstack, kept_id, receipt)
+        b.session.cookies.set("__Host-sso_replay", kept_id, domain="infusion.iqueue.test", path="/", secure=True)
+        page, _ = b.navigate("GET", cstack.infusion + "/any")
+        assert page.status_code == 200 and "no longer kept" in page.text, receipt

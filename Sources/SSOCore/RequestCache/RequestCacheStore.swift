@@ -28,8 +28,10 @@ public struct RequestCacheStore {
     /// What became of a kept submission whose manifest is gone, by its receipt: `<until>` while it waits (the time it
     /// runs out), `taking <deadline> <until>` while a replay has it, `done` once delivered or explained.
     public enum Fate: Equatable {
-        /// Its time ran out (or there is no receipt: nothing is known of it).
+        /// Its time ran out.
         case ranOut
+        /// No receipt that says (memcached lost it, or restarted): run out, or lost.
+        case unknown
         /// Gone before its time with no replay having taken it: memcached lost it (evicted, or its server restarted).
         case lost
         /// A replay has it, and may yet put it back (the app could not be reached).
@@ -42,12 +44,12 @@ public struct RequestCacheStore {
 
     /// The fate of the submission `id` at `now` (seconds since 1970), once its manifest is gone.
     public func fate(_ id: String, now: Int64) throws(StoreError) -> Fate {
-        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(receiptKey(id)) else { return .ranOut }
+        guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(receiptKey(id)) else { return .unknown }
         switch Receipt(bytes) {
         case .waiting(let until): return now < until ? .lost : .ranOut
         case .taking(let deadline, _): return now < deadline ? .inFlight : .interrupted
         case .done: return .finished
-        case nil: return .ranOut
+        case nil: return .unknown
         }
     }
 
@@ -60,7 +62,9 @@ public struct RequestCacheStore {
     static let finished = Array("done".utf8)
 
     /// How long a receipt of an entry kept until `until` must still live at `now`, in seconds.
-    static func receiptTTL(until: Int64, now: Int64) -> Int { Int(max(0, until - now)) + receiptExtra }
+    static func receiptTTL(until: Int64, now: Int64) -> Int {
+        Int(min(max(0, until.clamped - now.clamped), 31 * 86_400)) + receiptExtra
+    }
 
     /// A receipt's states, as stored: `<until>`, `taking <deadline> <until>`, `done`.
     enum Receipt: Equatable {
@@ -71,7 +75,8 @@ public struct RequestCacheStore {
         /// Nil for anything else (never trusted: it comes from memcached).
         init?(_ bytes: [UInt8]) {
             if bytes == RequestCacheStore.finished { self = .done; return }
-            let parts = bytes.split(separator: 0x20).map { Int64(String(decoding: $0, as: UTF8.self)) }
+            // Times from memcached: only those a clock can show (`Int64.clamped`'s range), so no arithmetic on them traps.
+            let parts = bytes.split(separator: 0x20).map { Int64(String(decoding: $0, as: UTF8.self)).flatMap { $0 == $0.clamped ? $0 : nil } }
             if parts.count == 1, let until = parts[0] { self = .waiting(until: until); return }
             if parts.count == 3, bytes.starts(with: Array("taking ".utf8)), let deadline = parts[1], let until = parts[2] {
                 self = .taking(deadline: deadline, until: until)
@@ -95,7 +100,7 @@ public struct RequestCacheStore {
     /// `receiptExtra` more.
     public func put(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int) throws(StoreError) {
         try store(entry, body: body, id: id, ttl: ttl)
-        try kv.set(receiptKey(id), Receipt.waiting(until: entry.created + Int64(ttl)).bytes, ttl: ttl + Self.receiptExtra)
+        try kv.set(receiptKey(id), Receipt.waiting(until: entry.until(ttl: ttl)).bytes, ttl: ttl + Self.receiptExtra)
     }
 
     /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`.
@@ -127,39 +132,50 @@ public struct RequestCacheStore {
     public enum Taken: Equatable {
         /// This caller has the entry, and no other ever will.
         case entry(CachedRequest, body: [UInt8])
-        /// No entry to take: another caller took it first (or it just ran out).
+        /// No entry to take: another caller took it first, or it is gone (its receipt says which).
         case gone
+        /// Another replay has it claimed (until its deadline): this one takes nothing.
+        case busy
         /// Taken, but it cannot be read back: its parts are missing or do not match the digest (never a partial body).
         case broken
 
-        /// The entry and its body when this caller has them; nil when gone or broken.
+        /// The entry and its body when this caller has them; nil otherwise.
         public var value: (entry: CachedRequest, body: [UInt8])? {
             if case .entry(let entry, let body) = self { return (entry, body) }
             return nil
         }
     }
 
-    /// Takes the entry once, for a replay that will have finished by `deadline` (seconds since 1970). Its receipt says so
-    /// first, by compare-and-swap, so a reader that finds the entry gone meanwhile knows a replay has it (`fate`), and a
-    /// second replay of it backs off (`.gone`) without taking; if the entry turns out to be gone already, the receipt
-    /// says it waits again, so its loss or running out is told.
+    /// Takes the entry once, for a replay that will have finished by `deadline` (seconds since 1970). The receipt says so
+    /// first, claimed by compare-and-swap (or `add` when there is none), so a reader that finds the entry gone meanwhile
+    /// knows a replay has it (`fate`), and a second replay backs off (`.busy`) without taking. If the entry turns out to
+    /// be gone already, or the store fails, the receipt goes back to what it said, if it still holds this claim.
     public func take(_ id: String, now: Int64, deadline: Int64) throws(StoreError) -> Taken {
         guard SessionStore.isSafeKeyPart(id) else { return .gone }
+        let key = receiptKey(id)
         var until: Int64? = nil
-        if let read = try kv.read(receiptKey(id)) {
-            switch Receipt(read.value) {
-            case .taking(let other, _) where now < other: return .gone
-            case .taking(_, let waited), .waiting(let waited):
-                until = waited
-                let taking = Receipt.taking(deadline: deadline, until: waited).bytes
-                guard try kv.replace(receiptKey(id), taking, ttl: Self.receiptTTL(until: waited, now: now), ifUnchanged: read.version)
-                else { return .gone }
-            case .done, nil: break
-            }
+        let claim: [UInt8]
+        if let read = try kv.read(key) {
+            if case .taking(let other, _)? = Receipt(read.value), now < other { return .busy }
+            if case .taking(_, let waited)? = Receipt(read.value) { until = waited }
+            if case .waiting(let waited)? = Receipt(read.value) { until = waited }
+            claim = Receipt.taking(deadline: deadline, until: until ?? deadline).bytes
+            guard try kv.replace(key, claim, ttl: Self.receiptTTL(until: max(until ?? 0, deadline), now: now), ifUnchanged: read.version)
+            else { return .busy }
+        } else {
+            claim = Receipt.taking(deadline: deadline, until: deadline).bytes
+            guard try kv.add(key, claim, ttl: Self.receiptTTL(until: deadline, now: now)) else { return .busy }
         }
-        // Not taken after all (gone already, or the store failed): the receipt says it waits again.
+        // Not taken after all: the receipt says it waits again (or, its time unknown, nothing), unless another replay
+        // has claimed it since.
         let waitAgain = { () throws(StoreError) in
-            if let until { try kv.set(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: Self.receiptTTL(until: until, now: now)) }
+            guard let current = try kv.read(key), current.value == claim else { return }
+            if let until {
+                _ = try kv.replace(key, Receipt.waiting(until: until).bytes, ttl: Self.receiptTTL(until: until, now: now),
+                                   ifUnchanged: current.version)
+            } else {
+                try kv.delete(key)
+            }
         }
         let taken: [UInt8]?
         do { taken = try kv.take(manifestKey(id)) } catch {
@@ -194,4 +210,17 @@ public struct RequestCacheStore {
 
     /// Parts a body of `length` bytes is stored in (no overflow for any length).
     static func partCount(_ length: Int) -> Int { length / partSize + (length % partSize == 0 ? 0 : 1) }
+}
+
+extension Int64 {
+    /// The latest time the request cache reckons with, in seconds since 1970: 4,102,444,800 (2100-01-01).
+    static let latestTime: Int64 = 4_102_444_800
+
+    /// This time within 0 … `latestTime`: arithmetic on times read from memcached never overflows.
+    var clamped: Int64 { Swift.min(Swift.max(self, 0), Int64.latestTime) }
+}
+
+extension CachedRequest {
+    /// When this entry, kept for `ttl` seconds, runs out (seconds since 1970; `created` as read, clamped).
+    public func until(ttl: Int) -> Int64 { created.clamped + Int64(Swift.min(Swift.max(ttl, 0), 31 * 86_400)) }
 }
