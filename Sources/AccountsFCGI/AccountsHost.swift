@@ -54,9 +54,7 @@ struct AccountsHost: Sendable {
     /// every form open in its tabs stays valid (the cookie is `__Host-`: no other host can have set it); else a fresh
     /// one. A sign-in clears the cookie, so the next form after it has a new token.
     func csrfToken(_ request: HTTPRequest) throws -> String {
-        if let held = request.cookie(config.csrfCookieName), held.utf8.count == 43, Base64URL.decode(held)?.count == 32 {
-            return held
-        }
+        if let held = request.cookie(config.csrfCookieName), SecureRandom.isToken(held) { return held }
         return try SecureRandom.token()
     }
 

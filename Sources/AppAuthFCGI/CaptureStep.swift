@@ -112,10 +112,9 @@ struct CaptureStep: AppStep {
         return replayCookie(request, adding: id)
     }
 
-    /// The replay cookie naming the submissions this browser already waits for (kept in other tabs) and `id`. It
-    /// outlives the entry by an hour, so a user who signs in too late is told, not silently dropped.
+    /// The replay cookie naming the submissions this browser already waits for (kept in other tabs) and `id`.
     private func replayCookie(_ request: HTTPRequest, adding id: String) -> String {
         let waiting = ReplayCookie.ids(request.cookie(host.cache.cookieName)).filter { $0 != id }
-        return Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(waiting + [id]), maxAge: host.cache.ttl + 3600)
+        return ReplayCookie.setCookie(name: host.cache.cookieName, ids: waiting + [id], ttl: host.cache.ttl)
     }
 }

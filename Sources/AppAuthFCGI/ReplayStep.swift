@@ -38,9 +38,7 @@ struct ReplayStep: AppStep {
         }
         let id = waiting.id
         // The cookie without this one: the others still wait for their own pages (other tabs).
-        let rest = ids.filter { $0 != id }
-        let clear = Cookies.setCookie(name: host.cache.cookieName, value: ReplayCookie.value(rest),
-                                      maxAge: rest.isEmpty ? 0 : host.cache.ttl + 3600)
+        let clear = ReplayCookie.setCookie(name: host.cache.cookieName, ids: ids.filter { $0 != id }, ttl: host.cache.ttl)
         // Told: other tabs still naming it forget it without a page.
         let told = { try? store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra) }
         switch waiting {

@@ -16,6 +16,12 @@ public enum SecureRandom {
         Base64URL.encode(try bytes(byteCount))
     }
 
+    /// True when `text` has the form `token(byteCount:)` gives (the base64url of exactly that many bytes): how a value
+    /// read back from a cookie is known to be one of ours before it is used.
+    public static func isToken(_ text: String, byteCount: Int = 32) -> Bool {
+        text.utf8.count == (byteCount * 4 + 2) / 3 && Base64URL.decode(text)?.count == byteCount
+    }
+
     /// An RFC 4122 version 4 UUID, lower-case with hyphens, from the CSPRNG: the `requestID` format.
     public static func uuidV4() throws -> String {
         var b = try bytes(16)

@@ -1,4 +1,5 @@
 import SSOCrypto
+import FastCGI
 
 /// The replay cookie's value: the ids of the submissions this browser has kept, oldest first, joined by `.` (an id is
 /// base64url, which has none), so forms kept in several tabs each wait for their own page. At most `limit` are read or
@@ -17,7 +18,7 @@ public enum ReplayCookie {
         var ids: [String] = []
         for part in value.split(separator: ".") where ids.count < limit {
             let id = String(part)
-            guard id == tooMany || (id.utf8.count == 43 && Base64URL.decode(id)?.count == 32), !ids.contains(id) else { continue }
+            guard id == tooMany || SecureRandom.isToken(id), !ids.contains(id) else { continue }
             ids.append(id)
         }
         return ids
@@ -25,4 +26,10 @@ public enum ReplayCookie {
 
     /// The cookie value naming `ids`: the newest `limit` of them.
     public static func value(_ ids: [String]) -> String { ids.suffix(limit).joined(separator: ".") }
+
+    /// The `Set-Cookie` value naming `ids` (cleared when there are none). It outlives the entries by an hour, so a user
+    /// who signs in too late is told, not silently dropped; `ttl` is the request cache's, in seconds.
+    public static func setCookie(name: String, ids: [String], ttl: Int) -> String {
+        Cookies.setCookie(name: name, value: value(ids), maxAge: ids.isEmpty ? 0 : ttl + 3600)
+    }
 }

@@ -56,10 +56,9 @@ public struct RequestCacheStore {
     /// Records that the submission `id` was delivered or explained, for `seconds` (as long as a cookie can name it).
     public func finish(_ id: String, remember seconds: Int) throws(StoreError) {
         guard SessionStore.isSafeKeyPart(id) else { return }
-        try kv.set(receiptKey(id), Self.finished, ttl: seconds)
+        try kv.set(receiptKey(id), Receipt.done.bytes, ttl: seconds)
     }
 
-    static let finished = Array("done".utf8)
 
     /// How long a receipt of an entry kept until `until` must still live at `now`, in seconds.
     static func receiptTTL(until: Int64, now: Int64) -> Int {
@@ -74,7 +73,7 @@ public struct RequestCacheStore {
 
         /// Nil for anything else (never trusted: it comes from memcached).
         init?(_ bytes: [UInt8]) {
-            if bytes == RequestCacheStore.finished { self = .done; return }
+            if bytes == Array("done".utf8) { self = .done; return }
             // Times from memcached: only those a clock can show (`Int64.clamped`'s range), so no arithmetic on them traps.
             let parts = bytes.split(separator: 0x20).map { Int64(String(decoding: $0, as: UTF8.self)).flatMap { $0 == $0.clamped ? $0 : nil } }
             if parts.count == 1, let until = parts[0] { self = .waiting(until: until); return }
@@ -89,7 +88,7 @@ public struct RequestCacheStore {
             switch self {
             case .waiting(let until): Array(String(until).utf8)
             case .taking(let deadline, let until): Array("taking \(deadline) \(until)".utf8)
-            case .done: RequestCacheStore.finished
+            case .done: Array("done".utf8)
             }
         }
     }
@@ -156,9 +155,11 @@ public struct RequestCacheStore {
         var until: Int64? = nil
         let claim: [UInt8]
         if let read = try kv.read(key) {
-            if case .taking(let other, _)? = Receipt(read.value), now < other { return .busy }
-            if case .taking(_, let waited)? = Receipt(read.value) { until = waited }
-            if case .waiting(let waited)? = Receipt(read.value) { until = waited }
+            switch Receipt(read.value) {
+            case .taking(let other, _) where now < other: return .busy
+            case .taking(_, let waited), .waiting(let waited): until = waited
+            case .done, nil: break
+            }
             claim = Receipt.taking(deadline: deadline, until: until ?? deadline).bytes
             guard try kv.replace(key, claim, ttl: Self.receiptTTL(until: max(until ?? 0, deadline), now: now), ifUnchanged: read.version)
             else { return .busy }
