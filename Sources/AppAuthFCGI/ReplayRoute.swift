@@ -61,7 +61,11 @@ struct ReplayRoute: Sendable {
         switch try store.fate(first, now: context.now) {
         case .ranOut: return .ranOut(id: first)
         case .unknown: return .unknown(id: first)
-        case .lost: return .lost(id: first)
+        case .lost:
+            // The peek above can come before a put-back (a replay that could not reach the app) whose receipt this read
+            // then sees: only a submission still gone now is lost.
+            guard let entry = try store.peek(first) else { return .lost(id: first) }
+            return entry.uri == request.requestURI && entry.origin == site.origin.serialized ? .kept(id: first, entry: entry) : nil
         case .interrupted: return .interrupted(id: first)
         case .finished: return .taken(id: first)
         case .inFlight: return nil  // another tab is delivering it; if that fails it is put back for this one
