@@ -148,13 +148,17 @@ def hold(address, count, mode, seconds):
 
 # ---- a trickle after a large incomplete header
 
-def trickle(address, count, seconds):
+def trickle(address, count, seconds, size="large"):
     """Opens `count` connections, sends each two full PARAMS records of empty pairs (131 kB, all valid) and the header
-    of a third, then one more byte to each every millisecond for `seconds`: each byte is new input, so a program that
-    scans the whole start of the request again for every byte spends CPU on it without end. Returns how many bytes
-    were trickled and how many connections the program had closed by the end."""
+    of a third (size N: a BEGIN_REQUEST, the header of a PARAMS record and N of its bytes instead), then one more byte
+    to each every millisecond for `seconds`: each byte is new input, so a program that scans the whole start of the
+    request again for every byte, or wakes for every byte, spends CPU on it without end. Returns how many bytes were
+    trickled and how many connections the program had closed by the end."""
     filler = b"\x00" * 65534  # 32,767 pairs with empty names and values: nothing the params limit counts
-    start = fc.begin() + fc.record(fc.PARAMS, filler) * 2 + struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 65534, 0, 0)
+    if size != "large":
+        start = fc.begin() + struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 65534, 0, 0) + filler[:int(size)]
+    else:
+        start = fc.begin() + fc.record(fc.PARAMS, filler) * 2 + struct.pack(">BBHHBB", 1, fc.PARAMS, 1, 65534, 0, 0)
     conns = open_all(address, count, start)
     sent = 0
     closed = set()
@@ -232,7 +236,8 @@ def main():
     if command == "hold":
         print(json.dumps(hold(address, int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))), flush=True)
     elif command == "trickle":
-        print(json.dumps(trickle(address, int(sys.argv[3]), float(sys.argv[4]))), flush=True)
+        size = sys.argv[5] if len(sys.argv) > 5 else "large"
+        print(json.dumps(trickle(address, int(sys.argv[3]), float(sys.argv[4]), size)), flush=True)
     elif command == "probe":
         env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": sys.argv[3], "HTTPS": "on",
                "SSO_ORIGIN": "https://" + sys.argv[3], "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe",

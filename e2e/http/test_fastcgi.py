@@ -10,6 +10,7 @@ import pytest
 
 import fcgi_client as fc
 from helpers import BIN, Browser
+from ssostack import free_port
 
 
 def env(stack, host="infusion.iqueue.test", uri="/", **extra):
@@ -230,3 +231,54 @@ def test_an_over_limit_body_is_read_only_a_bounded_amount(stack, appauth):
     # Nothing read for a body declared past the limit and its margin, then 64 KiB dropped while closing, plus what the
     # two socket buffers hold.
     assert sent < 1 << 20, sent
+
+
+@pytest.fixture
+def appauth_tcp(stack):
+    """A separate AppAuthFCGI on a loopback TCP port, as Apache's mod_authnz_fcgi reaches it (nginx stack only: these
+    tests talk to the program directly)."""
+    if stack.server != "nginx":
+        pytest.skip("talks to AppAuthFCGI directly, not through the web server: covered once under nginx")
+    port = free_port()
+    proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"127.0.0.1:{port}",
+                             "--workers", "2", "--processes", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield proc, ("127.0.0.1", port)
+    proc.kill()
+    proc.wait()
+
+
+def test_a_check_sent_in_three_writes_is_answered_when_its_last_byte_comes(stack, appauth_tcp):
+    """mod_authnz_fcgi sends an AUTHORIZER request in three writes over TCP (BEGIN_REQUEST, the params, the empty params
+    record). A request still incomplete used to wait for the reaper's next look, whose pause doubles to 250 ms while
+    the request stays incomplete: every check through Apache that was read before its last write waited. Now a TCP
+    connection waits in epoll with its receive low-water mark just above what it has, and is read as the rest comes.
+    Five connections send their last record one after the other, 50 ms after the one before was answered: by then the
+    reaper looked every 250 ms, so each waited up to 250 ms (about 1 s in all, measured on the old code); answered as
+    their bytes come, they add up to a few milliseconds."""
+    _, address = appauth_tcp
+    parts = [fc.begin("AUTHORIZER"), fc.params(env(stack))[:-8], fc.record(fc.PARAMS)]
+    conns = [fc.connect(address) for _ in range(5)]
+    for s in conns:
+        s.sendall(parts[0])
+    time.sleep(0.3)
+    for s in conns:
+        s.sendall(parts[1])
+    time.sleep(0.3)
+    waits = []
+    for s in conns:
+        s.sendall(parts[2])
+        sent = time.monotonic()
+        status, _, _ = fc.read_response(s)
+        waits.append(time.monotonic() - sent)
+        assert status == 302  # no session: sent to sign in, as through Apache
+        s.close()
+        time.sleep(0.05)
+    print(f"\nwaits after the last write: {', '.join(f'{w * 1000:.1f} ms' for w in waits)}")
+    assert sum(waits) < 0.2, waits

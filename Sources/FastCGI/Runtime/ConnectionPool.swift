@@ -17,12 +17,25 @@ final class ConnectionPool: Sendable {
         case idle
         /// Part of a request header is here; the reaper looks again for more bytes. Closed at its deadline.
         case receiving
+        /// Part of a request header is here, over TCP: armed in epoll with the socket's low-water mark one byte above
+        /// what is here (`LowWaterMark`), so its next bytes wake a worker at once. A web server that sends a request in
+        /// a few writes (mod_authnz_fcgi: three) is read as each comes, not at the reaper's next look. Only for the
+        /// first `quickLooks` looks at a request and a start under `quickLookBytes`; then `receiving`. Closed at its
+        /// deadline.
+        case arriving
         /// Answered and half-closed; what the peer still sends is read and dropped until it closes. Closed at its deadline.
         case closing
         /// Answered and half-closed, and as much was dropped as will be: nothing more is read; closed when the peer
         /// closes (the reaper looks), or at its deadline.
         case quiet
     }
+
+    /// Looks at one request's header that may each wait in epoll (`arriving`) before the reaper's growing pauses take
+    /// over: a sender adding a byte at a time gets only these few scans at once.
+    static let quickLooks: UInt8 = 3
+    /// Bytes of an incomplete request beyond which it waits for the reaper (`receiving`), in bytes: a web server's
+    /// request start is far shorter; a larger one is more likely a trickle.
+    static let quickLookBytes = 16_384
 
     /// How long each wait may last.
     struct Timeouts: Sendable {
@@ -42,6 +55,8 @@ final class ConnectionPool: Sendable {
         let generation: UInt32
         /// Monotonic nanoseconds it was accepted.
         let opened: UInt64
+        /// A TCP connection (a unix socket's epoll ignores the low-water mark, so it never waits `arriving`).
+        let tcp: Bool
         var phase = Phase.idle
         /// Monotonic nanoseconds; 0: none.
         var deadline: UInt64 = 0
@@ -56,6 +71,8 @@ final class ConnectionPool: Sendable {
         var served = false
         /// `closing`: bytes read and dropped so far.
         var drained = 0
+        /// Looks at the current request that waited `arriving`.
+        var quickLooksTaken: UInt8 = 0
 
         var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
     }
@@ -107,10 +124,10 @@ final class ConnectionPool: Sendable {
     func release() { held.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
 
     /// A just-accepted connection, the calling worker's until it parks it.
-    func open(_ fd: Int32) -> Connection {
+    func open(_ fd: Int32, tcp: Bool) -> Connection {
         var generation = generations.wrappingAdd(1, ordering: .relaxed).newValue
         if generation == 0 { generation = generations.wrappingAdd(1, ordering: .relaxed).newValue }
-        return Connection(fd: fd, generation: generation, opened: Monotonic.now())
+        return Connection(fd: fd, generation: generation, opened: Monotonic.now(), tcp: tcp)
     }
 
     /// A readable event for `token`: the waiting connection becomes the caller's. Nil when the token is stale (the
@@ -124,10 +141,10 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// Hands a connection back to wait: `idle` and `closing` are armed in epoll at once; `receiving` is looked at again
-    /// by the reaper after a short, growing pause (its bytes are still unread, so epoll would report it at once). With
-    /// the table full, the oldest waiting connection is closed to make room: stalled connections cannot lock out the
-    /// web server's fresh ones.
+    /// Hands a connection back to wait: `idle`, `arriving` and `closing` are armed in epoll at once; `receiving` is
+    /// looked at again by the reaper after a short, growing pause (its bytes are still unread, so epoll would report it
+    /// at once). With the table full, the oldest waiting connection is closed to make room: stalled connections cannot
+    /// lock out the web server's fresh ones.
     func park(_ connection: Connection, _ phase: Phase, deadline: UInt64) {
         var c = connection
         let fd = c.fd

@@ -86,7 +86,7 @@ enum FastCGIListener {
                 return taken
             }
             guard admit(conn, peer: peer, gate: peers, notes: notes) else { continue }
-            pool.park(pool.open(conn), .idle, deadline: Monotonic.now() + pool.timeouts.io)
+            pool.park(pool.open(conn, tcp: isTCP(peer)), .idle, deadline: Monotonic.now() + pool.timeouts.io)
             taken += 1
         }
     }

@@ -74,7 +74,7 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             return
         }
         guard admit(fd, peer: peer, gate: gate, notes: server.notes) else { return }
-        advance(pool.open(fd), fresh: true, hangUp: false)
+        advance(pool.open(fd, tcp: isTCP(peer)), fresh: true, hangUp: false)
     }
 
     /// Moves a connection on from what it was waiting for.
@@ -82,6 +82,12 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         let fd = connection.fd
         if connection.phase == .closing {
             linger(connection)
+            return
+        }
+        if connection.phase == .arriving && !LowWaterMark.reset(fd) {
+            // Read with the mark still up, a blocking read would wait for bytes that may never come.
+            server.notes.note("connection dropped", "its receive low-water mark could not be reset")
+            close(fd)
             return
         }
         // One peek tells both how much is there (up to the window) and what it is.
@@ -109,8 +115,15 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
             // The request's clock starts with its first byte and is not reset by more bytes: a trickle cannot stretch it.
             var waiting = connection
             waiting.readable = Int32(count)
-            let deadline = connection.phase == .receiving ? connection.deadline : Monotonic.now() + pool.timeouts.io
-            pool.park(waiting, .receiving, deadline: deadline)
+            let started = connection.phase == .receiving || connection.phase == .arriving
+            let deadline = started ? connection.deadline : Monotonic.now() + pool.timeouts.io
+            if waiting.tcp && waiting.quickLooksTaken < ConnectionPool.quickLooks && count < ConnectionPool.quickLookBytes
+                && LowWaterMark.set(fd, bytes: count + 1) {
+                waiting.quickLooksTaken += 1
+                pool.park(waiting, .arriving, deadline: deadline)
+            } else {
+                pool.park(waiting, .receiving, deadline: deadline)
+            }
         case .malformed(let why):
             server.notes.note("connection dropped", why)
             close(fd)
@@ -236,6 +249,7 @@ final class WorkerLoop<R: Responder>: @unchecked Sendable {
         if reusable {
             var kept = connection
             kept.served = true
+            kept.quickLooksTaken = 0
             pool.park(kept, .idle, deadline: Monotonic.now() + pool.timeouts.idle)
         } else {
             finish(connection)
@@ -291,9 +305,14 @@ func admit(_ fd: Int32, peer: sockaddr_storage, gate: PeerGate, notes: RuntimeNo
         close(fd)
         return false
     }
-    if Int32(peer.ss_family) == AF_INET || Int32(peer.ss_family) == AF_INET6 {
+    if isTCP(peer) {
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
     return true
+}
+
+/// True for a TCP peer (IPv4 or IPv6), false for a unix socket's.
+func isTCP(_ peer: sockaddr_storage) -> Bool {
+    Int32(peer.ss_family) == AF_INET || Int32(peer.ss_family) == AF_INET6
 }
