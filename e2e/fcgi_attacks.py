@@ -146,7 +146,7 @@ def hold(address, count, mode, seconds):
             "last_closed": max(closed, default=None)}
 
 
-# ---- a trickle after a large incomplete header
+# ---- a trickle after an incomplete header
 
 def trickle(address, count, seconds, size="large"):
     """Opens `count` connections, sends each two full PARAMS records of empty pairs (131 kB, all valid) and the header

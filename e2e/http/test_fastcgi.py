@@ -243,12 +243,16 @@ def appauth_tcp(stack):
     proc = subprocess.Popen([BIN / "AppAuthFCGI", "--config", stack.config_path, "--listen", f"127.0.0.1:{port}",
                              "--workers", "2", "--processes", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 10
-    while time.time() < deadline:
+    listening = False
+    while not listening and time.time() < deadline and proc.poll() is None:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            listening = True
         except OSError:
             time.sleep(0.05)
+    if not listening:
+        proc.kill()
+        pytest.fail(f"AppAuthFCGI did not listen on 127.0.0.1:{port}: {proc.communicate()[0].decode(errors='replace')[-2000:]}")
     yield proc, ("127.0.0.1", port)
     proc.kill()
     proc.wait()
