@@ -48,13 +48,14 @@ struct ReplayRoute: Sendable {
     func waiting(for request: HTTPRequest, ids: [String], at site: Site, context: RequestContext) throws -> Waiting? {
         guard host.cache.enabled, !ids.isEmpty, request.isPageNavigation else { return nil }
         let store = host.keptRequests(context)
+        let isThisPage = { (entry: CachedRequest) in entry.uri == request.requestURI && entry.origin == site.origin.serialized }
         var gone: [String] = []
         for id in ids where id != CaptureStep.tooManyFromAddress {
             guard let entry = try store.peek(id) else {
                 gone.append(id)
                 continue
             }
-            if entry.uri == request.requestURI && entry.origin == site.origin.serialized { return .kept(id: id, entry: entry) }
+            if isThisPage(entry) { return .kept(id: id, entry: entry) }
         }
         if ids.contains(CaptureStep.tooManyFromAddress) { return .tooMany }
         guard let first = gone.first else { return nil }
@@ -65,7 +66,7 @@ struct ReplayRoute: Sendable {
             // The peek above can come before a put-back (a replay that could not reach the app) whose receipt this read
             // then sees: only a submission still gone now is lost.
             guard let entry = try store.peek(first) else { return .lost(id: first) }
-            return entry.uri == request.requestURI && entry.origin == site.origin.serialized ? .kept(id: first, entry: entry) : nil
+            return isThisPage(entry) ? .kept(id: first, entry: entry) : nil
         case .interrupted: return .interrupted(id: first)
         case .finished: return .taken(id: first)
         case .inFlight: return nil  // another tab is delivering it; if that fails it is put back for this one

@@ -59,10 +59,9 @@ public struct RequestCacheStore {
         try kv.set(receiptKey(id), Receipt.done.bytes, ttl: seconds)
     }
 
-
     /// How long a receipt of an entry kept until `until` must still live at `now`, in seconds.
     static func receiptTTL(until: Int64, now: Int64) -> Int {
-        Int(min(max(0, until.clamped - now.clamped), 31 * 86_400)) + receiptExtra
+        Int(min(max(0, until.clamped - now.clamped), Int64(Int64.longestKeep))) + receiptExtra
     }
 
     /// A receipt's states, as stored: `<until>`, `taking <deadline> <until>`, `done`.
@@ -71,9 +70,11 @@ public struct RequestCacheStore {
         case taking(deadline: Int64, until: Int64)
         case done
 
+        static let doneBytes = Array("done".utf8)
+
         /// Nil for anything else (never trusted: it comes from memcached).
         init?(_ bytes: [UInt8]) {
-            if bytes == Array("done".utf8) { self = .done; return }
+            if bytes == Self.doneBytes { self = .done; return }
             // Times from memcached: only those a clock can show (`Int64.clamped`'s range), so no arithmetic on them traps.
             let parts = bytes.split(separator: 0x20).map { Int64(String(decoding: $0, as: UTF8.self)).flatMap { $0 == $0.clamped ? $0 : nil } }
             if parts.count == 1, let until = parts[0] { self = .waiting(until: until); return }
@@ -88,7 +89,7 @@ public struct RequestCacheStore {
             switch self {
             case .waiting(let until): Array(String(until).utf8)
             case .taking(let deadline, let until): Array("taking \(deadline) \(until)".utf8)
-            case .done: Array("done".utf8)
+            case .done: Self.doneBytes
             }
         }
     }
@@ -216,6 +217,8 @@ public struct RequestCacheStore {
 extension Int64 {
     /// The latest time the request cache reckons with, in seconds since 1970: 4,102,444,800 (2100-01-01).
     static let latestTime: Int64 = 4_102_444_800
+    /// The longest a submission is reckoned to be kept, in seconds: 31 days (a longer ttl counts as this).
+    static let longestKeep = 31 * 86_400
 
     /// This time within 0 … `latestTime`: arithmetic on times read from memcached never overflows.
     var clamped: Int64 { Swift.min(Swift.max(self, 0), Int64.latestTime) }
@@ -223,5 +226,5 @@ extension Int64 {
 
 extension CachedRequest {
     /// When this entry, kept for `ttl` seconds, runs out (seconds since 1970; `created` as read, clamped).
-    public func until(ttl: Int) -> Int64 { created.clamped + Int64(Swift.min(Swift.max(ttl, 0), 31 * 86_400)) }
+    public func until(ttl: Int) -> Int64 { created.clamped + Int64(Swift.min(Swift.max(ttl, 0), Int64.longestKeep)) }
 }
