@@ -413,6 +413,9 @@ def main():
     parser.add_argument("--server", choices=["nginx", "apache"], default="nginx",
                         help="the web server in front: nginx auth_request (default) or Apache 2.4 mod_authnz_fcgi (no (c): "
                              "the ratios are then over (a), Apache's own static ceiling)")
+    parser.add_argument("--sched", choices=["normal", "batch"], default="normal",
+                        help="AppAuthFCGI's CPU scheduling policy: normal (default, as the unit ships) or batch (run under "
+                             "`chrt --batch 0`, as the opt-in drop-in CPUSchedulingPolicy=batch of docs/runtime.md does)")
     parser.add_argument("--peer", choices=["llng"],
                         help="also run LemonLDAP::NG's FastCGI handler behind the same nginx, interleaved: (L) caches "
                              "warm, (M) caches off (../shared/peers/llng; scripts/peer_llng.py)")
@@ -443,7 +446,8 @@ def main():
                                       "'\n    name: Alice\n    email: alice@iqueue.test\n    services: [infusion, dextor]\n")
     # critical: (e) is refused on purpose on every request, and logging each would be measured too.
     overrides = {"appauth_workers": args.workers, "max_failures": 1000, "memcached_unix": args.memcached == "unix",
-                 "config": {"app_auth.processes": args.processes}}
+                 "config": {"app_auth.processes": args.processes},
+                 "appauth_prefix": ["chrt", "--batch", "0"] if args.sched == "batch" else []}
     cache_dir = None
     if any(v in CACHED for v in variants):
         # The decision cache's folder on a tmpfs, as docs/nginx.md advises (a file is written per miss); nginx makes it
@@ -510,7 +514,7 @@ def main():
         print(f"AppAuthFCGI: supervisor + {len(with_children(pid)) - 1} worker processes of {threads} threads "
               f"(CPU and memory below are theirs together); "
               + ("nginx worker_processes 2" if args.server == "nginx" else "Apache mpm_event, 2 processes of 40 threads")
-              + f"; wrk -t2; {args.seconds} s per run; "
+              + f"; AppAuthFCGI's CPU scheduling policy {args.sched}; wrk -t2; {args.seconds} s per run; "
               f"{args.rounds} rounds; {os.cpu_count()} cores")
         print(f"AppAuthFCGI RSS at start: {describe_memory(memory_start)}   (built from {args.bin})")
         # Warm-up: the first time each of the 10,000 tokens is seen, its signature is verified (Ed25519, ~100 us) and

@@ -279,7 +279,9 @@ class Stack:
             if name not in programs:
                 continue
             listen = (cfg.get(section) or {}).get("listen") or f"unix:/run/sso/{name}.sock"
-            proc = self.spawn(name, [self.bin / binary, "--config", self.config_path])
+            # overrides["appauth_prefix"]: a command AppAuthFCGI runs under (scripts/bench --sched batch: `chrt --batch 0`).
+            prefix = self.overrides.get("appauth_prefix", []) if name == "appauth" else []
+            proc = self.spawn(name, [*prefix, self.bin / binary, "--config", self.config_path])
             if listen.startswith("unix:") or listen.startswith("/"):
                 path = Path(listen[5:] if listen.startswith("unix:") else listen)
                 wait_for(path.exists, binary, proc=proc, log=self.log_path(name))

@@ -44,6 +44,22 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stdout + r.stderr
 
 
+def test_the_opt_in_batch_drop_in_passes_verify_with_the_unit(tmp_path):
+    """dist/examples/sso-appauth-batch.conf (docs/runtime.md, "CPU scheduling") as the operator installs it, in
+    sso-appauth.service.d/ beside the unit: verify reads drop-ins from the unit path (SYSTEMD_UNIT_PATH) and warns about
+    a bad key or value there as in the unit, so any output fails the test."""
+    for unit in ("sso-appauth.service", "sso-appauth.socket"):
+        (tmp_path / unit).write_text((UNITS / unit).read_text().replace("ExecStart=/usr/bin/", f"ExecStart={BIN}/"))
+    drop_in = ROOT / "dist" / "examples" / "sso-appauth-batch.conf"
+    (tmp_path / "sso-appauth.service.d").mkdir()
+    (tmp_path / "sso-appauth.service.d" / "batch.conf").write_text(drop_in.read_text())
+    settings = [line for line in drop_in.read_text().splitlines() if line and not line.startswith("#")]
+    assert settings == ["[Service]", "CPUSchedulingPolicy=batch"], settings
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", "sso-appauth.service", "sso-appauth.socket"],
+                       cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stdout + r.stderr
+
+
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_units_hold_the_contract(program):
     """What the package promises about each unit pair: the socket the installed config names, only the web server's

@@ -160,7 +160,7 @@ def test_conffiles_units_and_snippets_are_where_the_docs_say(root):
                  "/etc/nginx/sso/sso-auth-location.conf", "/etc/apache2/sso/sso-protect.conf",
                  "/etc/apache2/sso/sso-provider.conf", "/etc/logrotate.d/sso"):
         assert f" {path} " in conffiles, (path, conffiles)
-    for example in ("nginx-site.conf", "apache-site.conf"):
+    for example in ("nginx-site.conf", "apache-site.conf", "sso-appauth-batch.conf"):
         assert (root / "usr/share/doc/sso/examples" / example).exists()
     units = root / "lib/systemd/system"
     for name in ("sso-accounts", "sso-appauth"):
