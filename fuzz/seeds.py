@@ -121,6 +121,20 @@ SEEDS["request-cache"] = {
     "handoff-no-state": js({"jwt": "x.y.z", "origin": HOST}),
 }
 
+# The receipt first, then a manifest and its parts (as in request-cache): each receipt state, live and past, and
+# values a clock cannot show.
+ONE_PART = cached_request(b"hello=world", 1) + b"\0hello=world"
+SEEDS["request-cache-receipt"] = {
+    "waiting": b"%d\0" % (NOW + 100) + ONE_PART,
+    "waiting-ran-out": b"%d\0" % (NOW - 1) + ONE_PART,
+    "taking-live": b"taking %d %d\0" % (NOW + 10, NOW + 100) + ONE_PART,
+    "taking-stale": b"taking %d %d\0" % (NOW - 10, NOW + 100) + ONE_PART,
+    "done": b"done\0" + ONE_PART,
+    "extremes": b"taking 9223372036854775807 -9223372036854775808\0" + ONE_PART,
+    "no-manifest": b"%d" % (NOW + 100),
+    "damaged": b"taking 17000000x0 \0" + cached_request(b"hello=world", 2) + b"\0hello",
+}
+
 repo = ROOT.parent.parent
 SEEDS["config"] = {
     "example-config": (repo / "config/sso.example.yaml").read_bytes(),

@@ -37,7 +37,7 @@ public struct FuzzTarget: Sendable {
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
         JWTFuzz.token, JWTFuzz.claims, CookieFuzz.target, RedirectFuzz.target, SessionRecordFuzz.target,
-        RequestCacheFuzz.target, ConfigFuzz.target, FastCGIRecordFuzz.target,
+        RequestCacheFuzz.target, ReceiptFuzz.target, ConfigFuzz.target, FastCGIRecordFuzz.target,
     ]
 
     /// The target called `name`, if any.
