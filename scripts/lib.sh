@@ -39,6 +39,13 @@ ensure_packages() {
 BUILD_PACKAGES=(libfcgi-dev libmemcached-dev libssl-dev libcrypt-dev libyaml-dev pkg-config openssl)
 # What the running stack needs.
 RUNTIME_PACKAGES=(nginx memcached python3 python3-yaml)
+# LemonLDAP::NG for `scripts/bench --peer llng`: the list at the top of ../shared/peers/llng/bench.sh (its portal
+# initialises with the Debian demo config only with GD::SecurityImage, Image::Magick and Email::Sender).
+PEER_LLNG_PACKAGES=(lemonldap-ng-fastcgi-server lemonldap-ng-handler liblemonldap-ng-portal-perl
+    libapache-session-memcached-perl libcache-memcached-perl libgd-securityimage-perl libimage-magick-perl
+    libemail-sender-perl libhttp-parser-xs-perl libcookie-baker-xs-perl libapache-session-browseable-perl libdbi-perl
+    libstring-random-perl fonts-urw-base35 libauthen-webauthn-perl libconvert-base32-perl libio-string-perl
+    libipc-run-perl libmime-tools-perl libnet-ldap-perl libio-socket-timeout-perl libunicode-string-perl)
 
 # The release build the Debian package ships (scripts/package) and scripts/bench measures: the Swift runtime linked in
 # (--static-swift-stdlib), BIND_NOW and RELRO (Debian's hardening for a program that faces the network). In its own

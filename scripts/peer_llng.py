@@ -38,7 +38,8 @@ class LLNGPeer:
 
     def check_installed(self):
         if not Path("/usr/sbin/llng-fastcgi-server").exists():
-            raise RuntimeError("--peer llng needs the packages listed at the top of ../shared/peers/llng/bench.sh")
+            raise RuntimeError("--peer llng needs the packages listed at the top of ../shared/peers/llng/bench.sh "
+                               "(scripts/bench --peer llng installs them: PEER_LLNG_PACKAGES in scripts/lib.sh)")
         if port_in_use(PEER_MEMCACHED_PORT):
             raise RuntimeError(f"127.0.0.1:{PEER_MEMCACHED_PORT} is in use (the peer's lmConf names that memcached port)")
 
