@@ -547,7 +547,7 @@ def main():
                           f"errors {r['errors']}"
                           + (f"  memcached ops/req {r['mc_ops'] / max(1, r['total']):.3f}" if v in "bdfg" else "")
                           + (f"  checks/req {r['checks'] / max(1, r['total']):.3f}" if v in "fg" else "")
-                          + f"  CPU us/req nginx {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
+                          + f"  CPU us/req {args.server} {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
                             f"memcached {r['us_memcached']:.1f}"
                           + (f" peer {r['us_peer']:.1f}" if peer else ""), flush=True)
         rss_mid = memory_kb(pid)["rss"]
