@@ -24,6 +24,7 @@ import html
 import http.client
 import os
 import re
+import resource
 import shutil
 import socket
 import ssl
@@ -290,7 +291,12 @@ def wrk_once(port, variant, connections, seconds, token, lua):
     if variant in "dg":
         cmd += ["-s", str(lua).replace(".lua", "-cached.lua") if variant == "g" else str(lua)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
+    # wrk shares the cores: its own CPU (a Lua request() per request in (d) and (g), fixed headers elsewhere) is read
+    # from this process's reaped children, which during the run are wrk alone.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     out = done.stdout
     if "Requests/sec" not in out or "99%" not in out:
         print(f"wrk exited {done.returncode}: {out[-800:]} {done.stderr[-400:]}", file=sys.stderr, flush=True)
@@ -303,7 +309,8 @@ def wrk_once(port, variant, connections, seconds, token, lua):
     p99 = to_ms(re.search(r"^\s*99%\s+(\S+)", distribution, re.M).group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return {"rps": rps, "p50": p50, "p99": p99, "total": total, "non2xx": non2xx, "errors": errors}
+    return {"rps": rps, "p50": p50, "p99": p99, "total": total, "non2xx": non2xx, "errors": errors,
+            "us_wrk": wrk_seconds * 1e6 / max(1, total)}
 
 
 def chain_timing(stack, iterations):
@@ -549,7 +556,7 @@ def main():
                           + (f"  checks/req {r['checks'] / max(1, r['total']):.3f}" if v in "fg" else "")
                           + f"  CPU us/req {args.server} {r['us_nginx']:.1f} appauth {r['us_appauth']:.1f} "
                             f"memcached {r['us_memcached']:.1f}"
-                          + (f" peer {r['us_peer']:.1f}" if peer else ""), flush=True)
+                          + (f" peer {r['us_peer']:.1f}" if peer else "") + f" (wrk {r['us_wrk']:.1f})", flush=True)
         rss_mid = memory_kb(pid)["rss"]
         while checked < args.soak:
             r = wrk(stack, port, "d", 64, 10, one, lua)
@@ -583,15 +590,18 @@ def main():
             if (conns, "b") in summary:
                 print(f"c={conns:>2} p99 of (b) / p99 of ({base}) = {summary[(conns, 'b')]['p99'] / summary[(conns, base)]['p99']:.2f}"
                       f"   (issue 15: <= 1.5 at 16 connections)")
-        print("\nCPU time per request, microseconds (median of rounds; wrk's own CPU not counted)")
+        print("\nCPU time per request, microseconds (median of rounds; wrk, the load generator on the same cores, is shown "
+              "apart and not in the total)")
         groups = PROCESS_GROUPS if peer else PROCESS_GROUPS[:3]
         heads = {"nginx": args.server, "appauth": "AppAuth", "memcached": "memcached", "peer": "LLNG+mc"}
-        print(f"{'':>4} {'variant':<42} " + " ".join(f"{heads[k]:>9}" for k in groups) + f" {'total':>9}")
+        print(f"{'':>4} {'variant':<42} " + " ".join(f"{heads[k]:>9}" for k in groups) + f" {'total':>9} {'wrk':>9}")
         for conns in connection_counts:
             for v in variants:
                 rs = results[(conns, v)]
                 us = {k: statistics.median(x["us_" + k] for x in rs) for k in groups}
-                print(f"c={conns:>2} {LABELS[v]:<42} " + " ".join(f"{us[k]:>9.1f}" for k in groups) + f" {sum(us.values()):>9.1f}")
+                wrk_us = statistics.median(x["us_wrk"] for x in rs)
+                print(f"c={conns:>2} {LABELS[v]:<42} " + " ".join(f"{us[k]:>9.1f}" for k in groups)
+                      + f" {sum(us.values()):>9.1f} {wrk_us:>9.1f}")
         print()
         for v in [v for v in "fg" if any(var == v for (_, var) in results)]:
             for conns in connection_counts:
