@@ -40,6 +40,9 @@ enum ReceiptFuzz {
                 FuzzCheck.require(second == .busy, "another replay's claim held once, then not")
             case .gone:
                 FuzzCheck.require(second == .gone, "an entry that was gone came back: \(second)")
+                // A take that finds nothing changes no tab's answer (a late tab once turned `done` into `unknown`).
+                let after = try cache.fate("fz", now: now)
+                FuzzCheck.require(after == before, "a take that found nothing turned \(before) into \(after)")
             }
             // Past every deadline this input could have set, no claim blocks a replay for ever.
             let late = now + 31

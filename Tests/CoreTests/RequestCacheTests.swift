@@ -14,6 +14,15 @@ import SSOTesting
                       created: 1, dropped: nil, parts: 0)
     }
 
+    /// A store at time 1,000 and a one-byte entry created then (kept with ttl 60, it waits until 1,060).
+    func keptAtOneThousand() -> (InMemoryStore, RequestCacheStore, CachedRequest) {
+        let kv = InMemoryStore(now: { 1_000 })
+        var kept = entry([1])
+        kept.created = 1_000
+        kept.parts = 1
+        return (kv, RequestCacheStore(kv: kv, prefix: "t:"), kept)
+    }
+
     @Test func bodiesLargerThanOnePartRoundTripExactlyOnce() throws {
         let store = RequestCacheStore(kv: InMemoryStore(now: { 100 }), prefix: "t:")
         let body = (0..<(RequestCacheStore.partSize * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -65,11 +74,7 @@ import SSOTesting
     /// The receipt's states as `take`, `putBack` and `finish` leave them, and what a reader makes of each once the entry
     /// is gone; and receipt values from memcached that no clock shows are no receipt, never a trap.
     @Test func theReceiptSaysWhatBecameOfASubmission() throws {
-        let kv = InMemoryStore(now: { 1_000 })
-        let store = RequestCacheStore(kv: kv, prefix: "t:")
-        var kept = entry([1])
-        kept.created = 1_000
-        kept.parts = 1
+        let (kv, store, kept) = keptAtOneThousand()
         try store.put(kept, body: [1], id: "r", ttl: 60)  // waits until 1,060
         #expect(try store.take("r", now: 1_010, deadline: 1_020).value != nil)
         #expect(try store.fate("r", now: 1_015) == .inFlight)
@@ -91,6 +96,28 @@ import SSOTesting
             try kv.set("t:q:h:r", Array(hostile.utf8), ttl: 60)
             _ = try store.take("h", now: 1_030, deadline: 1_040)
         }
+    }
+
+    /// Six tabs open the kept form's page at once: one delivers it and finishes it, while another, routed to the replay
+    /// before that, comes to `take` only after. That late take used to claim the `done` receipt, find no manifest and
+    /// delete the receipt, so every tab after it was told the submission was lost (e2e: test_tabs_opening_the_kept_
+    /// forms_page_at_once...). A take that finds nothing leaves the receipt as it found it.
+    @Test func aTakeAfterTheSubmissionWasFinishedLeavesItFinished() throws {
+        let (kv, store, kept) = keptAtOneThousand()
+        try store.put(kept, body: [1], id: "tab", ttl: 60)
+        #expect(try store.take("tab", now: 1_001, deadline: 1_020).value != nil)  // the first tab delivers it
+        try store.finish("tab", remember: 60)
+        #expect(try store.take("tab", now: 1_002, deadline: 1_021) == .gone)  // the late tab
+        #expect(try store.fate("tab", now: 1_003) == .finished)
+        #expect(try kv.get("t:q:tab:r") == Array("done".utf8))
+        // Also for a receipt that says it waits while its manifest is gone (memcached lost it): still lost, not unknown.
+        try store.put(kept, body: [1], id: "lost", ttl: 60)
+        _ = try kv.delete("t:q:lost")
+        #expect(try store.take("lost", now: 1_002, deadline: 1_021) == .gone && store.fate("lost", now: 1_003) == .lost)
+        // And a replay that died with it (its claim past its deadline) stays told as cut short, not as waiting again.
+        try store.put(kept, body: [1], id: "died", ttl: 60)
+        #expect(try store.take("died", now: 1_001, deadline: 1_020).value != nil)  // its program dies with it
+        #expect(try store.take("died", now: 1_030, deadline: 1_049) == .gone && store.fate("died", now: 1_031) == .interrupted)
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

@@ -473,6 +473,23 @@ def set_receipt(stack, kept_id, value):
     assert reply.startswith(b"STORED"), reply
 
 
+def test_a_form_whose_receipt_says_done_is_never_delivered_again_nor_told_lost(cstack):
+    """Once a tab has delivered (or explained) a kept form, its receipt says `done`, and that is final. A tab routed to
+    the replay just before (several tabs opened the page at once) used to reach `take` after it: it claimed the `done`
+    receipt, found the form gone and deleted the receipt, so every tab after it said the form was not kept. Here the
+    manifest is left beside the `done` receipt as well, the widest form of that window: nothing reaches the app again,
+    no page says it was lost, the page opens and the replay cookie is cleared."""
+    b = kept_then_signed_in_elsewhere(cstack, body=b"note=once")
+    kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+    set_receipt(cstack, kept_id, "done")
+    page, hops = b.navigate("GET", cstack.infusion + FORM)
+    assert page.status_code == 200 and page.json()["method"] == "GET", (hops, page.text[:300])
+    assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
+    again, hops = b.navigate("GET", cstack.infusion + FORM)
+    assert again.json()["method"] == "GET" and "not kept" not in again.text, hops
+    assert memcached_command(cstack, f"get sso:q:{kept_id}:r").startswith(b"VALUE sso:q:" + kept_id.encode() + b":r 0 4\r\ndone")
+
+
 def test_when_memcached_lost_the_form_and_its_receipt_the_page_says_so_without_guessing(cstack):
     """memcached flushed (or restarted) while the form waited: nothing says whether its time ran out or it was lost,
     so the page says it is no longer kept, not that it "was kept for 10 minutes" seconds after it was sent."""

@@ -149,18 +149,28 @@ public struct RequestCacheStore {
     /// Takes the entry once, for a replay that will have finished by `deadline` (seconds since 1970). The receipt says so
     /// first, claimed by compare-and-swap (or `add` when there is none), so a reader that finds the entry gone meanwhile
     /// knows a replay has it (`fate`), and a second replay backs off (`.busy`) without taking. If the entry turns out to
-    /// be gone already, or the store fails, the receipt goes back to what it said, if it still holds this claim.
+    /// be gone already, or the store fails, the receipt goes back to the bytes it held, if it still holds this claim: a
+    /// take that finds nothing changes no tab's answer. A receipt that says `done` is not claimed at all: nothing is
+    /// taken after it (a manifest beside it, which only a write to memcached from elsewhere can leave, is dropped).
     public func take(_ id: String, now: Int64, deadline: Int64) throws(StoreError) -> Taken {
         guard SessionStore.isSafeKeyPart(id) else { return .gone }
         let key = receiptKey(id)
         var until: Int64? = nil
+        // The receipt as found, put back if nothing is taken (nil: there was none).
+        var found: [UInt8]? = nil
         let claim: [UInt8]
         if let read = try kv.read(key) {
             switch Receipt(read.value) {
             case .taking(let other, _) where now < other: return .busy
+            case .done:
+                // Delivered or explained (another tab, a moment ago): the receipt stays `done`, so every tab still
+                // naming it is told so; no stray manifest is left to route a page here again.
+                _ = try kv.delete(manifestKey(id))
+                return .gone
             case .taking(_, let waited), .waiting(let waited): until = waited
-            case .done, nil: break
+            case nil: break
             }
+            found = read.value
             claim = Receipt.taking(deadline: deadline, until: until ?? deadline).bytes
             guard try kv.replace(key, claim, ttl: Self.receiptTTL(until: max(until ?? 0, deadline), now: now), ifUnchanged: read.version)
             else { return .busy }
@@ -168,15 +178,14 @@ public struct RequestCacheStore {
             claim = Receipt.taking(deadline: deadline, until: deadline).bytes
             guard try kv.add(key, claim, ttl: Self.receiptTTL(until: deadline, now: now)) else { return .busy }
         }
-        // Not taken after all: the receipt says it waits again (or, its time unknown, nothing), unless another replay
+        // Not taken after all: the receipt says again what it said (or, there was none, nothing), unless another replay
         // has claimed it since.
         let waitAgain = { () throws(StoreError) in
             guard let current = try kv.read(key), current.value == claim else { return }
-            if let until {
-                _ = try kv.replace(key, Receipt.waiting(until: until).bytes, ttl: Self.receiptTTL(until: until, now: now),
-                                   ifUnchanged: current.version)
+            if let found {
+                _ = try kv.replace(key, found, ttl: Self.receiptTTL(until: until ?? 0, now: now), ifUnchanged: current.version)
             } else {
-                try kv.delete(key)
+                _ = try kv.delete(key)
             }
         }
         let taken: [UInt8]?
