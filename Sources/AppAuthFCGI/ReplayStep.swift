@@ -40,7 +40,8 @@ struct ReplayStep: AppStep {
         // The cookie without this one: the others still wait for their own pages (other tabs).
         let clear = ReplayCookie.setCookie(name: host.cache.cookieName, ids: ids.filter { $0 != id }, ttl: host.cache.ttl)
         // Told: other tabs still naming it forget it without a page.
-        let told = { try? store.finish(id, remember: host.cache.ttl + RequestCacheStore.receiptExtra) }
+        let remember = host.cache.ttl + RequestCacheStore.receiptExtra
+        let told = { try? store.finish(id, remember: remember) }
         switch waiting {
         case .kept: break
         case .tooMany:
@@ -58,16 +59,17 @@ struct ReplayStep: AppStep {
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "it is no longer kept (its time ran out, or the server keeping it lost it)").adding(.setCookie, clear)
         case .lost:
+            // Recorded only while still true (no replay claimed it or put it back since it was read): else look again.
+            guard try store.settle(id, as: .lost, now: context.now, remember: remember) else { return retry(request) }
             context.logger.warning("kept submission lost by memcached before its time (evicted, or a server restarted)",
                                    metadata: ["path": "\(request.path)"])
             context.metrics.dropped(.expired)
-            told()
             return notDelivered(service: service, continueURL: continueURL,
                                 reason: "the server keeping it lost it before you signed in again").adding(.setCookie, clear)
         case .interrupted:
+            guard try store.settle(id, as: .interrupted, now: context.now, remember: remember) else { return retry(request) }
             context.logger.warning("a replay of a kept submission was cut short", metadata: ["path": "\(request.path)"])
             context.metrics.dropped(.deliveryFailed)
-            told()
             return maybeReceived(service: service).adding(.setCookie, clear)
         case .taken:
             // Delivered already (two replays answered at once left the cookie naming it): forget it, and on to the page.
@@ -82,6 +84,9 @@ struct ReplayStep: AppStep {
             // Taken a moment ago, or gone: the next request is answered by what its receipt says (the page as it is
             // while another replay has it). The cookie still names it.
             return retry(request)
+        case .finished:
+            // Delivered or explained a moment ago (another tab): forget it, and on to the page, as for `.taken`.
+            return retry(request).adding(.setCookie, clear)
         case .busy:
             // Another tab or window has it claimed: never a redirect to itself (that would loop until its deadline).
             return host.page.message(status: .serviceUnavailable, title: "Your submission is being delivered",

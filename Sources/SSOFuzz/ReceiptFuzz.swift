@@ -31,6 +31,7 @@ enum ReceiptFuzz {
             let second = try cache.take("fz", now: now, deadline: now + 30)
             // A receipt that says another replay has the entry makes this one back off, whatever the manifest says.
             FuzzCheck.require((before == .inFlight) == (first == .busy), "fate said \(before), and take found \(first)")
+            FuzzCheck.require((before == .finished) == (first == .finished), "fate said \(before), and take found \(first)")
             switch first {
             case .entry, .broken:
                 // This replay holds the claim until its deadline: a second one backs off, and readers are told so.
@@ -38,8 +39,8 @@ enum ReceiptFuzz {
                 FuzzCheck.require(try cache.fate("fz", now: now) == .inFlight, "a claimed entry is not in flight")
             case .busy:
                 FuzzCheck.require(second == .busy, "another replay's claim held once, then not")
-            case .gone:
-                FuzzCheck.require(second == .gone, "an entry that was gone came back: \(second)")
+            case .gone, .finished:
+                FuzzCheck.require(second == first, "an entry that was gone came back: \(second)")
                 // A take that finds nothing changes no tab's answer (a late tab once turned `done` into `unknown`).
                 let after = try cache.fate("fz", now: now)
                 FuzzCheck.require(after == before, "a take that found nothing turned \(before) into \(after)")
@@ -50,6 +51,13 @@ enum ReceiptFuzz {
                 let stored = try kv.get("sso:q:fz:r") ?? []
                 FuzzCheck.require(first == .busy && stored == receipt, "a replay's own claim outlived its deadline")
             }
+            // Told lost or cut short only while true: no replay could still deliver it (no manifest).
+            let current = try cache.fate("fz", now: now)
+            let manifestThere = try kv.get("sso:q:fz") != nil
+            let settled = try cache.settle("fz", as: current, now: now, remember: 60)
+            FuzzCheck.require(settled == ((current == .lost || current == .interrupted) && !manifestThere),
+                              "settle as \(current) with the manifest \(manifestThere ? "there" : "gone") said \(settled)")
+            if settled { FuzzCheck.require(try cache.fate("fz", now: now) == .finished, "a settled submission is not finished") }
             try cache.finish("fz", remember: 60)
             FuzzCheck.require(try cache.fate("fz", now: now) == .finished, "a finished submission is not finished")
         } catch {

@@ -107,7 +107,7 @@ import SSOTesting
         try store.put(kept, body: [1], id: "tab", ttl: 60)
         #expect(try store.take("tab", now: 1_001, deadline: 1_020).value != nil)  // the first tab delivers it
         try store.finish("tab", remember: 60)
-        #expect(try store.take("tab", now: 1_002, deadline: 1_021) == .gone)  // the late tab
+        #expect(try store.take("tab", now: 1_002, deadline: 1_021) == .finished)  // the late tab
         #expect(try store.fate("tab", now: 1_003) == .finished)
         #expect(try kv.get("t:q:tab:r") == Array("done".utf8))
         // Also for a receipt that says it waits while its manifest is gone (memcached lost it): still lost, not unknown.
@@ -118,6 +118,32 @@ import SSOTesting
         try store.put(kept, body: [1], id: "died", ttl: 60)
         #expect(try store.take("died", now: 1_001, deadline: 1_020).value != nil)  // its program dies with it
         #expect(try store.take("died", now: 1_030, deadline: 1_049) == .gone && store.fate("died", now: 1_031) == .interrupted)
+    }
+
+    /// A tab that read "lost" (the receipt waits, the manifest is gone) while the app was down and other tabs' replays
+    /// put the form back: its `done` once landed beside a put-back manifest, and the reload that tab had been promised
+    /// ("still kept, reload") then delivered nothing. Now `done` is written for a lost or cut-short tale only while it is
+    /// still true.
+    @Test func aLostOrCutShortTaleIsRecordedOnlyWhileItIsStillTrue() throws {
+        let (kv, store, kept) = keptAtOneThousand()
+        try store.put(kept, body: [1], id: "p", ttl: 60)
+        let a = try #require(try store.take("p", now: 1_001, deadline: 1_020).value)  // tab A; the app is down
+        try store.putBack(a.entry, body: a.body, id: "p", ttl: 59, until: 1_060)
+        let c = try #require(try store.take("p", now: 1_002, deadline: 1_021).value)  // tab C; still down
+        // Tab B read the receipt `waiting` (after A's put-back) and the manifest gone (C has it): "lost". Not so.
+        #expect(try store.settle("p", as: .lost, now: 1_003, remember: 60) == false)
+        try store.putBack(c.entry, body: c.body, id: "p", ttl: 58, until: 1_060)
+        #expect(try store.settle("p", as: .lost, now: 1_004, remember: 60) == false)  // back: the reload delivers it
+        #expect(try store.take("p", now: 1_005, deadline: 1_024).value?.body == [1])
+        // Truly lost (memcached dropped the manifest; the receipt still waits) or cut short (a replay died with it).
+        try store.put(kept, body: [1], id: "q", ttl: 60)
+        _ = try kv.delete("t:q:q")
+        #expect(try store.settle("q", as: .interrupted, now: 1_010, remember: 60) == false)  // not what it says
+        #expect(try store.settle("q", as: .lost, now: 1_010, remember: 60) && store.fate("q", now: 1_011) == .finished)
+        try store.put(kept, body: [1], id: "d", ttl: 60)
+        #expect(try store.take("d", now: 1_001, deadline: 1_020).value != nil)
+        #expect(try store.settle("d", as: .interrupted, now: 1_019, remember: 60) == false)  // still within its deadline
+        #expect(try store.settle("d", as: .interrupted, now: 1_030, remember: 60) && store.fate("d", now: 1_031) == .finished)
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

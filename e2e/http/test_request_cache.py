@@ -477,8 +477,8 @@ def test_a_form_whose_receipt_says_done_is_never_delivered_again_nor_told_lost(c
     """Once a tab has delivered (or explained) a kept form, its receipt says `done`, and that is final. A tab routed to
     the replay just before (several tabs opened the page at once) used to reach `take` after it: it claimed the `done`
     receipt, found the form gone and deleted the receipt, so every tab after it said the form was not kept. Here the
-    manifest is left beside the `done` receipt as well, the widest form of that window: nothing reaches the app again,
-    no page says it was lost, the page opens and the replay cookie is cleared."""
+    manifest is even left beside the `done` receipt (the old take then delivered the form a second time): nothing
+    reaches the app again, no page says it was lost, the page opens and the replay cookie is cleared."""
     b = kept_then_signed_in_elsewhere(cstack, body=b"note=once")
     kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
     set_receipt(cstack, kept_id, "done")

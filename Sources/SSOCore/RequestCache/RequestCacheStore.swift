@@ -45,12 +45,29 @@ public struct RequestCacheStore {
     /// The fate of the submission `id` at `now` (seconds since 1970), once its manifest is gone.
     public func fate(_ id: String, now: Int64) throws(StoreError) -> Fate {
         guard SessionStore.isSafeKeyPart(id), let bytes = try kv.get(receiptKey(id)) else { return .unknown }
+        return Self.fate(of: bytes, now: now)
+    }
+
+    /// What the receipt `bytes` say at `now`.
+    static func fate(of bytes: [UInt8], now: Int64) -> Fate {
         switch Receipt(bytes) {
         case .waiting(let until): return now < until ? .lost : .ranOut
         case .taking(let deadline, _): return now < deadline ? .inFlight : .interrupted
         case .done: return .finished
         case nil: return .unknown
         }
+    }
+
+    /// Records `done` for a submission about to be told as `told` (`.lost` or `.interrupted`: no replay will deliver
+    /// it), only while that is still true: the receipt still says so and the manifest is gone. The receipt is read here
+    /// and replaced by compare-and-swap after the manifest is looked for; a replay that claims the submission, or puts
+    /// it back (the manifest first, then the receipt), changes the receipt, so this is false and writes nothing, and
+    /// the caller tells nothing and looks again. `seconds`: how long `done` is remembered.
+    public func settle(_ id: String, as told: Fate, now: Int64, remember seconds: Int) throws(StoreError) -> Bool {
+        guard told == .lost || told == .interrupted, SessionStore.isSafeKeyPart(id), let read = try kv.read(receiptKey(id)),
+              Self.fate(of: read.value, now: now) == told, try kv.get(manifestKey(id)) == nil
+        else { return false }
+        return try kv.replace(receiptKey(id), Receipt.done.bytes, ttl: seconds, ifUnchanged: read.version)
     }
 
     /// Records that the submission `id` was delivered or explained, for `seconds` (as long as a cookie can name it).
@@ -138,6 +155,8 @@ public struct RequestCacheStore {
         case busy
         /// Taken, but it cannot be read back: its parts are missing or do not match the digest (never a partial body).
         case broken
+        /// Delivered or explained already (its receipt says `done`): nothing is taken, and nothing is written.
+        case finished
 
         /// The entry and its body when this caller has them; nil otherwise.
         public var value: (entry: CachedRequest, body: [UInt8])? {
@@ -150,8 +169,8 @@ public struct RequestCacheStore {
     /// first, claimed by compare-and-swap (or `add` when there is none), so a reader that finds the entry gone meanwhile
     /// knows a replay has it (`fate`), and a second replay backs off (`.busy`) without taking. If the entry turns out to
     /// be gone already, or the store fails, the receipt goes back to the bytes it held, if it still holds this claim: a
-    /// take that finds nothing changes no tab's answer. A receipt that says `done` is not claimed at all: nothing is
-    /// taken after it (a manifest beside it, which only a write to memcached from elsewhere can leave, is dropped).
+    /// take that finds nothing changes no tab's answer. A receipt that says `done` is final: `.finished`, nothing
+    /// claimed, taken or written (a manifest beside it stays until its TTL and is never delivered).
     public func take(_ id: String, now: Int64, deadline: Int64) throws(StoreError) -> Taken {
         guard SessionStore.isSafeKeyPart(id) else { return .gone }
         let key = receiptKey(id)
@@ -162,11 +181,7 @@ public struct RequestCacheStore {
         if let read = try kv.read(key) {
             switch Receipt(read.value) {
             case .taking(let other, _) where now < other: return .busy
-            case .done:
-                // Delivered or explained (another tab, a moment ago): the receipt stays `done`, so every tab still
-                // naming it is told so; no stray manifest is left to route a page here again.
-                _ = try kv.delete(manifestKey(id))
-                return .gone
+            case .done: return .finished  // another tab delivered or explained it a moment ago
             case .taking(_, let waited), .waiting(let waited): until = waited
             case nil: break
             }
