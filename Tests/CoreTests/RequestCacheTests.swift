@@ -140,6 +140,10 @@ import SSOTesting
         _ = try kv.delete("t:q:q")
         #expect(try store.settle("q", as: .interrupted, now: 1_010, remember: 60) == false)  // not what it says
         #expect(try store.settle("q", as: .lost, now: 1_010, remember: 60) && store.fate("q", now: 1_011) == .finished)
+        // Bytes that are no manifest are gone to the route (`peek`): so to the record, or each page redirects to itself.
+        try store.put(kept, body: [1], id: "u", ttl: 60)
+        try kv.set("t:q:u", Array("xxxxx".utf8), ttl: 60)
+        #expect(try store.settle("u", as: .lost, now: 1_010, remember: 60))
         try store.put(kept, body: [1], id: "d", ttl: 60)
         #expect(try store.take("d", now: 1_001, deadline: 1_020).value != nil)
         #expect(try store.settle("d", as: .interrupted, now: 1_019, remember: 60) == false)  // still within its deadline

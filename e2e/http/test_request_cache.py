@@ -415,6 +415,21 @@ def test_a_kept_form_memcached_lost_is_told_not_waited_for(cstack):
     assert b.cookie("infusion.iqueue.test", "__Host-sso_replay") is None
 
 
+def test_a_kept_form_memcached_hands_back_unreadable_is_told_lost_never_a_redirect_loop(cstack):
+    """memcached hands back bytes that are no kept form where the form was (written by another version, damaged, or
+    planted): the page says it was lost, once, and every page of the site opens. When the tale of a lost form was first
+    recorded by compare-and-swap, the route called unreadable bytes gone and the record called them there: each page of
+    the origin redirected to itself."""
+    b = kept_then_signed_in_elsewhere(cstack, body=b"note=damaged")
+    kept_id = b.cookie("infusion.iqueue.test", "__Host-sso_replay").value.split(".")[0]
+    reply = memcached_command(cstack, f"set sso:q:{kept_id} 0 600 5\r\nxxxxx")
+    assert reply.startswith(b"STORED"), reply
+    page, hops = b.navigate("GET", cstack.infusion + FORM)
+    assert len(hops) < 5 and "was not kept" in page.text and "lost" in page.text, (hops, page.text[:300])
+    other, hops = b.navigate("GET", cstack.infusion + "/elsewhere")
+    assert other.status_code == 200 and other.json()["method"] == "GET", hops
+
+
 @pytest.fixture(scope="module", params=SERVERS)
 def quick_stack(request, tmp_root):
     """The app must answer a replay within 2 s."""

@@ -59,13 +59,14 @@ public struct RequestCacheStore {
     }
 
     /// Records `done` for a submission about to be told as `told` (`.lost` or `.interrupted`: no replay will deliver
-    /// it), only while that is still true: the receipt still says so and the manifest is gone. The receipt is read here
+    /// it), only while that is still true: the receipt still says so and the manifest is gone (or unreadable: `peek`,
+    /// the route's own test, so the two never disagree and no page redirects to itself). The receipt is read here
     /// and replaced by compare-and-swap after the manifest is looked for; a replay that claims the submission, or puts
     /// it back (the manifest first, then the receipt), changes the receipt, so this is false and writes nothing, and
     /// the caller tells nothing and looks again. `seconds`: how long `done` is remembered.
     public func settle(_ id: String, as told: Fate, now: Int64, remember seconds: Int) throws(StoreError) -> Bool {
         guard told == .lost || told == .interrupted, SessionStore.isSafeKeyPart(id), let read = try kv.read(receiptKey(id)),
-              Self.fate(of: read.value, now: now) == told, try kv.get(manifestKey(id)) == nil
+              Self.fate(of: read.value, now: now) == told, try peek(id) == nil  // gone as the route reads it: unreadable too
         else { return false }
         return try kv.replace(receiptKey(id), Receipt.done.bytes, ttl: seconds, ifUnchanged: read.version)
     }
