@@ -129,7 +129,9 @@ struct ReplayStep: AppStep {
             }
             // Kept again for the time it had left (from when it was first kept), if any.
             let until = entry.until(ttl: host.cache.ttl)
-            if until > context.now, (try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until)) != nil {
+            // Only while this replay's claim holds: past its deadline another tab may have told it as cut short.
+            if until > context.now,
+               (try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until, claimedUntil: deadline)) == true {
                 return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                          text: "Your submission is still kept. Reload this page in a moment to deliver it.")
             }

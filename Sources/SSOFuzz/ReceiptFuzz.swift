@@ -37,6 +37,15 @@ enum ReceiptFuzz {
                 // This replay holds the claim until its deadline: a second one backs off, and readers are told so.
                 FuzzCheck.require(second == .busy, "a taken entry's claim did not stop a second replay: \(second)")
                 FuzzCheck.require(try cache.fate("fz", now: now) == .inFlight, "a claimed entry is not in flight")
+                // Put back only under its own claim (the deadline it was taken with), and then it waits again.
+                if let (entry, body) = first.value {
+                    let other = try cache.putBack(entry, body: body, id: "fz", ttl: 30, until: now + 30, claimedUntil: now + 29)
+                    let afterOther = try cache.peek("fz")
+                    FuzzCheck.require(!other && afterOther == nil, "a put-back under another's claim was kept")
+                    let own = try cache.putBack(entry, body: body, id: "fz", ttl: 30, until: now + 30, claimedUntil: now + 30)
+                    let afterOwn = try cache.peek("fz"), fateAfterOwn = try cache.fate("fz", now: now)
+                    FuzzCheck.require(own && afterOwn != nil && fateAfterOwn == .lost, "a put-back under its own claim was not kept")
+                }
             case .busy:
                 FuzzCheck.require(second == .busy, "another replay's claim held once, then not")
             case .gone, .finished:

@@ -80,7 +80,7 @@ import SSOTesting
         #expect(try store.fate("r", now: 1_015) == .inFlight)
         #expect(try store.take("r", now: 1_015, deadline: 1_025) == .busy)
         #expect(try store.fate("r", now: 1_021) == .interrupted)  // its replay never finished
-        try store.putBack(kept, body: [1], id: "r", ttl: 39, until: 1_060)
+        #expect(try store.putBack(kept, body: [1], id: "r", ttl: 39, until: 1_060, claimedUntil: 1_020))
         _ = try kv.delete("t:q:r")  // memcached loses it
         #expect(try store.fate("r", now: 1_030) == .lost && store.fate("r", now: 1_060) == .ranOut)
         try store.finish("r", remember: 60)
@@ -128,11 +128,11 @@ import SSOTesting
         let (kv, store, kept) = keptAtOneThousand()
         try store.put(kept, body: [1], id: "p", ttl: 60)
         let a = try #require(try store.take("p", now: 1_001, deadline: 1_020).value)  // tab A; the app is down
-        try store.putBack(a.entry, body: a.body, id: "p", ttl: 59, until: 1_060)
+        #expect(try store.putBack(a.entry, body: a.body, id: "p", ttl: 59, until: 1_060, claimedUntil: 1_020))
         let c = try #require(try store.take("p", now: 1_002, deadline: 1_021).value)  // tab C; still down
         // Tab B read the receipt `waiting` (after A's put-back) and the manifest gone (C has it): "lost". Not so.
         #expect(try store.settle("p", as: .lost, now: 1_003, remember: 60) == false)
-        try store.putBack(c.entry, body: c.body, id: "p", ttl: 58, until: 1_060)
+        #expect(try store.putBack(c.entry, body: c.body, id: "p", ttl: 58, until: 1_060, claimedUntil: 1_021))
         #expect(try store.settle("p", as: .lost, now: 1_004, remember: 60) == false)  // back: the reload delivers it
         #expect(try store.take("p", now: 1_005, deadline: 1_024).value?.body == [1])
         // Truly lost (memcached dropped the manifest; the receipt still waits) or cut short (a replay died with it).
@@ -148,6 +148,19 @@ import SSOTesting
         #expect(try store.take("d", now: 1_001, deadline: 1_020).value != nil)
         #expect(try store.settle("d", as: .interrupted, now: 1_019, remember: 60) == false)  // still within its deadline
         #expect(try store.settle("d", as: .interrupted, now: 1_030, remember: 60) && store.fate("d", now: 1_031) == .finished)
+    }
+
+    /// A replay whose send to the app outlasts its claim (slow name resolution, addresses that never answer) and then
+    /// fails before sending: meanwhile another tab told the replay as cut short ("may or may not have been received")
+    /// and recorded `done`. Its put-back once overwrote that `done` with "waiting": the first tab was promised a reload
+    /// its cookie no longer led to, or the form went to the app after the user was told to check before sending again.
+    @Test func aPutBackAfterItsClaimWasOvertakenLeavesNothingBehind() throws {
+        let (_, store, kept) = keptAtOneThousand()
+        try store.put(kept, body: [1], id: "slow", ttl: 60)
+        let taken = try #require(try store.take("slow", now: 1_001, deadline: 1_020).value)
+        #expect(try store.settle("slow", as: .interrupted, now: 1_025, remember: 60))  // another tab, past the deadline
+        #expect(try store.putBack(taken.entry, body: taken.body, id: "slow", ttl: 35, until: 1_060, claimedUntil: 1_020) == false)
+        #expect(try store.fate("slow", now: 1_026) == .finished && store.peek("slow") == nil)
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

@@ -121,10 +121,21 @@ public struct RequestCacheStore {
         try kv.set(receiptKey(id), Receipt.waiting(until: entry.until(ttl: ttl)).bytes, ttl: ttl + Self.receiptExtra)
     }
 
-    /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`.
-    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int, until: Int64) throws(StoreError) {
+    /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`,
+    /// only while the claim `take` made with `deadline` still holds: the receipt is replaced by compare-and-swap over
+    /// that claim. True when put back. False when the claim was overtaken (past its deadline another tab told the
+    /// replay as cut short and recorded `done`, or another replay claimed it): the manifest just stored is removed again
+    /// and the caller tells its own tab that the submission was not delivered.
+    public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int, until: Int64, claimedUntil deadline: Int64)
+        throws(StoreError) -> Bool {
+        guard let read = try kv.read(receiptKey(id)), case .taking(let claimed, _)? = Receipt(read.value), claimed == deadline
+        else { return false }
         try store(entry, body: body, id: id, ttl: ttl)
-        try kv.set(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra)
+        if try kv.replace(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra, ifUnchanged: read.version) {
+            return true
+        }
+        _ = try kv.delete(manifestKey(id))  // its parts expire with their TTL
+        return false
     }
 
     /// Parts first, then the manifest that names them.
