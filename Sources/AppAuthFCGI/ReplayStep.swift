@@ -89,9 +89,7 @@ struct ReplayStep: AppStep {
             return retry(request).adding(.setCookie, clear)
         case .busy:
             // Another tab or window has it claimed: never a redirect to itself (that would loop until its deadline).
-            return host.page.message(status: .serviceUnavailable, title: "Your submission is being delivered",
-                                     text: "Another tab or window of this browser is delivering the form you sent to \(service.title). "
-                                         + "Reload this page in a moment.").adding(.retryAfter, "5")
+            return beingDelivered(service: service)
         case .broken:
             told()
             return notDelivered(service: service, continueURL: continueURL, reason: "it could not be read back")
@@ -129,11 +127,16 @@ struct ReplayStep: AppStep {
             }
             // Kept again for the time it had left (from when it was first kept), if any.
             let until = entry.until(ttl: host.cache.ttl)
-            // Only while this replay's claim holds: past its deadline another tab may have told it as cut short.
-            if until > context.now,
-               (try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until, claimedUntil: deadline)) == true {
-                return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
-                                         text: "Your submission is still kept. Reload this page in a moment to deliver it.")
+            // Only while this replay's claim holds: past its deadline another tab may have told it as cut short, or
+            // another replay may have it now.
+            if until > context.now {
+                switch try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until, claimedUntil: deadline) {
+                case .kept?:
+                    return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
+                                             text: "Your submission is still kept. Reload this page in a moment to deliver it.")
+                case .elsewhere?: return beingDelivered(service: service)
+                case .dropped?, nil: break
+                }
             }
             context.metrics.dropped(.expired)
             told()
@@ -141,6 +144,13 @@ struct ReplayStep: AppStep {
                                      text: "Your submission was not delivered, and it could not be kept any longer. "
                                          + "Nothing was sent to \(service.title). Please send it again later.").adding(.setCookie, clear)
         }
+    }
+
+    /// Another tab or window's replay has the submission: reload in a moment (503, `Retry-After: 5`).
+    private func beingDelivered(service: Service) -> HTTPResponse {
+        host.page.message(status: .serviceUnavailable, title: "Your submission is being delivered",
+                          text: "Another tab or window of this browser is delivering the form you sent to \(service.title). "
+                              + "Reload this page in a moment.").adding(.retryAfter, "5")
     }
 
     /// "Sent, but no answer came back": the app may or may not have it.

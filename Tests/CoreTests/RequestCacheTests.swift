@@ -6,6 +6,7 @@ import Testing
 @testable import SSOStore
 @testable import FastCGI
 import SSOTesting
+import Synchronization
 
 @Suite struct RequestCacheTests {
     func entry(_ body: [UInt8]) -> CachedRequest {
@@ -80,7 +81,7 @@ import SSOTesting
         #expect(try store.fate("r", now: 1_015) == .inFlight)
         #expect(try store.take("r", now: 1_015, deadline: 1_025) == .busy)
         #expect(try store.fate("r", now: 1_021) == .interrupted)  // its replay never finished
-        #expect(try store.putBack(kept, body: [1], id: "r", ttl: 39, until: 1_060, claimedUntil: 1_020))
+        #expect(try store.putBack(kept, body: [1], id: "r", ttl: 39, until: 1_060, claimedUntil: 1_020) == .kept)
         _ = try kv.delete("t:q:r")  // memcached loses it
         #expect(try store.fate("r", now: 1_030) == .lost && store.fate("r", now: 1_060) == .ranOut)
         try store.finish("r", remember: 60)
@@ -128,11 +129,11 @@ import SSOTesting
         let (kv, store, kept) = keptAtOneThousand()
         try store.put(kept, body: [1], id: "p", ttl: 60)
         let a = try #require(try store.take("p", now: 1_001, deadline: 1_020).value)  // tab A; the app is down
-        #expect(try store.putBack(a.entry, body: a.body, id: "p", ttl: 59, until: 1_060, claimedUntil: 1_020))
+        #expect(try store.putBack(a.entry, body: a.body, id: "p", ttl: 59, until: 1_060, claimedUntil: 1_020) == .kept)
         let c = try #require(try store.take("p", now: 1_002, deadline: 1_021).value)  // tab C; still down
         // Tab B read the receipt `waiting` (after A's put-back) and the manifest gone (C has it): "lost". Not so.
         #expect(try store.settle("p", as: .lost, now: 1_003, remember: 60) == false)
-        #expect(try store.putBack(c.entry, body: c.body, id: "p", ttl: 58, until: 1_060, claimedUntil: 1_021))
+        #expect(try store.putBack(c.entry, body: c.body, id: "p", ttl: 58, until: 1_060, claimedUntil: 1_021) == .kept)
         #expect(try store.settle("p", as: .lost, now: 1_004, remember: 60) == false)  // back: the reload delivers it
         #expect(try store.take("p", now: 1_005, deadline: 1_024).value?.body == [1])
         // Truly lost (memcached dropped the manifest; the receipt still waits) or cut short (a replay died with it).
@@ -159,8 +160,46 @@ import SSOTesting
         try store.put(kept, body: [1], id: "slow", ttl: 60)
         let taken = try #require(try store.take("slow", now: 1_001, deadline: 1_020).value)
         #expect(try store.settle("slow", as: .interrupted, now: 1_025, remember: 60))  // another tab, past the deadline
-        #expect(try store.putBack(taken.entry, body: taken.body, id: "slow", ttl: 35, until: 1_060, claimedUntil: 1_020) == false)
+        #expect(try store.putBack(taken.entry, body: taken.body, id: "slow", ttl: 35, until: 1_060, claimedUntil: 1_020) == .dropped)
         #expect(try store.fate("slow", now: 1_026) == .finished && store.peek("slow") == nil)
+    }
+
+    /// Replay A (claim until 1,020) could not reach the app; just before its put-back's compare-and-swap, replay C acts
+    /// at 1,030, past A's deadline: `c` runs once, on a store of its own. Returns A's answer and a plain view of the store.
+    func putBackOvertaken(by c: @escaping @Sendable (RequestCacheStore) throws(StoreError) -> Void) throws -> (RequestCacheStore.PutBack, RequestCacheStore) {
+        let (kv, _, kept) = keptAtOneThousand()
+        let plain = RequestCacheStore(kv: kv, prefix: "t:")
+        try plain.put(kept, body: [1], id: "x", ttl: 60)
+        let a = try #require(try plain.take("x", now: 1_001, deadline: 1_020).value)
+        let once = Mutex(false)
+        let racing = InterleavingStore(kv) { operation, key throws(StoreError) in
+            guard operation == "replace", key == "t:q:x:r", once.withLock({ done in defer { done = true }; return !done }) else { return }
+            try c(RequestCacheStore(kv: kv, prefix: "t:"))
+        }
+        let answer = try RequestCacheStore(kv: racing, prefix: "t:").putBack(a.entry, body: a.body, id: "x", ttl: 30, until: 1_060,
+                                                                             claimedUntil: 1_020)
+        return (answer, plain)
+    }
+
+    /// C's send fails fast too, so C puts the form back and promises its tab a reload: A leaves it kept (the old
+    /// put-back deleted it, and C's reload found nothing).
+    @Test func aPutBackThatLostItsClaimLeavesAnotherReplaysPutBackKept() throws {
+        let (answer, plain) = try putBackOvertaken { c throws(StoreError) in
+            guard let taken = try c.take("x", now: 1_030, deadline: 1_049).value else { return }
+            _ = try c.putBack(taken.entry, body: taken.body, id: "x", ttl: 30, until: 1_060, claimedUntil: 1_049)
+        }
+        #expect(answer == .kept)
+        #expect(try plain.peek("x") != nil && plain.fate("x", now: 1_031) == .lost, "C's put-back was undone")
+    }
+
+    /// C's send is still under way: A's tab is told another tab has it (the old put-back told it "nothing was sent,
+    /// send it again" while C delivered it).
+    @Test func aPutBackThatLostItsClaimToALiveReplaySaysItIsElsewhere() throws {
+        let (answer, plain) = try putBackOvertaken { c throws(StoreError) in
+            _ = try c.take("x", now: 1_030, deadline: 1_049)
+        }
+        #expect(answer == .elsewhere)
+        #expect(try plain.fate("x", now: 1_031) == .inFlight && plain.peek("x") == nil)
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

@@ -121,21 +121,38 @@ public struct RequestCacheStore {
         try kv.set(receiptKey(id), Receipt.waiting(until: entry.until(ttl: ttl)).bytes, ttl: ttl + Self.receiptExtra)
     }
 
+    /// What `putBack` did, for the tab whose replay could not reach the app.
+    public enum PutBack: Equatable {
+        /// Kept again (by this replay, or by another that had it since): a reload delivers it.
+        case kept
+        /// Another replay has it now (its claim is live, and it took the form or will): this tab says so.
+        case elsewhere
+        /// Nothing keeps it any more (past this replay's deadline another tab told it as cut short, or it ran out of
+        /// store): this tab says it was not delivered. A manifest this call stored is taken back.
+        case dropped
+    }
+
     /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`,
     /// only while the claim `take` made with `deadline` still holds: the receipt is replaced by compare-and-swap over
-    /// that claim. True when put back. False when the claim was overtaken (past its deadline another tab told the
-    /// replay as cut short and recorded `done`, or another replay claimed it): the manifest just stored is removed again
-    /// and the caller tells its own tab that the submission was not delivered.
+    /// that claim (read again once if a replay that found nothing wrote the same claim back). Otherwise the receipt as
+    /// it is now decides (`PutBack`), so no tab is told "not delivered" while another replay delivers or keeps it.
     public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int, until: Int64, claimedUntil deadline: Int64)
-        throws(StoreError) -> Bool {
-        guard let read = try kv.read(receiptKey(id)), case .taking(let claimed, _)? = Receipt(read.value), claimed == deadline
-        else { return false }
-        try store(entry, body: body, id: id, ttl: ttl)
-        if try kv.replace(receiptKey(id), Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra, ifUnchanged: read.version) {
-            return true
+        throws(StoreError) -> PutBack {
+        let key = receiptKey(id)
+        for _ in 0..<2 {
+            guard let read = try kv.read(key), case .taking(let claimed, _)? = Receipt(read.value), claimed == deadline else { break }
+            try store(entry, body: body, id: id, ttl: ttl)
+            if try kv.replace(key, Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra, ifUnchanged: read.version) {
+                return .kept
+            }
         }
-        _ = try kv.delete(manifestKey(id))  // its parts expire with their TTL
-        return false
+        switch try kv.get(key).flatMap({ Receipt($0) }) {
+        case .waiting?: if try peek(id) != nil { return .kept }  // another replay put it back
+        case .taking(let other, _)? where other != deadline: return .elsewhere
+        default: break
+        }
+        _ = try kv.take(manifestKey(id))  // one this call stored, if no one took it; its parts expire with their TTL
+        return .dropped
     }
 
     /// Parts first, then the manifest that names them.
