@@ -129,17 +129,20 @@ struct ReplayStep: AppStep {
             let until = entry.until(ttl: host.cache.ttl)
             // Only while this replay's claim holds: past its deadline another tab may have told it as cut short, or
             // another replay may have it now.
+            var recorded = false  // `done` written by the put-back itself, by compare-and-swap
             if until > context.now {
                 switch try? store.putBack(entry, body: body, id: id, ttl: Int(until - context.now), until: until, claimedUntil: deadline) {
                 case .kept?:
                     return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                              text: "Your submission is still kept. Reload this page in a moment to deliver it.")
                 case .elsewhere?: return beingDelivered(service: service)
-                case .dropped?, nil: break
+                case .finished?: return retry(request).adding(.setCookie, clear)  // another tab settled it, as `.taken`
+                case .dropped?: recorded = true
+                case nil: break
                 }
             }
             context.metrics.dropped(.expired)
-            told()
+            if !recorded { told() }
             return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                      text: "Your submission was not delivered, and it could not be kept any longer. "
                                          + "Nothing was sent to \(service.title). Please send it again later.").adding(.setCookie, clear)

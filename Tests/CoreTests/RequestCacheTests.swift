@@ -160,7 +160,7 @@ import Synchronization
         try store.put(kept, body: [1], id: "slow", ttl: 60)
         let taken = try #require(try store.take("slow", now: 1_001, deadline: 1_020).value)
         #expect(try store.settle("slow", as: .interrupted, now: 1_025, remember: 60))  // another tab, past the deadline
-        #expect(try store.putBack(taken.entry, body: taken.body, id: "slow", ttl: 35, until: 1_060, claimedUntil: 1_020) == .dropped)
+        #expect(try store.putBack(taken.entry, body: taken.body, id: "slow", ttl: 35, until: 1_060, claimedUntil: 1_020) == .finished)
         #expect(try store.fate("slow", now: 1_026) == .finished && store.peek("slow") == nil)
     }
 
@@ -200,6 +200,21 @@ import Synchronization
         }
         #expect(answer == .elsewhere)
         #expect(try plain.fate("x", now: 1_031) == .inFlight && plain.peek("x") == nil)
+    }
+
+    /// The receipt says the form waits but memcached lost the form: the replay that still has it puts it back; with
+    /// no receipt at all it records `done` (by `add`) and its tab is told it was not delivered.
+    @Test func aPutBackRestoresAFormMemcachedLostAndDropsOneWithNoReceipt() throws {
+        let (kv, store, kept) = keptAtOneThousand()
+        try store.put(kept, body: [1], id: "w", ttl: 60)
+        let taken = try #require(try store.take("w", now: 1_001, deadline: 1_020).value)
+        try kv.set("t:q:w:r", Array("1060".utf8), ttl: 60)  // waits, and no manifest
+        #expect(try store.putBack(taken.entry, body: taken.body, id: "w", ttl: 59, until: 1_060, claimedUntil: 1_020) == .kept)
+        #expect(try store.peek("w") != nil)
+        _ = try kv.take("t:q:w")
+        _ = try kv.delete("t:q:w:r")
+        #expect(try store.putBack(taken.entry, body: taken.body, id: "w", ttl: 59, until: 1_060, claimedUntil: 1_020) == .dropped)
+        #expect(try store.fate("w", now: 1_002) == .finished && store.peek("w") == nil)
     }
 
     @Test func takeIsSingleUseUnderConcurrency() throws {

@@ -125,34 +125,57 @@ public struct RequestCacheStore {
     public enum PutBack: Equatable {
         /// Kept again (by this replay, or by another that had it since): a reload delivers it.
         case kept
-        /// Another replay has it now (its claim is live, and it took the form or will): this tab says so.
+        /// Another replay has it now (its claim is live, and it took the form or will), or the receipt kept changing
+        /// under this one: this tab says another has it, and its reload looks again.
         case elsewhere
-        /// Nothing keeps it any more (past this replay's deadline another tab told it as cut short, or it ran out of
-        /// store): this tab says it was not delivered. A manifest this call stored is taken back.
+        /// Another tab settled it meanwhile (the receipt says `done`: delivered, or told as cut short): this tab
+        /// forgets it and opens the page. A manifest this call stored is taken back.
+        case finished
+        /// Nothing keeps it any more (its receipt was lost or unreadable): `done` is recorded (by compare-and-swap, so
+        /// no later claim or put-back is undone) and a manifest this call stored is taken back. This tab says it was
+        /// not delivered.
         case dropped
     }
 
+    /// How many times `putBack` reads the receipt again while it changes under it: 4.
+    static let putBackLooks = 4
+
     /// Stores a taken entry again for the `ttl` seconds it had left (it could not be delivered), waiting until `until`,
-    /// only while the claim `take` made with `deadline` still holds: the receipt is replaced by compare-and-swap over
-    /// that claim (read again once if a replay that found nothing wrote the same claim back). Otherwise the receipt as
-    /// it is now decides (`PutBack`), so no tab is told "not delivered" while another replay delivers or keeps it.
+    /// by compare-and-swap over the receipt as read: while it is this replay's claim (the one `take` made with
+    /// `deadline`), or says the submission waits with no form (memcached lost it; this replay still has it). Otherwise
+    /// the receipt as it is now decides (`PutBack`); every write is a compare-and-swap (or `add`) over what was just
+    /// read, so no tab is told "not delivered" while another replay delivers or keeps it.
     public func putBack(_ entry: CachedRequest, body: [UInt8], id: String, ttl: Int, until: Int64, claimedUntil deadline: Int64)
         throws(StoreError) -> PutBack {
         let key = receiptKey(id)
-        for _ in 0..<2 {
-            guard let read = try kv.read(key), case .taking(let claimed, _)? = Receipt(read.value), claimed == deadline else { break }
+        var stored = false
+        // Past `done` (recorded here or by another tab), the form this call stored is taken back: no replay claims it.
+        let end = { (answer: PutBack) throws(StoreError) -> PutBack in
+            if stored { _ = try kv.take(manifestKey(id)) }
+            return answer
+        }
+        for _ in 0..<Self.putBackLooks {
+            guard let read = try kv.read(key) else {
+                // No receipt: `add`, as a replay's claim would be added; if one was, read again.
+                if try kv.add(key, Receipt.done.bytes, ttl: ttl + Self.receiptExtra) { return try end(.dropped) }
+                continue
+            }
+            switch Receipt(read.value) {
+            case .taking(let claimed, _)? where claimed == deadline: break  // this replay's claim (or written back as it was)
+            case .waiting?: if try peek(id) != nil { return .kept }  // another replay put it back, or this write landed
+            case .taking?: return .elsewhere  // another replay's claim
+            case .done?: return try end(.finished)
+            case nil:
+                guard try kv.replace(key, Receipt.done.bytes, ttl: ttl + Self.receiptExtra, ifUnchanged: read.version) else { continue }
+                return try end(.dropped)
+            }
             try store(entry, body: body, id: id, ttl: ttl)
+            stored = true
             if try kv.replace(key, Receipt.waiting(until: until).bytes, ttl: ttl + Self.receiptExtra, ifUnchanged: read.version) {
                 return .kept
             }
         }
-        switch try kv.get(key).flatMap({ Receipt($0) }) {
-        case .waiting?: if try peek(id) != nil { return .kept }  // another replay put it back
-        case .taking(let other, _)? where other != deadline: return .elsewhere
-        default: break
-        }
-        _ = try kv.take(manifestKey(id))  // one this call stored, if no one took it; its parts expire with their TTL
-        return .dropped
+        return .elsewhere
     }
 
     /// Parts first, then the manifest that names them.
