@@ -162,7 +162,13 @@ public struct RequestCacheStore {
             }
             switch Receipt(read.value) {
             case .taking(let claimed, _)? where claimed == deadline: break  // this replay's claim (or written back as it was)
-            case .waiting?: if try peek(id) != nil { return .kept }  // another replay put it back, or this write landed
+            case .waiting?:
+                if try peek(id) != nil { return .kept }  // another replay put it back, or this write landed
+                // It waits with no form (memcached lost it): claimed again first, then put back as this replay's own,
+                // so no form is stored where another replay's claim could leave it behind.
+                _ = try kv.replace(key, Receipt.taking(deadline: deadline, until: until).bytes,
+                                   ttl: ttl + Self.receiptExtra, ifUnchanged: read.version)
+                continue
             case .taking?: return .elsewhere  // another replay's claim
             case .done?: return try end(.finished)
             case nil:
