@@ -42,6 +42,8 @@ struct ReplayStep: AppStep {
         // Told: other tabs still naming it forget it without a page.
         let remember = host.cache.ttl + RequestCacheStore.receiptExtra
         let told = { try? store.finish(id, remember: remember) }
+        // Delivered or explained already (by another tab): forget it, and on to the page.
+        let forget = { retry(request).adding(.setCookie, clear) }
         switch waiting {
         case .kept: break
         case .tooMany:
@@ -72,8 +74,8 @@ struct ReplayStep: AppStep {
             context.metrics.dropped(.deliveryFailed)
             return maybeReceived(service: service).adding(.setCookie, clear)
         case .taken:
-            // Delivered already (two replays answered at once left the cookie naming it): forget it, and on to the page.
-            return retry(request).adding(.setCookie, clear)
+            // Delivered already (two replays answered at once left the cookie naming it).
+            return forget()
         }
         let entry: CachedRequest, body: [UInt8]
         // Long enough for the app's whole answer: past it, a replay that never finished is told as cut short.
@@ -84,9 +86,7 @@ struct ReplayStep: AppStep {
             // Taken a moment ago, or gone: the next request is answered by what its receipt says (the page as it is
             // while another replay has it). The cookie still names it.
             return retry(request)
-        case .finished:
-            // Delivered or explained a moment ago (another tab): forget it, and on to the page, as for `.taken`.
-            return retry(request).adding(.setCookie, clear)
+        case .finished: return forget()  // delivered or explained a moment ago (another tab)
         case .busy:
             // Another tab or window has it claimed: never a redirect to itself (that would loop until its deadline).
             return beingDelivered(service: service)
@@ -136,7 +136,7 @@ struct ReplayStep: AppStep {
                     return host.page.message(status: .badGateway, title: "\(service.title) cannot be reached",
                                              text: "Your submission is still kept. Reload this page in a moment to deliver it.")
                 case .elsewhere?: return beingDelivered(service: service)
-                case .finished?: return retry(request).adding(.setCookie, clear)  // another tab settled it, as `.taken`
+                case .finished?: return forget()  // another tab settled it meanwhile
                 case .dropped?: recorded = true
                 case nil: break
                 }

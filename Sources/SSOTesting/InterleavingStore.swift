@@ -1,23 +1,19 @@
 import SSOStore
-import Synchronization
 
 /// A `KeyValueStore` around another that lets a test run another caller's steps at an exact point of this one's: before
 /// each write (`set`, `add`, `replace`, `rewrite`, `delete`, `take`), `before(operation, key)` runs first. What it does
 /// goes straight to `inner`, so it lands between this caller's read and its write, as another process's would.
 public final class InterleavingStore: KeyValueStore, Sendable {
     public let inner: any KeyValueStore & Sendable
-    private let before: Mutex<(@Sendable (String, String) throws(StoreError) -> Void)?>
+    private let before: @Sendable (String, String) throws(StoreError) -> Void
 
     /// `before(operation, key)`: `operation` is the method's name ("set", "replace", …).
     public init(_ inner: any KeyValueStore & Sendable, before: @escaping @Sendable (String, String) throws(StoreError) -> Void) {
         self.inner = inner
-        self.before = Mutex(before)
+        self.before = before
     }
 
-    private func hook(_ operation: String, _ key: String) throws(StoreError) {
-        guard let run = before.withLock({ $0 }) else { return }
-        try run(operation, key)
-    }
+    private func hook(_ operation: String, _ key: String) throws(StoreError) { try before(operation, key) }
 
     public func get(_ key: String) throws(StoreError) -> [UInt8]? { try inner.get(key) }
     public func read(_ key: String) throws(StoreError) -> VersionedValue? { try inner.read(key) }
