@@ -3,7 +3,7 @@ programs on loopback. What tests import is in helpers.py, pages.py and fcgi_clie
 import pytest
 import urllib3.util.connection as urllib3_connection
 
-from helpers import SERVERS, Browser, crash_lines, make_stack, new_driver
+from helpers import SERVERS, Browser, Stack, crash_lines, log_tails, make_stack, new_driver
 
 # Every *.test name resolves to 127.0.0.1 for this process only (what curl --resolve does); nothing leaves loopback.
 _create_connection = urllib3_connection.create_connection
@@ -17,6 +17,17 @@ def _loopback_create_connection(address, *args, **kwargs):
 
 
 urllib3_connection.create_connection = _loopback_create_connection
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the logs of every stack it used (see log_tails)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, Stack):
+                report.sections.append((f"logs of {name} ({value.server})", log_tails(value)))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from ssostack import ROOT, Stack
+from ssostack import APACHE_STOP_MARK, ROOT, Stack
 
 BIN = Path(os.environ.get("SSO_BIN", ROOT / ".build" / "debug"))
 SERVERS = [s for s in os.environ.get("SSO_SERVERS", "nginx").split(",") if s]
@@ -130,13 +130,57 @@ def program_pids(stack, name):
     return [top] + sorted(int(c) for c in children)
 
 
-CRASH = re.compile(r"Program crashed|Swift runtime failure|Fatal error:|AddressSanitizer:|Assertion \"|status=signal (?!9\b|15\b)\d+")
+CRASH = re.compile(r"Program crashed|Swift runtime failure|Fatal error:|AddressSanitizer:|Assertion \"|status=signal (?!9\b|15\b)\d+"
+                   # the web servers' own: Apache's parent on a child that died (AH00052), nginx's master on a worker
+                   r"|exit signal (?:Segmentation|Aborted|Bus error|Illegal|Floating)|exited on signal (?!9\b|15\b)\d+")
 
 
 def crash_lines(log):
     """The lines of a program's log file that show a crash: the Swift runtime's or a sanitizer's report, a libmemcached
-    assertion, the supervisor's note of a worker process that ended on a signal no test sends (9 and 15 are)."""
-    return [f"{log.name}: {line}" for line in log.read_text(errors="replace").splitlines() if CRASH.search(line)]
+    assertion, the supervisor's note of a worker process that ended on a signal no test sends (9 and 15 are), a web
+    server's child or worker that died on a fatal signal. An Apache child that dies on the stack's own stop (between
+    APACHE_STOP_MARK and Apache's next start) is Apache's exit path, not a request, and is not counted. Each Apache
+    crash is followed by the backtrace of its core (core_backtrace)."""
+    out, stopping = [], False
+    for line in log.read_text(errors="replace").splitlines():
+        if line == APACHE_STOP_MARK:
+            stopping = True
+        elif "AH00489" in line:  # "... configured -- resuming normal operations": started again
+            stopping = False
+        elif CRASH.search(line) and not stopping:
+            out.append(f"{log.name}: {line}")
+            out += [f"    {l}" for l in core_backtrace(line)]
+    return out
+
+
+def core_backtrace(line, frames=25):
+    """The crashing thread's backtrace from the core an Apache child left (its parent's line names the folder: "possible
+    coredump in …"), read with gdb, and the core removed (they are large). Empty when there is no core or no gdb."""
+    found = re.search(r"possible coredump in (\S+)", line)
+    if not found or not shutil.which("gdb"):
+        return []
+    out = []
+    for core in sorted(Path(found.group(1)).glob("core*")):
+        gdb = subprocess.run(["gdb", "-batch", "-nx", "-ex", f"bt {frames}", shutil.which("apache2") or "apache2", str(core)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", timeout=120)
+        seen = [l for l in gdb.stdout.splitlines() if l.startswith("#")]
+        out += [f"{core.name}:"] + [l for i, l in enumerate(seen) if i == 0 or l != seen[i - 1]][:frames]  # gdb shows #0 twice
+        core.unlink()
+    if not any(Path(found.group(1)).iterdir()):
+        Path(found.group(1)).rmdir()
+    return out
+
+
+def log_tails(stack, lines=25):
+    """The last lines of the web server's error log and of both FastCGI programs' logs: what a failed test's report
+    shows, so a CI run that failed once explains itself after its temporary stack is gone."""
+    web = "apache-error" if stack.server == "apache" else "nginx-error"
+    out = []
+    for name in (web, "appauth", "accounts"):
+        path = stack.log_path(name)
+        text = path.read_text(errors="replace").splitlines() if path.exists() else ["(no log)"]
+        out += [f"--- {path.name}, last {lines} lines"] + [line[:400] for line in text[-lines:]]
+    return "\n".join(out)
 
 
 def ended_report(stack, names=("accounts", "appauth"), lines=40):

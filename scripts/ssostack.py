@@ -13,6 +13,7 @@ import copy
 import grp
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -42,10 +43,20 @@ APACHE_MODULE_DIR = Path("/usr/lib/apache2/modules")
 WEB_USER = "www-data"
 
 
+# Written to Apache's error log just before the stack stops it: a child that dies on that stop's own SIGTERM (Apache's
+# exit path, not a request) is told apart from one that died while serving (e2e/helpers.py crash_lines).
+APACHE_STOP_MARK = "ssostack: stopping apache"
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def allow_core_dumps():
+    """In the child before exec: no limit on core files, so a crash leaves one (Apache's CoreDumpDirectory)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def port_in_use(port):
@@ -409,6 +420,7 @@ TypesConfig /etc/mime.types
 Mutex posixsem
 SSLSessionCache "shmcb:{web}/ssl_scache(512000)"
 SSLRandomSeed startup builtin
+CoreDumpDirectory "{self.apache_cores()}"
 StartServers {self.overrides.get('apache_start_servers', 1)}
 ServerLimit 2
 ThreadsPerChild {self.overrides.get('apache_threads', 25)}
@@ -418,6 +430,14 @@ Include "{web}/sso/example-site.conf"
 """)
         return conf
 
+    def apache_cores(self):
+        """Where a crashed Apache child leaves its core (CoreDumpDirectory): a folder of its own under /tmp, since the
+        children run as www-data and the state folder may be closed to them. Removed at stop when empty."""
+        if getattr(self, "apache_core_dir", None) is None:
+            self.apache_core_dir = Path(tempfile.mkdtemp(prefix="sso-apache-cores-"))
+            os.chmod(self.apache_core_dir, 0o1777)
+        return self.apache_core_dir
+
     def start_apache(self):
         """Checked with `apache2 -t` before it starts."""
         conf = self.apache_conf()
@@ -426,7 +446,7 @@ Include "{web}/sso/example-site.conf"
                                env=env)
         if check.returncode != 0:
             raise RuntimeError("apache2 -t refused the rendered config:\n" + check.stdout.decode(errors="replace"))
-        proc = self.spawn("apache", ["apache2", "-f", str(conf), "-DFOREGROUND"], env=env)
+        proc = self.spawn("apache", ["apache2", "-f", str(conf), "-DFOREGROUND"], env=env, preexec_fn=allow_core_dumps)
         wait_for(lambda: port_in_use(self.https_port), "apache2", proc=proc, log=self.log_path("apache"))
 
     def start(self):
@@ -454,6 +474,10 @@ Include "{web}/sso/example-site.conf"
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:
             return None
+        if name == "apache":
+            self.apache_stopped_at = time.time()
+            with open(self.state / "logs" / "apache-error.log", "a") as log:
+                log.write(APACHE_STOP_MARK + "\n")
         try:
             os.killpg(proc.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -467,6 +491,13 @@ Include "{web}/sso/example-site.conf"
     def stop(self):
         for name in reversed(list(self.procs)):
             self.terminate(name)
+        cores = getattr(self, "apache_core_dir", None)
+        if cores is not None:
+            for core in cores.iterdir():  # left by the stop itself (see APACHE_STOP_MARK); a crash before stays for the report
+                if core.stat().st_mtime >= getattr(self, "apache_stopped_at", float("inf")):
+                    core.unlink()
+            if not any(cores.iterdir()):
+                cores.rmdir()
         if getattr(self, "temporary_run_dir", None):
             shutil.rmtree(self.temporary_run_dir, ignore_errors=True)
 
