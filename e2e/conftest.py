@@ -26,8 +26,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed:
         for name, value in getattr(item, "funcargs", {}).items():
-            if isinstance(value, Stack):
-                report.sections.append((f"logs of {name} ({value.server})", log_tails(value)))
+            for one in value if isinstance(value, tuple) else (value,):  # held_stack gives (stack, proxy)
+                if isinstance(one, Stack):
+                    report.sections.append((f"logs of {name} ({one.server})", log_tails(one)))
 
 
 @pytest.fixture(scope="session")

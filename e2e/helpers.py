@@ -172,11 +172,12 @@ def core_backtrace(line, frames=25):
 
 
 def log_tails(stack, lines=25):
-    """The last lines of the web server's error log and of both FastCGI programs' logs: what a failed test's report
-    shows, so a CI run that failed once explains itself after its temporary stack is gone."""
+    """The last lines of the web server's error log, of both FastCGI programs' logs and of the echo apps' (an app that
+    could not start says why there): what a failed test's report shows, so a CI run that failed once explains itself
+    after its temporary stack is gone."""
     web = "apache-error" if stack.server == "apache" else "nginx-error"
     out = []
-    for name in (web, "appauth", "accounts"):
+    for name in (web, "appauth", "accounts", *(f"app-{app}" for app in stack.app_ports)):
         path = stack.log_path(name)
         text = path.read_text(errors="replace").splitlines() if path.exists() else ["(no log)"]
         out += [f"--- {path.name}, last {lines} lines"] + [line[:400] for line in text[-lines:]]

@@ -10,9 +10,11 @@ certificate folder, address and app ports put in by `render_site`, which fails i
 """
 import argparse
 import copy
+import errno
 import grp
 import os
 import pwd
+import random
 import resource
 import shutil
 import signal
@@ -48,10 +50,30 @@ WEB_USER = "www-data"
 APACHE_STOP_MARK = "ssostack: stopping apache"
 
 
+# Every port free_port has handed out in this process: none is handed out twice, so two stacks alive at once (or one
+# stack's memcached and app) never get the same port.
+_ports_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing is bound to, below the kernel's ephemeral range. A port inside that range (what
+    binding port 0 gives) can be taken by any outgoing connection before the program meant for it binds it; a connection
+    to it then fails, or even connects to itself (loopback's self-connect, which a "something listens there" check
+    takes for the program). Below the range, only a program binding it on purpose can take it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    first = 20000 if low > 25000 else 1024
+    for _ in range(2000):
+        port = random.randrange(first, low)
+        if port in _ports_handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port between {first} and {low}")
 
 
 def allow_core_dumps():
@@ -60,8 +82,11 @@ def allow_core_dumps():
 
 
 def port_in_use(port):
+    """Whether something listens on 127.0.0.1:`port`: a connection is accepted, or not refused within 1 s (a listener
+    whose queue is full drops the handshake instead of refusing it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) in (0, errno.EAGAIN)
 
 
 def wait_for(check, what, timeout=20.0, proc=None, log=None):
@@ -272,6 +297,8 @@ class Stack:
     def start_memcached(self):
         where = ["-s", str(self.memcached_socket), "-a", "0600"] if self.memcached_socket else \
             ["-l", self.address, "-p", str(self.memcached_port)]
+        if not self.memcached_socket:
+            self.refuse_taken(self.memcached_port, "memcached")
         cmd = ["memcached", *where, "-U", "0", "-m", "64", "-t", "2"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]
@@ -292,6 +319,8 @@ class Stack:
             listen = (cfg.get(section) or {}).get("listen") or f"unix:/run/sso/{name}.sock"
             # overrides["appauth_prefix"]: a command AppAuthFCGI runs under (scripts/bench --sched batch: `chrt --batch 0`).
             prefix = self.overrides.get("appauth_prefix", []) if name == "appauth" else []
+            if not (listen.startswith("unix:") or listen.startswith("/")):
+                self.refuse_taken(int(listen.rsplit(":", 1)[1]), binary)
             proc = self.spawn(name, [*prefix, self.bin / binary, "--config", self.config_path])
             if listen.startswith("unix:") or listen.startswith("/"):
                 path = Path(listen[5:] if listen.startswith("unix:") else listen)
@@ -300,8 +329,20 @@ class Stack:
                 port = int(listen.rsplit(":", 1)[1])
                 wait_for(lambda: self.listening(port), binary, proc=proc, log=self.log_path(name))
 
+    def refuse_taken(self, port, what):
+        """Before a program is started on `port`: something already answering there would pass the "listening" check
+        while the program itself fails to bind (and every request meant for it would reach the other one). A program of
+        this stack just stopped may still be closing it (a worker process that outlives its supervisor by a moment): up
+        to 3 s."""
+        deadline = time.time() + 3
+        while self.listening(port):
+            if time.time() > deadline:
+                raise RuntimeError(f"{what}: port {port} is already taken by another program")
+            time.sleep(0.05)
+
     def start_apps(self):
         for name, port in self.app_ports.items():
+            self.refuse_taken(port, f"echo app {name}")
             proc = self.spawn(f"app-{name}", [sys.executable, ROOT / "scripts" / "echo_app.py", str(port), name])
             wait_for(lambda: self.listening(port), f"echo app {name}", proc=proc, log=self.log_path(f"app-{name}"))
 
