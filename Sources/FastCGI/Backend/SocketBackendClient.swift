@@ -19,15 +19,19 @@ public struct SocketBackendClient: BackendClient {
     /// Longest chunk-size line (the size and its extensions), in bytes: 1,024.
     static let maxChunkLineBytes = 1_024
 
+    /// The addresses a host name and port stand for, in the order to try them: `getaddrinfo` unless a test sets it.
+    var resolve: @Sendable (String, Int) throws(BackendError) -> [SocketCandidate] = SocketCandidate.resolved
+
     public init(timeoutSeconds: Int, maxResponseBytes: Int) {
         self.timeoutSeconds = timeoutSeconds
         self.maxResponseBytes = maxResponseBytes
     }
 
-    /// Sends the request (a `Content-Length` is added) and returns the app's response.
+    /// Sends the request (a `Content-Length` is added) and returns the app's response. Connecting, sending and the
+    /// whole answer share one `timeoutSeconds`; until the first byte is sent, any failure is `beforeSending`.
     public func send(_ request: BackendRequest, to address: BackendAddress) throws(BackendError) -> HTTPResponse {
         let deadline = Monotonic.now() + Monotonic.seconds(timeoutSeconds)
-        let fd = try connectSocket(address)
+        let fd = try connectSocket(address, until: deadline)
         defer { close(fd) }
         var head = Array("\(request.method) \(request.uri) HTTP/1.1\r\n".utf8)
         for field in request.headers
@@ -39,58 +43,64 @@ public struct SocketBackendClient: BackendClient {
         return try parse(try readAll(fd, until: deadline))
     }
 
-    private func connectSocket(_ address: BackendAddress) throws(BackendError) -> Int32 {
+    private func connectSocket(_ address: BackendAddress, until deadline: UInt64) throws(BackendError) -> Int32 {
         switch address {
         case .unix(let path):
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw BackendError(message: "socket failed", beforeSending: true) }
-            setTimeouts(fd)
             var addr = sockaddr_un()
             addr.sun_family = sa_family_t(AF_UNIX)
             let bytes = Array(path.utf8)
             guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-                close(fd); throw BackendError(message: "socket path too long", beforeSending: true)
+                throw BackendError(message: "socket path too long", beforeSending: true)
             }
             withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-            }
-            guard ok else { close(fd); throw BackendError(message: "cannot connect to unix:\(path)", beforeSending: true) }
-            return fd
+            let candidate = SocketCandidate(family: AF_UNIX, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
+                                            address: withUnsafeBytes(of: &addr) { Array($0) })
+            return try connectFirst([candidate], until: deadline, naming: "unix:\(path)")
         case .tcp(let host, let port):
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var result: UnsafeMutablePointer<addrinfo>? = nil
-            guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
-                throw BackendError(message: "cannot resolve \(host)", beforeSending: true)
-            }
-            defer { freeaddrinfo(result) }
-            var cursor: UnsafeMutablePointer<addrinfo>? = first
-            while let info = cursor {
-                let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-                if fd >= 0 {
-                    setTimeouts(fd)
-                    if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
-                    close(fd)
-                }
-                cursor = info.pointee.ai_next
-            }
-            throw BackendError(message: "cannot connect to \(host):\(port)", beforeSending: true)
+            return try connectFirst(try resolve(host, port), until: deadline, naming: "\(host):\(port)")
         }
     }
 
-    private func setTimeouts(_ fd: Int32) {
-        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+    /// Connects to the first of `candidates` that answers before `deadline`. Each waits at most its share of the time
+    /// left (a blackholed first address of several leaves the others their turn); the whole never outlasts the
+    /// deadline, and a failure is always `beforeSending`.
+    func connectFirst(_ candidates: [SocketCandidate], until deadline: UInt64, naming name: String) throws(BackendError) -> Int32 {
+        for (index, candidate) in candidates.enumerated() {
+            let now = Monotonic.now()
+            guard now < deadline else { break }
+            let share = (deadline - now) / UInt64(candidates.count - index)
+            let fd = socket(candidate.family, candidate.type, candidate.protocol)
+            guard fd >= 0 else { continue }
+            // A blocking connect gives up after SO_SNDTIMEO (Linux).
+            setTimeouts(fd, nanoseconds: max(share, 1_000_000))
+            let connected = candidate.address.withUnsafeBytes { raw -> Bool in
+                guard let base = raw.baseAddress else { return false }
+                return connect(fd, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
+            }
+            if connected {
+                setTimeouts(fd, nanoseconds: Monotonic.seconds(timeoutSeconds))
+                return fd
+            }
+            close(fd)
+        }
+        throw BackendError(message: "cannot connect to \(name) within \(timeoutSeconds) s", beforeSending: true)
+    }
+
+    /// SO_RCVTIMEO and SO_SNDTIMEO: each blocking call's backstop (the deadline itself is kept with poll).
+    private func setTimeouts(_ fd: Int32, nanoseconds: UInt64) {
+        var tv = timeval(tv_sec: Int(nanoseconds / 1_000_000_000), tv_usec: Int(nanoseconds % 1_000_000_000 / 1_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Waits until `fd` is ready for `events` (POLLIN or POLLOUT), or throws once `deadline` (monotonic ns) has passed.
-    private func wait(_ fd: Int32, _ events: Int32, until deadline: UInt64) throws(BackendError) {
+    /// Waits until `fd` is ready for `events` (POLLIN or POLLOUT), or throws once `deadline` (monotonic ns) has passed;
+    /// `nothingSent`: no byte of the request has left yet, so the app cannot have seen it.
+    private func wait(_ fd: Int32, _ events: Int32, until deadline: UInt64, nothingSent: Bool = false) throws(BackendError) {
         while true {
             let now = Monotonic.now()
             guard now < deadline else {
-                throw BackendError(message: "no whole answer within \(timeoutSeconds) s", beforeSending: false)
+                throw BackendError(message: nothingSent ? "nothing sent within \(timeoutSeconds) s" : "no whole answer within \(timeoutSeconds) s",
+                                   beforeSending: nothingSent)
             }
             var p = pollfd(fd: fd, events: Int16(events), revents: 0)
             let ready = poll(&p, 1, Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000)))
@@ -101,13 +111,13 @@ public struct SocketBackendClient: BackendClient {
     private func writeAll(_ fd: Int32, _ bytes: [UInt8], until deadline: UInt64) throws(BackendError) {
         var sent = 0
         while sent < bytes.count {
-            try wait(fd, Int32(POLLOUT), until: deadline)
+            try wait(fd, Int32(POLLOUT), until: deadline, nothingSent: sent == 0)
             let n = bytes.withUnsafeBytes { raw -> Int in
                 guard let base = raw.baseAddress else { return 0 }
                 return sso_fcgi_send(fd, base + sent, bytes.count - sent, 0)
             }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw BackendError(message: "send failed", beforeSending: false) }
+            guard n > 0 else { throw BackendError(message: "send failed", beforeSending: sent == 0) }
             sent += n
         }
     }

@@ -1,0 +1,138 @@
+import CFastCGI
+import Glibc
+import HTTPTypes
+import Testing
+@testable import FastCGI
+
+/// A replayed form reaches an app whose name has several addresses, the first of them blackholed (a dual-stack host
+/// with IPv6 dropped, say), within the one `timeoutSeconds` of the whole send; and when no address answers, the tab is
+/// told "nothing was sent" within that time, not "may or may not have been received" after several of them.
+@Suite struct BackendConnectTests {
+    /// A loopback listener whose queue is full: a connect to it is neither accepted nor refused (the kernel drops the
+    /// handshake), as a host that drops packets.
+    final class Blackhole {
+        let listener: Int32
+        let filler: Int32
+        let candidate: SocketCandidate
+
+        init() throws {
+            listener = try BackendConnectTests.listening(queue: 0)
+            candidate = BackendConnectTests.candidate(port: BackendConnectTests.port(of: listener))
+            filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            // The one connection a queue of 0 holds; every later handshake is dropped.
+            try #require(BackendConnectTests.connects(filler, to: candidate))
+        }
+
+        deinit { close(filler); close(listener) }
+    }
+
+    /// A loopback app that answers one request with `200 OK`, on a thread of its own.
+    final class OneAnswer: @unchecked Sendable {
+        let listener: Int32
+        let candidate: SocketCandidate
+        var thread = pthread_t()
+
+        init() throws {
+            listener = try BackendConnectTests.listening(queue: 8)
+            candidate = BackendConnectTests.candidate(port: BackendConnectTests.port(of: listener))
+            let box = Unmanaged.passRetained(self).toOpaque()
+            try #require(pthread_create(&thread, nil, { raw in
+                guard let raw else { return nil }
+                Unmanaged<OneAnswer>.fromOpaque(raw).takeRetainedValue().serve()
+                return nil
+            }, box) == 0)
+        }
+
+        func serve() {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            var head: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4_096)
+            while !head.suffix(3).elementsEqual(BackendConnectTests.request.body) {  // read whole before the answer
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                head += buffer[0..<n]
+            }
+            let answer = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8)
+            _ = answer.withUnsafeBytes { sso_fcgi_send(fd, $0.baseAddress, $0.count, 0) }
+            close(fd)
+        }
+
+        func finish() {
+            pthread_join(thread, nil)
+            close(listener)
+        }
+    }
+
+    /// A socket listening on 127.0.0.1 on a port of the kernel's choosing, with a queue of `queue` connections.
+    static func listening(queue: Int32) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = loopback(port: 0)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(fd >= 0 && bound == 0 && listen(fd, queue) == 0)
+        return fd
+    }
+
+    static func connects(_ fd: Int32, to candidate: SocketCandidate) -> Bool {
+        candidate.address.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return false }
+            return connect(fd, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
+        }
+    }
+
+    static func loopback(port: UInt16) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return addr
+    }
+
+    static func port(of fd: Int32) -> UInt16 {
+        var addr = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    static func candidate(port: UInt16) -> SocketCandidate {
+        var addr = loopback(port: port)
+        return SocketCandidate(family: AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
+                               address: withUnsafeBytes(of: &addr) { Array($0) })
+    }
+
+    static let request = BackendRequest(method: "POST", uri: "/form", headers: [], body: Array("a=1".utf8))
+
+    @Test func aBlackholedFirstAddressLeavesTheNextItsTurnWithinTheTimeout() throws {
+        let hole = try Blackhole()
+        let app = try OneAnswer()
+        var client = SocketBackendClient(timeoutSeconds: 2, maxResponseBytes: 1_000)
+        let addresses = [hole.candidate, app.candidate]
+        client.resolve = { _, _ in addresses }
+        let started = Monotonic.now()
+        let response = try client.send(Self.request, to: .tcp(host: "app.internal", port: 1))
+        let seconds = Double(Monotonic.now() - started) / 1e9
+        app.finish()
+        #expect(response.status == .ok && response.body == Array("ok".utf8))
+        #expect(seconds < 2, "took \(seconds) s of a 2 s timeout")
+    }
+
+    @Test func noAddressAnsweringIsNothingSentWithinTheTimeout() throws {
+        let holes = [try Blackhole(), try Blackhole()]
+        var client = SocketBackendClient(timeoutSeconds: 1, maxResponseBytes: 1_000)
+        let addresses = holes.map(\.candidate)
+        client.resolve = { _, _ in addresses }
+        let started = Monotonic.now()
+        do {
+            _ = try client.send(Self.request, to: .tcp(host: "app.internal", port: 1))
+            Issue.record("a blackholed app answered")
+        } catch {
+            #expect(error.beforeSending, "\(error)")
+        }
+        let seconds = Double(Monotonic.now() - started) / 1e9
+        #expect(seconds < 1.6, "took \(seconds) s of a 1 s timeout")
+    }
+}
+
