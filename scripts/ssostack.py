@@ -123,6 +123,8 @@ class Stack:
         self.extra_http = extra_http  # more nginx config for the http block (scripts/bench adds its server there)
         self.procs = {}
         self.temporary_run_dir = None
+        self.apache_core_dir = None  # made by apache_cores() when Apache is configured
+        self.apache_stopped_at = None  # time.time() when terminate() began stopping Apache
         # Where this stack's nginx and memcached listen and are checked; scripts/cluster sets a network namespace's
         # address, and the command prefix that runs a process inside that namespace.
         self.address = "127.0.0.1"
@@ -474,7 +476,7 @@ Include "{web}/sso/example-site.conf"
     def apache_cores(self):
         """Where a crashed Apache child leaves its core (CoreDumpDirectory): a folder of its own under /tmp, since the
         children run as www-data and the state folder may be closed to them. Removed at stop when empty."""
-        if getattr(self, "apache_core_dir", None) is None:
+        if self.apache_core_dir is None:
             self.apache_core_dir = Path(tempfile.mkdtemp(prefix="sso-apache-cores-"))
             os.chmod(self.apache_core_dir, 0o1777)
         return self.apache_core_dir
@@ -532,10 +534,10 @@ Include "{web}/sso/example-site.conf"
     def stop(self):
         for name in reversed(list(self.procs)):
             self.terminate(name)
-        cores = getattr(self, "apache_core_dir", None)
+        cores = self.apache_core_dir
         if cores is not None:
             for core in cores.iterdir():  # left by the stop itself (see APACHE_STOP_MARK); a crash before stays for the report
-                if core.stat().st_mtime >= getattr(self, "apache_stopped_at", float("inf")):
+                if self.apache_stopped_at is not None and core.stat().st_mtime >= self.apache_stopped_at:
                     core.unlink()
             if not any(cores.iterdir()):
                 cores.rmdir()

@@ -16,11 +16,10 @@ import Testing
         let candidate: SocketCandidate
 
         init() throws {
-            listener = try BackendConnectTests.listening(queue: 0)
-            candidate = BackendConnectTests.candidate(port: BackendConnectTests.port(of: listener))
+            (listener, candidate) = try BackendConnectTests.listening(queue: 0)
             filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             // The one connection a queue of 0 holds; every later handshake is dropped.
-            try #require(BackendConnectTests.connects(filler, to: candidate))
+            try #require(candidate.connect(filler))
         }
 
         deinit { close(filler); close(listener) }
@@ -33,8 +32,7 @@ import Testing
         var thread = pthread_t()
 
         init() throws {
-            listener = try BackendConnectTests.listening(queue: 8)
-            candidate = BackendConnectTests.candidate(port: BackendConnectTests.port(of: listener))
+            (listener, candidate) = try BackendConnectTests.listening(queue: 8)
             let box = Unmanaged.passRetained(self).toOpaque()
             try #require(pthread_create(&thread, nil, { raw in
                 guard let raw else { return nil }
@@ -64,43 +62,20 @@ import Testing
         }
     }
 
-    /// A socket listening on 127.0.0.1 on a port of the kernel's choosing, with a queue of `queue` connections.
-    static func listening(queue: Int32) throws -> Int32 {
+    /// A socket listening on 127.0.0.1 on a port of the kernel's choosing, with a queue of `queue` connections, and the
+    /// address to connect to it.
+    static func listening(queue: Int32) throws -> (Int32, SocketCandidate) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = loopback(port: 0)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let any = try #require(try SocketCandidate.resolved("127.0.0.1", 0).first)
+        let bound = any.address.withUnsafeBytes { raw in
+            bind(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
         }
         try #require(fd >= 0 && bound == 0 && listen(fd, queue) == 0)
-        return fd
-    }
-
-    static func connects(_ fd: Int32, to candidate: SocketCandidate) -> Bool {
-        candidate.address.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return false }
-            return connect(fd, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
-        }
-    }
-
-    static func loopback(port: UInt16) -> sockaddr_in {
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        return addr
-    }
-
-    static func port(of fd: Int32) -> UInt16 {
         var addr = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: addr.sin_port)
-    }
-
-    static func candidate(port: UInt16) -> SocketCandidate {
-        var addr = loopback(port: port)
-        return SocketCandidate(family: AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
-                               address: withUnsafeBytes(of: &addr) { Array($0) })
+        let candidate = try #require(try SocketCandidate.resolved("127.0.0.1", Int(UInt16(bigEndian: addr.sin_port))).first)
+        return (fd, candidate)
     }
 
     static let request = BackendRequest(method: "POST", uri: "/form", headers: [], body: Array("a=1".utf8))

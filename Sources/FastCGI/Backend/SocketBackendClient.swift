@@ -71,13 +71,8 @@ public struct SocketBackendClient: BackendClient {
             let share = (deadline - now) / UInt64(candidates.count - index)
             let fd = socket(candidate.family, candidate.type, candidate.protocol)
             guard fd >= 0 else { continue }
-            // A blocking connect gives up after SO_SNDTIMEO (Linux).
-            setTimeouts(fd, nanoseconds: max(share, 1_000_000))
-            let connected = candidate.address.withUnsafeBytes { raw -> Bool in
-                guard let base = raw.baseAddress else { return false }
-                return connect(fd, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
-            }
-            if connected {
+            setTimeouts(fd, nanoseconds: max(share, 1_000_000))  // the connect's bound
+            if candidate.connect(fd) {
                 setTimeouts(fd, nanoseconds: Monotonic.seconds(timeoutSeconds))
                 return fd
             }

@@ -9,6 +9,14 @@ struct SocketCandidate: Sendable, Equatable {
     /// The `sockaddr` bytes (`sockaddr_in`, `sockaddr_in6` or `sockaddr_un`).
     var address: [UInt8]
 
+    /// `connect(2)` of `fd` to this address: true once connected. Blocking; SO_SNDTIMEO bounds it (Linux).
+    func connect(_ fd: Int32) -> Bool {
+        address.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return false }
+            return Glibc.connect(fd, base.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
+        }
+    }
+
     /// Every address `getaddrinfo` gives for `host` and `port`, in its order (IPv6 and IPv4 of one name, say).
     @Sendable static func resolved(_ host: String, _ port: Int) throws(BackendError) -> [SocketCandidate] {
         var hints = addrinfo()
