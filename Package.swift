@@ -9,7 +9,7 @@ import PackageDescription
 //   SSOYAML   (libyaml)                    YAML text to nodes, for the config and users files
 //   SSOCore   <- all of the above: config, sessions, hand-offs, request cache, users, pages, the runtime adapter
 //   SSOCommand <- SSOCore: what every executable's command line shares
-//   SSOTesting <- SSOCore: test doubles, never linked into a program
+//   SSOTesting <- SSOCore: test doubles and scratch folders, never linked into a program
 let package = Package(
     name: "SSO",
     products: [

@@ -11,9 +11,15 @@ import SSOTesting
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("config")
 
+    /// This test's folder, removed when it ends.
+    let scratch: ScratchFolder
+
+    init() throws {
+        scratch = try ScratchFolder("admin")
+    }
+
     func copyExamples() throws -> (config: SSOConfig, folder: URL) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = scratch.url
         var config = try String(contentsOf: Self.example.appendingPathComponent("sso.example.yaml"), encoding: .utf8)
         config = config.replacingOccurrences(of: "/etc/sso/users.yaml", with: "users.yaml")
             .replacingOccurrences(of: "/etc/sso/keys/", with: "keys/")
@@ -109,9 +115,7 @@ import SSOTesting
     /// the programs' group, and by no one else; elsewhere a private key stays 0600. Only root can give a folder
     /// another group.
     @Test(.enabled(if: geteuid() == 0)) func aPrivateKeyTakesTheGroupOfItsFolder() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try scratch.subfolder()
         let plain = try KeysAdmin.generate(kid: "plain", kind: .ed25519, folder: folder.path)
         var info = stat()
         #expect(stat(plain.privateKeyFile, &info) == 0 && info.st_mode & 0o777 == 0o600 && info.st_gid == getegid())

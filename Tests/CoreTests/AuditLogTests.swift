@@ -1,14 +1,20 @@
 import Foundation
 import Testing
 @testable import SSOCore
+import SSOTesting
 
 /// The audit log's folder belongs to the service user, and root's `ssoctl` appends to the same file: whatever stands
 /// at the log's path is written to only when it is a plain file of its own.
 @Suite struct AuditLogTests {
+    /// This test's folder, removed when it ends.
+    let scratch: ScratchFolder
+
+    init() throws {
+        scratch = try ScratchFolder("audit")
+    }
+
     func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try scratch.subfolder()
     }
 
     @Test func aPlainFileIsCreatedAndAppendedTo() throws {

@@ -84,9 +84,15 @@ import SSOTesting
 }
 
 @Suite struct ConfigTests {
+    /// This test's folder, removed when it ends.
+    let scratch: ScratchFolder
+
+    init() throws {
+        scratch = try ScratchFolder("cfg")
+    }
+
     func write(_ text: String, name: String = "sso.yaml") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try scratch.subfolder()
         let path = dir.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path

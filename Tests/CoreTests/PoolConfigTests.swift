@@ -2,12 +2,20 @@ import Foundation
 import Testing
 @testable import SSOCore
 import SSOStore
+import SSOTesting
 
 /// `--check-config` refuses memcached settings that cannot work together (docs/scaling.md), and passes on the ones
 /// that do to the store.
 @Suite struct PoolConfigTests {
+    /// This test's folder, removed when it ends.
+    let scratch: ScratchFolder
+
+    init() throws {
+        scratch = try ScratchFolder("pool")
+    }
+
     func load(_ memcached: String) throws(ConfigError) -> SSOConfig {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pool-\(UUID().uuidString)")
+        let dir = scratch.url.appendingPathComponent(UUID().uuidString)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("sso.yaml").path
         try? """

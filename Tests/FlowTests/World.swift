@@ -24,11 +24,13 @@ final class World: @unchecked Sendable {
     var logger: Logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
     /// This world's own counts (a region of its own, so parallel tests never mix them).
     let metrics: SSOMetrics
+    /// The config, users and key files, removed with this world.
+    let scratch: ScratchFolder
 
     init(lastAccessInterval: Int = 60, extraConfig: String = "") throws {
         metrics = SSOMetrics(counters: try SharedCounters.create(count: MetricsLayout.count), servers: [])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        scratch = try ScratchFolder("flow")
+        let dir = scratch.url
         try "0123456789abcdef0123456789abcdef-secret".write(to: dir.appendingPathComponent("hs.key"), atomically: true, encoding: .utf8)
         let alice = try PasswordHash.make(password: "wonderland")
         let bob = try PasswordHash.make(password: "builder")

@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,10 +26,11 @@ PROGRAMS = ("accounts", "appauth")
 
 def installed_config():
     """The package's /etc/sso/sso.yaml, made as scripts/package makes it."""
-    out = Path(__import__("tempfile").mkdtemp(prefix="sso-installed-"))
-    subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), ROOT / "dist" / "debian" / "installed-config.py",
-                    ROOT / "config", out], check=True)
-    return yaml.safe_load((out / "sso.yaml").read_text())
+    with tempfile.TemporaryDirectory(prefix="sso-installed-") as folder:
+        out = Path(folder)
+        subprocess.run([os.environ.get("PYTHON", "/usr/bin/python3"), ROOT / "dist" / "debian" / "installed-config.py",
+                        ROOT / "config", out], check=True)
+        return yaml.safe_load((out / "sso.yaml").read_text())
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path):
