@@ -541,7 +541,7 @@ Include "{web}/sso/example-site.conf"
                     core.unlink()
             if not any(cores.iterdir()):
                 cores.rmdir()
-        if getattr(self, "temporary_run_dir", None):
+        if self.temporary_run_dir:
             shutil.rmtree(self.temporary_run_dir, ignore_errors=True)
 
     def __enter__(self):
