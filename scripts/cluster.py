@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 
 import netns
-from ssostack import ROOT, Stack, wait_for
+from ssostack import ROOT, Stack
 
 PREFIX = "ssoc"
-BRIDGE = f"{PREFIX}-br"
 SUBNET = "10.213.13"
 HOSTS = {"client": 2, "mc1": 11, "mc2": 12, "mc3": 13, "app1": 21, "app2": 22, "accounts": 31}
 MEMCACHED = ["mc1", "mc2", "mc3"]
@@ -35,17 +34,56 @@ HTTPS_PORT = 8443
 MEMCACHED_PORT = 11211
 
 
-def namespace(host):
-    return f"{PREFIX}-{host}"
+class Network:
+    """Network namespaces `<prefix>-<host>` joined by a bridge `<prefix>-br`, host `h` at `<subnet>.<hosts[h]>`."""
+
+    def __init__(self, prefix, subnet, hosts):
+        self.prefix, self.subnet, self.hosts = prefix, subnet, hosts
+        self.bridge = f"{prefix}-br"
+
+    def namespace(self, host):
+        return f"{self.prefix}-{host}"
+
+    def veth(self, host):
+        """The host side of the host's veth pair (at most 15 characters)."""
+        return f"v{self.prefix}-{host}"[:15]
+
+    def address(self, host):
+        return f"{self.subnet}.{self.hosts[host]}"
+
+    def up(self):
+        """The bridge (no address: the host itself has no way onto it) and one namespace per host, each with a veth on
+        it."""
+        self.down()
+        # The host's own namespace must never send to these addresses: without this route its default route would
+        # carry such a packet off the machine. The namespaces have no default route at all.
+        sh("ip", "route", "add", "unreachable", f"{self.subnet}.0/24")
+        sh("ip", "link", "add", self.bridge, "type", "bridge")
+        # Bridged frames are not handed to the host's iptables (br_netfilter), whose FORWARD policy may drop them.
+        sh("ip", "link", "set", self.bridge, "type", "bridge", "nf_call_iptables", "0", check=False)
+        sh("ip", "link", "set", self.bridge, "up")
+        for host in self.hosts:
+            ns = self.namespace(host)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", self.veth(host), "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "link", "set", self.veth(host), "master", self.bridge, "up")
+            sh("ip", "-n", ns, "addr", "add", f"{self.address(host)}/24", "dev", "eth0")
+            sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+    def down(self):
+        """Removes every link and namespace `up` makes. The veths go first, from this side: a deleted namespace lives on
+        (with its end of the veth) while sockets made in it linger, e.g. in TIME_WAIT."""
+        for host in self.hosts:
+            sh("ip", "link", "del", self.veth(host), check=False)
+            sh("ip", "netns", "del", self.namespace(host), check=False)
+        sh("ip", "link", "del", self.bridge, check=False)
+        sh("ip", "route", "del", "unreachable", f"{self.subnet}.0/24", check=False)
 
 
-def veth(host):
-    """The host side of the host's veth pair (at most 15 characters)."""
-    return f"v{PREFIX}-{host}"[:15]
-
-
-def address(host):
-    return f"{SUBNET}.{HOSTS[host]}"
+NETWORK = Network(PREFIX, SUBNET, HOSTS)
+namespace, veth, address = NETWORK.namespace, NETWORK.veth, NETWORK.address
+network_up, network_down = NETWORK.up, NETWORK.down
 
 
 def sh(*cmd, check=True):
@@ -64,36 +102,6 @@ def can_make_namespaces():
     sh("ip", "link", "del", f"{PREFIX}-pbr", check=False)
     sh("ip", "netns", "del", probe, check=False)
     return None if bridge.returncode == 0 else f"cannot make a bridge: {bridge.stderr.strip()}"
-
-
-def network_up():
-    """The bridge (no address: the host itself has no way onto it) and one namespace per host, each with a veth on it."""
-    network_down()
-    # The host's own namespace must never send to these addresses: without this route its default route would carry
-    # such a packet off the machine. The namespaces have no default route at all.
-    sh("ip", "route", "add", "unreachable", f"{SUBNET}.0/24")
-    sh("ip", "link", "add", BRIDGE, "type", "bridge")
-    # Bridged frames are not handed to the host's iptables (br_netfilter), whose FORWARD policy may drop them.
-    sh("ip", "link", "set", BRIDGE, "type", "bridge", "nf_call_iptables", "0", check=False)
-    sh("ip", "link", "set", BRIDGE, "up")
-    for host in HOSTS:
-        ns = namespace(host)
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", veth(host), "type", "veth", "peer", "name", "eth0", "netns", ns)
-        sh("ip", "link", "set", veth(host), "master", BRIDGE, "up")
-        sh("ip", "-n", ns, "addr", "add", f"{address(host)}/24", "dev", "eth0")
-        sh("ip", "-n", ns, "link", "set", "eth0", "up")
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-
-
-def network_down():
-    """Removes every link and namespace this script makes. The veths go first, from this side: a deleted namespace
-    lives on (with its end of the veth) while sockets made in it linger, e.g. in TIME_WAIT."""
-    for host in HOSTS:
-        sh("ip", "link", "del", veth(host), check=False)
-        sh("ip", "netns", "del", namespace(host), check=False)
-    sh("ip", "link", "del", BRIDGE, check=False)
-    sh("ip", "route", "del", "unreachable", f"{SUBNET}.0/24", check=False)
 
 
 class HostStack(Stack):
@@ -277,7 +285,7 @@ def main():
     cluster = Cluster(args.state, args.bin, replicas=args.replicas).up()
     ca = cluster.ca
     print(f"""
-SSO cluster is up: memcached x3 (replicas {args.replicas}), 2 app hosts, 1 accounts host, in network namespaces on {BRIDGE}.
+SSO cluster is up: memcached x3 (replicas {args.replicas}), 2 app hosts, 1 accounts host, in network namespaces on {NETWORK.bridge}.
   {"host":<10} {"namespace":<14} address
 """ + "\n".join(f"  {h:<10} {namespace(h):<14} {address(h)}" for h in HOSTS) + f"""
 
