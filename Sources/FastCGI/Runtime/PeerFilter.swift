@@ -3,12 +3,17 @@ import Glibc
 
 /// Who may connect to a TCP listener. A unix socket is guarded by its owner, group and mode; a TCP port on 127.0.0.1
 /// is open to every local process, so it is checked here: by peer address (as libfcgi's `FCGI_WEB_SERVER_ADDRS`), and
-/// by the user owning the peer's socket, which the kernel tells for loopback connections (NETLINK_SOCK_DIAG; the same
-/// fact nftables' `meta skuid` matches). Both empty: anyone may connect.
+/// by the user owning the peer's socket, which the kernel tells for connections from this host (NETLINK_SOCK_DIAG; the
+/// same fact nftables' `meta skuid` matches). Both empty: anyone may connect.
+///
+/// The two lists together: the address must be listed (when `addresses` is set) and a socket of this host must belong
+/// to one of the users (when `uids` is set). A peer on another host has no owner here: it is admitted only when
+/// `addresses` names it. A loopback peer whose owner cannot be found is refused.
 public struct PeerFilter: Sendable, Equatable {
     /// Peer addresses allowed (IPv4 or IPv6, as `inet_ntop` writes them); empty: any address.
     public var addresses: [String]
-    /// Users (uids) whose local sockets may connect; empty: any user. A peer that is not local is refused when set.
+    /// Users (uids) whose sockets on this host may connect; empty: any user. When set, a peer on another host is
+    /// admitted only if `addresses` names it (an empty `addresses` then admits no remote peer).
     public var uids: [UInt32]
 
     public init(addresses: [String] = [], uids: [UInt32] = []) {
@@ -57,10 +62,22 @@ final class PeerGate {
         guard !filter.uids.isEmpty else { return nil }
         guard gotLocal else { return "its local address is unknown" }
         let (_, localPort, localBytes) = Self.parts(&local)
-        guard let uid = owner(family: family, peer: peerBytes, peerPort: peerPort, local: localBytes, localPort: localPort) else {
-            return "the owner of \(peerAddress) port \(UInt16(bigEndian: peerPort)) is unknown (not a local socket)"
+        if let uid = owner(family: family, peer: peerBytes, peerPort: peerPort, local: localBytes, localPort: localPort) {
+            return filter.uids.contains(uid) ? nil : "user \(uid) is not allowed"
         }
-        return filter.uids.contains(uid) ? nil : "user \(uid) is not allowed"
+        // No socket of this host at the other end: a web server on another host, which only the address list can admit
+        // (it did, above), or a loopback peer whose lookup failed, which is refused.
+        let port = UInt16(bigEndian: peerPort)
+        if Self.isLoopback(peerBytes) { return "the owner of \(peerAddress) port \(port) is unknown" }
+        return filter.addresses.isEmpty ? "\(peerAddress) port \(port) is not a socket of this host, and allowed_addresses is empty" : nil
+    }
+
+    /// 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: addresses only this host's own sockets connect from.
+    static func isLoopback(_ address: [UInt8]) -> Bool {
+        if address.count == 4 { return address[0] == 127 }
+        guard address.count == 16 else { return false }
+        if address[0..<15].allSatisfy({ $0 == 0 }) && address[15] == 1 { return true }
+        return address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF && address[12] == 127
     }
 
     /// Address text, port (network order) and raw address bytes of an IPv4 or IPv6 socket address.

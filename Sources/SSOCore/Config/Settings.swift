@@ -38,9 +38,9 @@ public enum Settings {
             .init("\(name).max_connections", .integer(16...65_536), .value("1024"), unit: "connections",
                   doc: "Open connections per worker process; beyond it the oldest one not being served is closed."),
             .init("\(name).allowed_users", .textList, .value("[]"),
-                  doc: "TCP only: loopback connections are accepted only from sockets of these users (names or uids; the kernel tells the owner). Empty: any user."),
+                  doc: "TCP only: connections from this host are accepted only from sockets of these users (names or uids; the kernel tells the owner); when set, a peer on another host needs allowed_addresses. Empty: any user."),
             .init("\(name).allowed_addresses", .textList, .value("[]"),
-                  doc: "TCP only: peer addresses accepted; FCGI_WEB_SERVER_ADDRS (comma-separated) adds to them. Empty: any address."),
+                  doc: "TCP only: peer addresses accepted (with allowed_users, both must pass); FCGI_WEB_SERVER_ADDRS (comma-separated) adds to them. Empty: any address."),
         ]
     }
 
