@@ -2,25 +2,57 @@ import ArgumentParser
 import SSOCommand
 import SSOCore
 
-/// `ssoctl check`: the config check of both programs at once (config, both halves of the keys, the users file).
+/// `ssoctl check`: the `--check-config` of every program this host runs, at once (the config, the keys as each
+/// program loads them, the users file, the audit log).
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the config as both programs would: keys for the accounts host and app hosts, the users file.")
+        abstract: "Check the config as the programs of this host would: AccountsFCGI and AppAuthFCGI on the accounts host, AppAuthFCGI on an app host.")
+
+    /// Which programs run here.
+    enum Host: String, ExpressibleByArgument, CaseIterable {
+        /// `accounts` when the config holds the signing key, else `app`.
+        case auto
+        /// AccountsFCGI (the signing key, the users file) and AppAuthFCGI.
+        case accounts
+        /// AppAuthFCGI only: public keys, never a private one (docs/operations.md).
+        case app
+    }
+
+    @Option(help: "Which programs this host runs: accounts (AccountsFCGI and AppAuthFCGI), app (AppAuthFCGI only), or auto: accounts when keys.signing_kid names a key with a private_key_file or secret_file, else app.")
+    var host: Host = .auto
 
     @OptionGroup var options: CtlOptions
 
+    /// Whether `config` names a key this host could sign with: the accounts host's.
+    static func holdsSigningKey(_ config: SSOConfig) -> Bool {
+        config.keys.contains { $0.kid == config.signingKID && ($0.privateKeyFile != nil || $0.secretFile != nil) }
+    }
+
     func run() throws {
         let cfg = try options.loadConfig()
+        let role = host == .auto ? (Self.holdsSigningKey(cfg) ? .accounts : .app) : host
+        let programs: [(String, ConfigCheck.Program)] = role == .app ? [("AppAuthFCGI", .appAuth)]
+            : [("AccountsFCGI", .accounts), ("AppAuthFCGI", .appAuth)]
+        // Each program's problems, once: a problem both would have (the audit log's folder) is said once.
         var problems: [String] = []
-        var checked: [String: Any] = ["config": options.config, "services": cfg.registry.services.count]
-        do { checked["keys"] = try KeyLoader.load(cfg, side: .accounts).keys.count } catch { problems.append("accounts host: \(error)") }
-        do { _ = try KeyLoader.load(cfg, side: .appHost) } catch { problems.append("app hosts: \(error)") }
-        do { checked["users"] = try UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry).all.count } catch {
-            problems.append("\(error)")
+        for (name, program) in programs {
+            for error in ConfigCheck.run(path: options.config, program: program, machine: false).errors {
+                for problem in error.problems.map({ "\(error.file): \($0)" }) where !problems.contains(where: { $0.hasSuffix(problem) }) {
+                    problems.append("\(name): \(problem)")
+                }
+            }
         }
-        checked["problems"] = problems
-        options.output(problems.isEmpty ? "\(options.config): OK (\(checked["services"] ?? 0) services, \(checked["keys"] ?? 0) keys, "
-                       + "\(checked["users"] ?? 0) users)" : problems.joined(separator: "\n"), json: checked)
+        var checked: [String: Any] = ["config": options.config, "services": cfg.registry.services.count,
+                                      "host": role.rawValue, "programs": programs.map(\.0), "problems": problems]
+        if problems.isEmpty {
+            checked["keys"] = cfg.keys.count
+            if role == .accounts { checked["users"] = (try? UsersFileLoader.load(path: cfg.usersFile, registry: cfg.registry).all.count) ?? 0 }
+        }
+        let what = role == .app
+            ? "as an app host (AppAuthFCGI; \(host == .auto ? "no signing key here, so AccountsFCGI was not checked: --host accounts checks it" : "--host app"))"
+            : "as the accounts host (AccountsFCGI and AppAuthFCGI)"
+        let counts = "\(checked["services"] ?? 0) services, \(checked["keys"] ?? 0) keys" + (role == .accounts ? ", \(checked["users"] ?? 0) users" : "")
+        options.output(problems.isEmpty ? "\(options.config): OK \(what): \(counts)" : problems.joined(separator: "\n"), json: checked)
         if !problems.isEmpty { throw ExitCode(2) }
     }
 }

@@ -10,7 +10,7 @@ HEADER = """# /etc/sso/sso.yaml, installed by the sso package (a conffile: your 
 # Set accounts_url, the services and memcached.servers for your site, then check it:
 # (memcached has no authentication: on one machine give it a unix socket only the sso user may use, docs/deploy.md
 # section 7; 127.0.0.1:11211 is open to every local user)
-#     ssoctl check            (both programs' checks at once)
+#     ssoctl check            (the checks of every program this host runs, at once)
 # and restart:  systemctl restart sso-accounts sso-appauth
 # The sockets are systemd's (sso-accounts.socket, sso-appauth.socket): accounts.listen and app_auth.listen must name the
 # same ListenStream= addresses; socket_mode and socket_group then come from the .socket units. docs/operations.md

@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from helpers import BIN, SERVERS, Browser, refused_within
 
@@ -148,6 +149,33 @@ def test_check_and_the_audit_trail(admin_stack):
     text = (s.state / "logs" / "audit.log").read_text()
     for secret in ("wonderland", "builder", "rebuilt", "c-pass", "eyJ"):
         assert secret not in text
+
+
+def test_check_on_an_app_host_runs_appauths_checks_only(admin_stack, tmp_path):
+    """An app host's config as docs/operations.md makes it (the private key's line deleted: app hosts verify, never
+    sign) passes `ssoctl check`, which says what it checked. It used to fail there with exit 2 on every app host: it
+    always loaded the keys as the accounts host does."""
+    s = admin_stack
+    cfg = yaml.safe_load(s.config_path.read_text())
+    for entry in cfg["keys"]["list"]:
+        entry.pop("private_key_file", None)
+    app_host = tmp_path / "app-host.yaml"
+    app_host.write_text(yaml.safe_dump(cfg))
+    run = lambda *args: subprocess.run([BIN / "ssoctl", "check", *args, "--config", str(app_host)], capture_output=True,
+                                       text=True, timeout=60)
+    r = run()
+    assert r.returncode == 0 and "OK as an app host (AppAuthFCGI;" in r.stdout, r.stdout + r.stderr
+    # Asked to check it as the accounts host: AccountsFCGI's own problem, named.
+    r = run("--host", "accounts")
+    assert r.returncode == 2 and r.stdout.startswith("AccountsFCGI: ") and "keys.signing_kid" in r.stdout, r.stdout
+    # What AppAuthFCGI needs is still checked: a public key it cannot read.
+    cfg["keys"]["list"][0]["public_key_file"] = str(tmp_path / "missing.pub.pem")
+    app_host.write_text(yaml.safe_dump(cfg))
+    r = run()
+    assert r.returncode == 2 and "AppAuthFCGI: " in r.stdout and "keys.list[0]" in r.stdout, r.stdout
+    # The accounts host's own config: both programs.
+    both = json.loads(ctl(s, "check", "--json").stdout)
+    assert both["host"] == "accounts" and both["programs"] == ["AccountsFCGI", "AppAuthFCGI"] and both["problems"] == []
 
 
 def test_a_huge_user_name_makes_no_huge_audit_line(admin_stack):
