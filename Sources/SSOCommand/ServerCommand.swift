@@ -138,6 +138,9 @@ public enum ServerCommand {
                 MonitoredStore(try stores.make(), health: health, events: memcached.replicas > 0 ? nil : metrics)
             })
             try FastCGIServer(options: options, responder: responder, logger: logger).run()
+        } catch let error as FastCGIError where error.isSetup {
+            logger.critical("cannot start: \(error) (a config or unit problem: not restarted)")
+            throw ExitCode(2)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

@@ -214,7 +214,9 @@ def test_both_programs_serve_the_flow_on_the_sockets_systemd_passes(own_stack):
 
 def test_the_program_refuses_a_socket_that_is_not_its_configured_address(own_stack, tmp_path):
     """A .socket unit and a config that disagree would leave the web server knocking where nobody listens: the program
-    says so and exits instead of serving another address."""
+    says so and exits instead of serving another address, with 2, the exit the unit does not restart
+    (RestartPreventExitStatus=2): starting again on the same socket cannot help. It exited 1, and systemd restarted it
+    every 200 ms until StartLimitBurst."""
     other = str(tmp_path / "other.sock")
     argv = exec_start("appauth", BIN, own_stack.config_path)
     proc = subprocess.Popen(["systemd-socket-activate", "-l", other, *argv], stdout=subprocess.PIPE,
@@ -232,8 +234,10 @@ def test_the_program_refuses_a_socket_that_is_not_its_configured_address(own_sta
         with socket.socket(socket.AF_UNIX) as s:
             assert wait(lambda: connected(s), 10)  # systemd-socket-activate starts the program at the first connection
             out, _ = proc.communicate(timeout=30)
-        assert proc.returncode == 1, out
+        assert proc.returncode == 2, out
         assert f"systemd passed a socket on unix:{other} but the config says" in out, out
+        assert "(a config or unit problem: not restarted)" in out, out
+        assert setting(read_unit("sso-appauth.service"), "Service", "RestartPreventExitStatus") == "2"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -23,16 +23,16 @@ public enum SystemdSocket {
         let count = passedCount(listenPID: env("LISTEN_PID"), listenFDs: env("LISTEN_FDS"), pid: getpid())
         guard count > 0 else { return nil }
         guard count == 1 else {
-            throw FastCGIError("systemd passed \(count) sockets (LISTEN_FDS); the .socket unit must have one ListenStream=")
+            throw FastCGIError("systemd passed \(count) sockets (LISTEN_FDS); the .socket unit must have one ListenStream=", setup: true)
         }
         let fd = firstFD
         var listening: Int32 = 0
         var size = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1 else {
-            throw FastCGIError("the socket systemd passed (fd 3) is not a listening stream socket (Accept=no, ListenStream= in the .socket unit)")
+            throw FastCGIError("the socket systemd passed (fd 3) is not a listening stream socket (Accept=no, ListenStream= in the .socket unit)", setup: true)
         }
         if let passed = boundAddress(fd), !passed.serves(address) {
-            throw FastCGIError("systemd passed a socket on \(passed) but the config says \(address): make ListenStream= and the config's listen the same")
+            throw FastCGIError("systemd passed a socket on \(passed) but the config says \(address): make ListenStream= and the config's listen the same", setup: true)
         }
         return fd
     }
