@@ -15,7 +15,9 @@ struct Keys: ParsableCommand {
     }
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a new key pair <kid>.pem (0600) and <kid>.pub.pem (0644).")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new key pair <kid>.pem (0600; 0640 in the folder's group when that is not yours) and <kid>.pub.pem (0644).",
+            discussion: "To rotate to it once every app host has the .pub.pem: ssoctl keys rotate --kid <kid>.")
         @OptionGroup var options: CtlOptions
         @Option(help: "The key id.") var kid: String
         @Option(help: "The folder to write to.") var dir = "/etc/sso/keys"
@@ -31,10 +33,14 @@ struct Keys: ParsableCommand {
 
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new key, add it to the config and sign with it; the old key stays for verification until pruned.",
-            discussion: "Copy the new .pub.pem to every app host and restart their AppAuthFCGI before restarting AccountsFCGI.")
+            abstract: "Sign with a new key: the pair `keys generate` made for --kid, or a new one; the old key stays for verification until pruned.",
+            discussion: """
+                The config names the new key at once, and AccountsFCGI signs with it from its next start (a restart, a \
+                reload, or a worker replaced after a crash). So first `ssoctl keys generate --kid K`, copy K.pub.pem to \
+                every app host and restart AppAuthFCGI there, then `ssoctl keys rotate --kid K` and restart AccountsFCGI.
+                """)
         @OptionGroup var options: CtlOptions
-        @Option(help: "The new key id. Default: ed-<date>.") var kid: String?
+        @Option(help: "The new key id: its pair from `keys generate` in the folder is used when there. Default: a new key ed-<yyyymmdd>-<n>.") var kid: String?
         @Option(help: "The folder for the key files. Default: the folder of the signing key.") var dir: String?
         @Option(help: "ed25519 or p256.") var algorithm = "ed25519"
 
@@ -46,13 +52,14 @@ struct Keys: ParsableCommand {
             let folder = dir ?? cfg.keys.first { $0.kid == cfg.signingKID }?.privateKeyFile.map { ($0 as NSString).deletingLastPathComponent }
                 ?? "/etc/sso/keys"
             do {
-                let key = try KeysAdmin.generate(kid: newKID, kind: try Keys.kind(algorithm), folder: folder)
+                let key = try KeysAdmin.existing(kid: newKID, folder: folder)
+                    ?? KeysAdmin.generate(kid: newKID, kind: try Keys.kind(algorithm), folder: folder)
                 try KeysAdmin(path: options.config, config: cfg).rotate(to: key, now: now)
                 options.audit(cfg).record("admin", [("action", "keys rotate"), ("operator", operatorName()), ("kid", newKID),
                                                     ("retired", cfg.signingKID ?? "")], now: now)
                 options.output("""
                     signing with \(newKID) (\(key.publicKeyFile)); \(cfg.signingKID ?? "the old key") stays for verification.
-                    Copy \(key.publicKeyFile) to every app host and restart AppAuthFCGI there, then restart AccountsFCGI.
+                    Every app host must have \(key.publicKeyFile) (and AppAuthFCGI restarted there) before AccountsFCGI is restarted.
                     """, json: ["kid": newKID, "private_key_file": key.privateKeyFile, "public_key_file": key.publicKeyFile,
                                 "retired": cfg.signingKID ?? ""])
             } catch { fail("\(error)") }

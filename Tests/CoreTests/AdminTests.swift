@@ -146,6 +146,25 @@ import SSOTesting
         #expect(pruned.keys.map(\.kid) == ["ed-next"] && pruned.signingKID == "ed-next")
     }
 
+    /// A rotation to the pair `keys generate` made (the app hosts got its public half first) uses those very files, and
+    /// only a whole, matching pair.
+    @Test func aRotationUsesTheGeneratedPairOnlyWhenItIsOne() throws {
+        let folder = try scratch.subfolder().path
+        #expect(try KeysAdmin.existing(kid: "ed-next", folder: folder) == nil)
+        let made = try KeysAdmin.generate(kid: "ed-next", kind: .ed25519, folder: folder)
+        let before = try String(contentsOfFile: made.privateKeyFile, encoding: .utf8)
+        #expect(try KeysAdmin.existing(kid: "ed-next", folder: folder) == made)
+        #expect(try String(contentsOfFile: made.privateKeyFile, encoding: .utf8) == before)
+        // Another key's public half beside it: not a pair.
+        let other = try KeysAdmin.generate(kid: "ed-other", kind: .p256, folder: folder)
+        try FileManager.default.removeItem(atPath: made.publicKeyFile)
+        try FileManager.default.copyItem(atPath: other.publicKeyFile, toPath: made.publicKeyFile)
+        #expect(throws: AdminError.self) { try KeysAdmin.existing(kid: "ed-next", folder: folder) }
+        // Half a pair.
+        try FileManager.default.removeItem(atPath: made.publicKeyFile)
+        #expect(throws: AdminError.self) { try KeysAdmin.existing(kid: "ed-next", folder: folder) }
+    }
+
     @Test func trailingCommentsAreFoundOutsideQuotes() {
         #expect(YAMLLineEditor.trailingComment("  a: 'x # y'   # z") == "   # z")
         #expect(YAMLLineEditor.trailingComment("  a: \"#\"") == "")

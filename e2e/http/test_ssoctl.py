@@ -137,6 +137,34 @@ def test_keys_rotate_logs_no_one_out(admin_stack):
     assert "nothing to prune" in ctl(s, "keys", "prune", "--dry-run").stdout
 
 
+def test_keys_rotate_to_a_pair_generated_first(admin_stack, tmp_path):
+    """docs/operations.md's order: generate the pair, give the app hosts its public half, then rotate to it. The rotation
+    uses the very files generated (the app hosts verify with that public key); a pair that does not match is refused
+    and the config left as it was. rotate used to refuse any kid whose files existed."""
+    s = admin_stack
+    config = tmp_path / "sso.yaml"
+    config.write_text(s.config_path.read_text())
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    run = lambda *args: subprocess.run([BIN / "ssoctl", "keys", *args, "--config", str(config), "--json"], capture_output=True,
+                                       text=True, timeout=60)
+    made = run("generate", "--kid", "ed-next", "--dir", str(keys))
+    assert made.returncode == 0, made.stderr
+    public = (keys / "ed-next.pub.pem").read_bytes()
+    r = run("rotate", "--kid", "ed-next", "--dir", str(keys))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["public_key_file"] == str(keys / "ed-next.pub.pem")
+    assert (keys / "ed-next.pub.pem").read_bytes() == public
+    assert yaml.safe_load(config.read_text())["keys"]["signing_kid"] == "ed-next"
+    # A mismatched pair (another key's public half): refused, nothing changed.
+    assert run("generate", "--kid", "ed-third", "--dir", str(keys)).returncode == 0
+    (keys / "ed-third.pub.pem").write_bytes(public)
+    before = config.read_text()
+    r = run("rotate", "--kid", "ed-third", "--dir", str(keys))
+    assert r.returncode != 0 and "is not the public half" in r.stderr + r.stdout, r.stdout + r.stderr
+    assert config.read_text() == before
+
+
 def test_check_and_the_audit_trail(admin_stack):
     s = admin_stack
     ok = ctl(s, "check", "--json")

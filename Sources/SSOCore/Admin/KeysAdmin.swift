@@ -8,7 +8,8 @@ import SSOYAML
 /// keys whose every token has expired. Rotation: a new key is added to `keys.list` and becomes `signing_kid`; the old
 /// one stays listed (its tokens still verify) with `retired_at`; once `sessions.lifetime` (and the clock leeway) has
 /// passed since then, no token it signed can still be valid, and `prune` removes it. App hosts need each new public key
-/// before the accounts host signs with it: copy the `.pub.pem` first, then rotate (docs/operations.md).
+/// before the accounts host signs with it: `keys generate` the pair, copy the `.pub.pem` to them, then `keys rotate` to it
+/// (`existing`; docs/operations.md).
 public struct KeysAdmin {
     /// The config file.
     public let path: String
@@ -40,6 +41,29 @@ public struct KeysAdmin {
         let group = stat(folder, &info) == 0 && info.st_gid != getegid() ? info.st_gid : nil
         try write(try key.privatePEM(), to: privatePath, mode: 0o600, group: group)
         try write(try key.publicPEM(), to: publicPath, mode: 0o644)
+        return Generated(kid: kid, privateKeyFile: privatePath, publicKeyFile: publicPath)
+    }
+
+    /// The pair `keys generate` wrote as `<kid>.pem` and `<kid>.pub.pem` in `folder`, for a rotation to the key the app
+    /// hosts already have: nil when neither file is there; throws when only one is, or when they do not load or are not
+    /// one pair (a message signed with the private key must verify with the public one).
+    public static func existing(kid: String, folder: String) throws -> Generated? {
+        guard ConfigLoader.isToken(kid) else { throw AdminError("a kid is 1 to 64 of letters, digits, - and _") }
+        let privatePath = folder + "/" + kid + ".pem", publicPath = folder + "/" + kid + ".pub.pem"
+        let present = [privatePath, publicPath].filter { FileManager.default.fileExists(atPath: $0) }
+        guard !present.isEmpty else { return nil }
+        guard present.count == 2 else { throw AdminError("only \(present[0]) exists: a rotation needs both \(kid).pem and \(kid).pub.pem") }
+        let pair: (PKey, PKey)
+        do {
+            pair = (try PKey.privateKey(pem: try KeyLoader.bytesOf(privatePath, key: "private key")),
+                    try PKey.publicKey(pem: try KeyLoader.bytesOf(publicPath, key: "public key")))
+        } catch {
+            throw AdminError("\(privatePath) and \(publicPath) do not load as keys: \(error)")
+        }
+        let probe = Array("ssoctl keys rotate \(kid)".utf8)
+        guard let signature = try? pair.0.sign(probe), pair.1.verify(signature, message: probe) else {
+            throw AdminError("\(publicPath) is not the public half of \(privatePath)")
+        }
         return Generated(kid: kid, privateKeyFile: privatePath, publicKeyFile: publicPath)
     }
 
