@@ -92,7 +92,7 @@ public enum ConfigCheck {
         guard case .unix(let path) = listen else { return nil }
         let folder = FilePaths.folder(of: path)
         guard FileFacts(path: folder)?.isFolder == true else {
-            return "\(key): the folder \(folder) does not exist: the program cannot create \(path) (see docs/deploy.md: RuntimeDirectory= or tmpfiles.d)"
+            return "\(key): the folder \(folder) does not exist: the program cannot create \(path) (see docs/deploy.md: a tmpfiles.d line makes it at boot; the package's .socket units make it too)"
         }
         guard access(folder, W_OK | X_OK) == 0 else {
             return "\(key): user \(SystemAccounts.userName(getuid())) cannot create \(path): \(folder): \(String(cString: strerror(errno))) (run the program as the user that owns \(folder))"
