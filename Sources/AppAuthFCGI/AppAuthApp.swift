@@ -32,7 +32,7 @@ struct AppAuthApp: Handler {
         guard let origin = request.origin, let service = host.config.registry.service(at: origin) else {
             context.logger.error("origin not in the service registry", metadata: ["origin": "\(request.origin?.serialized ?? "(none)")"])
             // The auth check's answers have empty bodies (nginx discards them); its 403 asks @sso_replay for this page.
-            if step == .check { return HTTPResponse.empty(.forbidden).adding(.ssoRoute, "page") }
+            if step == .check { return AuthCheckStep.notKept(HTTPResponse.empty(.forbidden).adding(.ssoRoute, "page")) }
             return host.page.message(status: .forbidden, title: "Sign-in is not set up for this site",
                                      text: "This address is not registered with the single sign-on. Contact the administrator of this site.")
         }

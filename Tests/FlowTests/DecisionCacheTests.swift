@@ -39,6 +39,9 @@ import Testing
         w.memory.isDown = true
         let down = check(w, jwt)
         #expect(down.status == 401 && expires(down) == "0")
+        // A site that is not registered: the 403 that asks @sso_replay for the explanation page.
+        let unregistered = w.check("elsewhere.iqueue.test", "/", cookies: ["__Host-sso": jwt])
+        #expect(unregistered.status == 403 && unregistered.header(.ssoRoute) == "page" && expires(unregistered) == "0")
     }
 
     /// LAST_ACCESSED_TIME written at most once an hour: the idle deadline stays at sign-in + 900 s (infusion's idle
