@@ -150,7 +150,9 @@ import SSOTesting
         let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
         let (link, state) = try w.requestIDLink(jwt, to: "infusion.iqueue.test")
         let requestID = String(link.split(separator: "=").last ?? "")
-        _ = w.signin("infusion.iqueue.test", link, cookies: ["__Host-sso_state": state])
+        let redeemed = w.signin("infusion.iqueue.test", link, cookies: ["__Host-sso_state": state])
+        let appToken = try #require(World.cookie(redeemed, "__Host-sso"))  // the app host's own token
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": appToken]).status == 200)
         let form = w.accountsRequest("/login")
         let csrf = try #require(World.cookie(form, "__Host-sso_csrf"))
         let failed = w.accountsRequest("/login", method: "POST", cookies: ["__Host-sso_csrf": csrf],
@@ -158,6 +160,6 @@ import SSOTesting
         #expect(failed.status == 200)
         let text = sink.lines.joined(separator: "\n")
         #expect(!text.isEmpty)
-        for secret in ["wonderland", "wrong-password-xyz", jwt, requestID, state] { #expect(!text.contains(secret)) }
+        for secret in ["wonderland", "wrong-password-xyz", jwt, appToken, requestID, state, csrf] { #expect(!text.contains(secret)) }
     }
 }
