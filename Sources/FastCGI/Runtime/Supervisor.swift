@@ -7,8 +7,9 @@ import Logging
 /// socket stays open, connections queue on it, and the other workers keep serving.
 ///
 /// Signals: SIGTERM/SIGINT stop (the workers finish what they have, and serve what is queued when the socket is
-/// ours); SIGHUP restarts without dropping anything: a new set of workers (re-reading the config and the program file)
-/// starts on the same socket, and only once each says it is serving are the old ones stopped.
+/// ours); SIGHUP restarts without dropping anything: a new set of workers (of the running program, `/proc/self/exe`, each
+/// reading the config afresh; `options` stay as started) starts on the same socket, and only once each says it is
+/// serving are the old ones stopped.
 public final class Supervisor {
     /// The pause before a worker slot is started again after `failures` quick deaths in a row (each within 5 s of its
     /// start), in nanoseconds: 200 ms after the first, doubling each time, at most 30 s.
@@ -21,7 +22,7 @@ public final class Supervisor {
         public var address: ListenAddress
         public var socketMode: Int
         public var socketGroup: UInt32?
-        /// Worker processes. Default in config: 2.
+        /// Worker processes. Default in config: 1.
         public var processes: Int
         /// The worker's command line after the program path (the supervisor adds `--listen fd:0` and its own flags).
         public var arguments: [String]
