@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SSOCommand
 import SSOCore
 
@@ -29,7 +30,14 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        let cfg = try options.loadConfig()
+        // The file itself first: its problems are the answer, in JSON too with --json (and on stderr as text).
+        let (cfg, fileProblems) = ConfigLoader.inspect(path: options.config)
+        guard fileProblems.isEmpty else {
+            let problems = fileProblems.map { "\(options.config): \($0)" }
+            if options.json { options.output("", json: ["config": options.config, "problems": problems]) }
+            else { FileHandle.standardError.write(Data((ConfigError(file: options.config, problems: fileProblems).description + "\n").utf8)) }
+            throw ExitCode(2)
+        }
         let role = host == .auto ? (Self.holdsSigningKey(cfg) ? .accounts : .app) : host
         let programs: [(String, ConfigCheck.Program)] = role == .app ? [("AppAuthFCGI", .appAuth)]
             : [("AccountsFCGI", .accounts), ("AppAuthFCGI", .appAuth)]

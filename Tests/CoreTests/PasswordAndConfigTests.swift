@@ -240,6 +240,87 @@ import SSOTesting
         }
     }
 
+    /// The problems of `valid` with `extra` appended (nil: it loads).
+    func problems(_ extra: String) -> [String: String]? {
+        let text = Self.valid + "\n" + extra + "\n"
+        do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); return nil }
+        catch { return Dictionary(error.problems.map { ($0.key, $0.expected) }, uniquingKeysWith: { a, _ in a }) }
+    }
+
+    /// Mistakes an operator makes that the checks let through, and the program then failed on (or misbehaved with) at
+    /// run time: each is now a problem naming its key.
+    @Test func mistakesThatOnlyFailedAtRunTimeAreProblems() throws {
+        // listen: libfcgi listens on IPv4 only ("[::1]:9001" became a unix socket of that name), resolves a name at
+        // start (exit 1, restarted for ever), and a unix path holds 107 bytes.
+        for listen in ["fd:1", "[::1]:9001", "::1:9001", "127.0.0.1 :9001", "no-such-host.invalid:9001",
+                       "unix:/run/" + String(repeating: "s", count: 100) + ".sock"] {
+            #expect(problems("accounts: {listen: \"\(listen)\"}")?["accounts.listen"] != nil, "\(listen)")
+        }
+        for listen in ["127.0.0.1:9001", "localhost:9001", "unix:/run/sso/a.sock", "fd:0"] {
+            #expect(problems("accounts: {listen: \"\(listen)\"}") == nil, "\(listen)")
+        }
+        // The two programs on one socket: the second to start took the first one's path away.
+        #expect(problems("accounts: {listen: \"127.0.0.1:9001\"}\napp_auth: {listen: \"127.0.0.1:9001\"}")?["app_auth.listen"] != nil)
+        #expect(problems("accounts: {listen: \"unix:/run/s.sock\"}\napp_auth: {listen: \"unix:/run/s.sock\"}")?["app_auth.listen"] != nil)
+        // A unix socket anyone on the host may write to (and send FastCGI params of their choosing).
+        #expect(problems("app_auth: {socket_mode: \"0666\"}")?["app_auth.socket_mode"] != nil)
+        #expect(problems("app_auth: {listen: \"127.0.0.1:9001\", socket_mode: \"0666\"}") == nil)  // TCP: not a socket file
+        // LAST_ACCESSED_TIME written less often than the shortest idle timeout (services[1]: 300 s): active users cut off.
+        #expect(problems("sessions: {last_access_interval: 300}")?["sessions.last_access_interval"]?.contains("services[1].idle_timeout") == true)
+        #expect(problems("sessions: {last_access_interval: 299}") == nil)
+        // A delivery longer than nginx's @sso_replay waits (75 s).
+        #expect(problems("request_cache: {backend_timeout: 3600}")?["request_cache.backend_timeout"] != nil)
+        // YAML 1.1 octal: 060 was read as 48.
+        #expect(problems("login: {max_delay: 060}")?["login.max_delay"]?.contains("decimal") == true)
+        #expect(problems("login: {max_delay: 60}") == nil)
+    }
+
+    /// A file that cannot be read or parsed is that one problem, not also every required key "missing".
+    @Test func anUnreadableFileIsOneProblem() throws {
+        for text in ["a: 1\na: 2\n", "- a list\n", "\tkey: tab\n"] {
+            do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("loaded: \(text)") }
+            catch { #expect(error.problems.count == 1, "\(text): \(error.problems.map(\.key))") }
+        }
+    }
+
+    /// The accounts host signs with the private file and the app hosts verify with the public one: two halves of
+    /// different pairs passed every check, and no token was accepted anywhere. A bad public file is named as itself.
+    @Test func theSigningKeysHalvesMustBeOnePair() throws {
+        let folder = try scratch.subfolder().path
+        let mine = try KeysAdmin.generate(kid: "k1", kind: .ed25519, folder: folder)
+        let other = try KeysAdmin.generate(kid: "k2", kind: .ed25519, folder: folder)
+        let config = { (publicFile: String) in
+            try ConfigLoader.load(contents: Array((Self.valid.replacingOccurrences(
+                of: "private_key_file: k.pem, public_key_file: k.pub", with: "private_key_file: \(mine.privateKeyFile), public_key_file: \(publicFile)")).utf8),
+                file: folder + "/sso.yaml")
+        }
+        #expect(try KeyLoader.load(try config(mine.publicKeyFile), side: .accounts).signingKID == "k1")
+        do { _ = try KeyLoader.load(try config(other.publicKeyFile), side: .accounts); Issue.record("a mismatched pair loaded") }
+        catch let error as ConfigError { #expect(error.problems.map(\.key) == ["keys.list[0].public_key_file"]) }
+        // An app host reads only the public file: a broken one is named, not the private file it never opens.
+        let garbage = folder + "/garbage.pub.pem"
+        try "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        do { _ = try KeyLoader.load(try config(garbage), side: .appHost); Issue.record("garbage loaded") }
+        catch let error as ConfigError {
+            #expect(error.problems.map(\.key) == ["keys.list[0].public_key_file"] && error.problems.first?.value == "\"\(garbage)\"")
+        }
+    }
+
+    /// The audit log is opened without following a link and must be a file of its own: the check says so before the
+    /// programs refuse to start.
+    @Test func anAuditLogTheProgramsWouldRefuseIsAProblem() throws {
+        let folder = try scratch.subfolder().path
+        try "x".write(toFile: folder + "/real.log", atomically: true, encoding: .utf8)
+        #expect(symlink(folder + "/real.log", folder + "/link.log") == 0)
+        #expect(link(folder + "/real.log", folder + "/hard.log") == 0)
+        #expect(AuditLog.refusal(atPath: folder + "/link.log")?.contains("symbolic link") == true)
+        #expect(AuditLog.refusal(atPath: folder + "/hard.log")?.contains("one link") == true)
+        #expect(AuditLog.refusal(atPath: folder)?.contains("plain file") == true)
+        #expect(AuditLog.refusal(atPath: folder + "/new.log") == nil)
+        try FileManager.default.removeItem(atPath: folder + "/hard.log")
+        #expect(AuditLog.refusal(atPath: folder + "/real.log") == nil)
+    }
+
     @Test func listenAddresses() {
         #expect(ListenAddress(parsing: "unix:/run/a.sock") == .unix("/run/a.sock"))
         #expect(ListenAddress(parsing: "/run/a.sock") == .unix("/run/a.sock"))

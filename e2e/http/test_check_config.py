@@ -102,6 +102,7 @@ def test_warnings_do_not_fail(stack, tmp_path):
     def change(cfg):
         cfg["memcached"]["servers"] = [f"127.0.0.1:{silent}"]
         cfg["accounts"]["listen"] = f"unix:{tmp_path}/no-such-folder/accounts.sock"
+        cfg["accounts"]["allowed_users"] = []  # TCP-only (Apache's stack sets it): the next test's warning
 
     path = write_config(stack, tmp_path, change)
     rc, out, err = check("AccountsFCGI", path)
@@ -110,6 +111,15 @@ def test_warnings_do_not_fail(stack, tmp_path):
     assert f"warning: accounts.listen: the folder {tmp_path}/no-such-folder does not exist" in err, err
     rc, out, err = check("AppAuthFCGI", path)
     assert rc == 0 and "1 warning(s)" in out and f'"127.0.0.1:{silent}" does not answer' in err, (out, err)
+
+
+def test_tcp_only_settings_on_a_unix_socket_are_a_warning(stack, tmp_path):
+    """allowed_users on a unix socket does nothing (the socket's group and mode decide): said, not silently ignored."""
+    path = write_config(stack, tmp_path, lambda cfg: cfg["accounts"].update(listen=f"unix:{tmp_path}/accounts.sock",
+                                                                           allowed_users=["root"]))
+    rc, out, err = check("AccountsFCGI", path)
+    assert rc == 0 and ": OK (" in out, (out, err)
+    assert f"warning: accounts.allowed_users and allowed_addresses apply to TCP only: on the unix socket unix:{tmp_path}/accounts.sock" in err, err
 
 
 def test_a_missing_socket_folder_is_named_at_start(stack, tmp_path):

@@ -33,6 +33,17 @@ public final class AuditLog: Sendable {
         if let fd { close(fd) }
     }
 
+    /// Why `init` would refuse what stands at `path` now (a symbolic link, a second hard link, a folder, a FIFO), without
+    /// opening or creating anything: for `--check-config`, which runs as another user than the programs. Nil when
+    /// nothing is there yet, or a plain file of its own.
+    public static func refusal(atPath path: String) -> String? {
+        var info = stat()
+        guard !path.isEmpty, lstat(path, &info) == 0 else { return nil }
+        if info.st_mode & S_IFMT == S_IFLNK { return "a plain file, not a symbolic link (the log is opened without following one)" }
+        guard info.st_mode & S_IFMT == S_IFREG else { return "a plain file (this is a folder, a FIFO or a device)" }
+        return info.st_nlink == 1 ? nil : "a file with one link (this one has \(info.st_nlink): it is also another file)"
+    }
+
     /// A log that writes nothing.
     public static let off: AuditLog = {
         guard let log = try? AuditLog(path: "") else { preconditionFailure("an empty audit log path never fails") }

@@ -53,6 +53,8 @@ public enum ConfigCheck {
             }
             if !config.auditLogFile.isEmpty, let problem = fileProblem(key: "audit.log_file", path: config.auditLogFile, write: true) {
                 problems.append(problem)
+            } else if let why = AuditLog.refusal(atPath: config.auditLogFile) {
+                problems.append(.init(key: "audit.log_file", value: "\"\(config.auditLogFile)\"", expected: why))
             }
         }
         if !problems.isEmpty { report.errors.append(ConfigError(file: path, problems: problems)) }
@@ -61,6 +63,10 @@ public enum ConfigCheck {
         if machine && report.errors.isEmpty {
             let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
             if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
+            if case .unix = server.listen, !server.peers.admitsAll {
+                let section = key.replacing(".listen", with: "")
+                report.warnings.append("\(section).allowed_users and allowed_addresses apply to TCP only: on the unix socket \(server.listen) socket_group and socket_mode decide who connects")
+            }
             let groupKey = key.replacing(".listen", with: ".socket_group")
             if let warning = socketGroupWarning(key: groupKey, listen: server.listen, group: server.socketGroup) {
                 report.warnings.append(warning)

@@ -20,7 +20,7 @@ public enum ConfigLoader {
 
     private static func load(_ reader: ConfigReader) throws(ConfigError) -> SSOConfig {
         let config = build(reader.top)
-        guard reader.problems.problems.isEmpty else { throw ConfigError(file: reader.file, problems: reader.problems.problems) }
+        guard reader.problems.problems.isEmpty else { throw ConfigError(file: reader.file, problems: heard(reader.problems.problems)) }
         return config
     }
 
@@ -30,7 +30,14 @@ public enum ConfigLoader {
     public static func inspect(path: String) -> (config: SSOConfig, problems: [ConfigError.Problem]) {
         let reader = ConfigReader(path: path, specs: Settings.all)
         let config = build(reader.top)
-        return (config, reader.problems.problems)
+        return (config, heard(reader.problems.problems))
+    }
+
+    /// The problems worth saying: a file that could not be read or parsed as a mapping says nothing about its keys, so
+    /// only that is said (not every required key as missing).
+    static func heard(_ problems: [ConfigError.Problem]) -> [ConfigError.Problem] {
+        let unreadable = problems.filter { ["(file)", "(syntax)", "(top level)"].contains($0.key) }
+        return unreadable.isEmpty ? problems : unreadable
     }
 
     static func resolve(_ path: String, relativeTo file: String) -> String {
@@ -57,9 +64,14 @@ public enum ConfigLoader {
         func server(_ name: String) -> SSOConfig.Server {
             let listenText = c.text("\(name).listen")
             let listen = ListenAddress(parsing: listenText)
-            if listen == nil { problem("\(name).listen", listenText, "unix:/path, host:port or fd:0") }
+            if let listen, let why = Self.listenProblem(listen) { problem("\(name).listen", listenText, why) }
+            else if listen == nil { problem("\(name).listen", listenText, "unix:/path, host:port or fd:0") }
             var out = SSOConfig.Server(listen: listen ?? .inherited, workers: c.integer("\(name).workers", computedDefault: cores),
                                        socketMode: c.octal("\(name).socket_mode"))
+            if case .unix? = listen, out.socketMode & 0o002 != 0 {
+                // Anyone on the host could then send FastCGI requests with params of their choosing (REMOTE_ADDR...).
+                problem("\(name).socket_mode", String(out.socketMode, radix: 8), "a mode without write for others (0660: the web server's group only)")
+            }
             let group = c.text("\(name).socket_group")
             if !group.isEmpty {
                 out.socketGroup = SystemAccounts.gid(group)
@@ -75,10 +87,14 @@ public enum ConfigLoader {
                 else { problem("\(name).allowed_users[\(i)]", user, "a user name or number known to this system") }
             }
             var addresses = c.textList("\(name).allowed_addresses")
-            addresses += PeerFilter.webServerAddresses(fromEnvironment: ProcessInfo.processInfo.environment["FCGI_WEB_SERVER_ADDRS"])
             for (i, address) in addresses.enumerated() where !SystemAccounts.isIPAddress(address) {
                 problem("\(name).allowed_addresses[\(i)]", address, "an IPv4 or IPv6 address")
             }
+            let fromEnvironment = PeerFilter.webServerAddresses(fromEnvironment: ProcessInfo.processInfo.environment["FCGI_WEB_SERVER_ADDRS"])
+            for address in fromEnvironment where !SystemAccounts.isIPAddress(address) {
+                problem("FCGI_WEB_SERVER_ADDRS (environment)", address, "IPv4 or IPv6 addresses, comma-separated")
+            }
+            addresses += fromEnvironment
             out.peers = PeerFilter(addresses: addresses, uids: uids)
             return out
         }
@@ -194,9 +210,22 @@ public enum ConfigLoader {
         let decisionCache = SSOConfig.DecisionCache(seconds: c.integer("decision_cache.seconds"), path: cachePath,
                                                     zoneMB: c.integer("decision_cache.zone_mb"))
 
+        let accountsServer = server("accounts"), appAuthServer = server("app_auth")
+        if Self.shareASocket(accountsServer.listen, appAuthServer.listen) {
+            problem("app_auth.listen", appAuthServer.listen.description,
+                    "an address other than accounts.listen (\(accountsServer.listen)): the two programs cannot share a socket")
+        }
+        // LAST_ACCESSED_TIME is written at most once an interval: an interval as long as an idle timeout ends sessions in use.
+        let idleTimeouts = [(c.integer("sessions.default_idle_timeout"), "sessions.default_idle_timeout")]
+            + services.enumerated().map { (Int($0.element.idleTimeout), "services[\($0.offset)].idle_timeout") }
+        if let shortest = idleTimeouts.min(by: { $0.0 < $1.0 }), c.integer("sessions.last_access_interval") >= shortest.0 {
+            problem("sessions.last_access_interval", String(c.integer("sessions.last_access_interval")),
+                    "less than the shortest idle timeout (\(shortest.1): \(shortest.0) s): the last access of a user in the middle of their work is written only this often")
+        }
+
         var config = SSOConfig(
-            file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: server("accounts"),
-            appAuth: server("app_auth"), memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
+            file: file, accountsURL: accountsURL ?? Origin.placeholder, audience: c.text("audience"), accounts: accountsServer,
+            appAuth: appAuthServer, memcached: memcached, keyPrefix: prefix, keys: keys, signingKID: signingKID,
             cookieName: c.text("cookie.name"), csrfCookieName: c.text("cookie.csrf_name"), stateCookieName: c.text("cookie.state_name"),
             deviceCookieName: c.text("cookie.device_name"),
             cookieSameSite: c.text("cookie.same_site"),
@@ -214,6 +243,40 @@ public enum ConfigLoader {
             requestCache: requestCache)
         config.decisionCache = decisionCache
         return config
+    }
+
+    /// Why a parsed `listen` cannot be opened, or nil. libfcgi listens on IPv4 only and resolves a host name at start; a
+    /// unix socket path holds at most 107 bytes (`sun_path`).
+    static func listenProblem(_ listen: ListenAddress) -> String? {
+        switch listen {
+        case .inherited: return nil
+        case .unix(let path):
+            return path.utf8.count <= 107 ? nil : "a unix socket path of at most 107 bytes"
+        case .tcp(let host, _):
+            let expected = "host:port with an IPv4 address or a host name of this machine (libfcgi listens on IPv4 only), or fd:0"
+            var address = in_addr()
+            if inet_pton(AF_INET, host, &address) == 1 { return nil }
+            let isName = host.utf8.count <= 253 && !host.hasPrefix("-") && host.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E
+            }
+            guard isName, host != "fd" else { return expected }
+            var hints = addrinfo()
+            hints.ai_family = AF_INET
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var found: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, nil, &hints, &found) == 0 else { return expected + " (\(host) does not resolve to one)" }
+            freeaddrinfo(found)
+            return nil
+        }
+    }
+
+    /// True when two programs' `listen` would take the same socket: one path, or one TCP port.
+    static func shareASocket(_ a: ListenAddress, _ b: ListenAddress) -> Bool {
+        switch (a, b) {
+        case (.unix(let x), .unix(let y)): return x == y
+        case (.tcp(_, let x), .tcp(_, let y)): return x == y
+        default: return false
+        }
     }
 
     /// True for a cookie or service name: 1 to 64 of letters, digits, `-` and `_`.

@@ -87,6 +87,10 @@ final class ConfigReader {
             }
         case .integer(let range):
             guard let value = node.int else { return problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
+            guard node.string.map(Self.isDecimal) ?? true else {
+                // YAML 1.1 reads 060 as octal 48 and 1:30 as 90: a setting in seconds or bytes is meant in decimal.
+                return problems.add(key, shown: Self.shown(node), expected: spec.expectation + ", written in decimal (YAML reads 060 as 48)")
+            }
             if !range.contains(value) { problems.add(key, String(value), expected: spec.expectation) }
         case .flag:
             if node.bool == nil { problems.add(key, shown: Self.shown(node), expected: spec.expectation) }
@@ -97,6 +101,12 @@ final class ConfigReader {
         case .text:
             if node.scalar == nil { problems.add(key, shown: "a \(Self.shape(node))", expected: spec.expectation) }
         }
+    }
+
+    /// Digits (and `_`) with an optional sign, and no leading 0 unless it is the number 0.
+    static func isDecimal(_ written: String) -> Bool {
+        let digits = written.drop { $0 == "-" || $0 == "+" }.filter { $0 != "_" }
+        return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && (digits.count == 1 || digits.first != "0")
     }
 
     static func octal(_ node: YAMLNode) -> Int? {

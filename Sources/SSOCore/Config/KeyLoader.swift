@@ -19,6 +19,9 @@ public enum KeyLoader {
         var p = ProblemList()
         for (index, entry) in config.keys.enumerated() {
             let key = "keys.list[\(index)]"
+            // The file being read, for a key that does not load: the one named, not another of the entry's.
+            var reading = entry.secretFile ?? entry.privateKeyFile ?? entry.publicKeyFile
+            var readingKey = key + (entry.secretFile != nil ? ".secret_file" : "")
             do {
                 if let secretFile = entry.secretFile {
                     let bytes = try bytesOf(secretFile, key: key + ".secret_file")
@@ -26,14 +29,27 @@ public enum KeyLoader {
                     while let last = secret.last, last == 0x0A || last == 0x0D { secret.removeLast() }
                     keys.append(try JWTKey(kid: entry.kid, hmacSecret: secret))
                 } else if side == .accounts, entry.kid == config.signingKID, let privateFile = entry.privateKeyFile {
-                    keys.append(JWTKey(kid: entry.kid, key: try PKey.privateKey(pem: try bytesOf(privateFile, key: key + ".private_key_file"))))
+                    (reading, readingKey) = (privateFile, key + ".private_key_file")
+                    let privateKey = try PKey.privateKey(pem: try bytesOf(privateFile, key: readingKey))
+                    // The app hosts verify with the public file: a private key of another pair signs tokens none accepts.
+                    if let publicFile = entry.publicKeyFile {
+                        (reading, readingKey) = (publicFile, key + ".public_key_file")
+                        let publicKey = try PKey.publicKey(pem: try bytesOf(publicFile, key: readingKey))
+                        let probe = Array("sso key pair \(entry.kid)".utf8)
+                        guard let signature = try? privateKey.sign(probe), publicKey.verify(signature, message: probe) else {
+                            throw ConfigError(file: config.file, problems: [.init(key: readingKey, value: "\"\(publicFile)\"",
+                                expected: "the public half of \(privateFile) (the app hosts verify its tokens with this file)")])
+                        }
+                    }
+                    keys.append(JWTKey(kid: entry.kid, key: privateKey))
                 } else if let publicFile = entry.publicKeyFile {
-                    keys.append(JWTKey(kid: entry.kid, key: try PKey.publicKey(pem: try bytesOf(publicFile, key: key + ".public_key_file"))))
+                    (reading, readingKey) = (publicFile, key + ".public_key_file")
+                    keys.append(JWTKey(kid: entry.kid, key: try PKey.publicKey(pem: try bytesOf(publicFile, key: readingKey))))
                 } else {
                     p.add(key + ".public_key_file", nil, expected: "a PEM public key file for verification")
                 }
             } catch let error as CryptoError {
-                p.add(key, entry.secretFile ?? entry.privateKeyFile ?? entry.publicKeyFile, expected: "a readable key (\(error))")
+                p.add(readingKey, reading, expected: "a readable key (\(error))")
             } catch let error as ConfigError {
                 p.problems += error.problems
             }
