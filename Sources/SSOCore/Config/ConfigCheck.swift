@@ -63,6 +63,7 @@ public enum ConfigCheck {
         if machine && report.errors.isEmpty {
             let (key, server) = program == .accounts ? ("accounts.listen", config.accounts) : ("app_auth.listen", config.appAuth)
             if let warning = socketFolderWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
+            if let warning = listenNameWarning(key: key, listen: server.listen) { report.warnings.append(warning) }
             if case .unix = server.listen, !server.peers.admitsAll {
                 let section = key.replacing(".listen", with: "")
                 report.warnings.append("\(section).allowed_users and allowed_addresses apply to TCP only: on the unix socket \(server.listen) socket_group and socket_mode decide who connects")
@@ -90,6 +91,23 @@ public enum ConfigCheck {
         guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
             return .init(key: key, value: quoted, expected: "a file in a folder this user can write (\(folder): \(String(cString: strerror(errno))))")
         }
+        return nil
+    }
+
+    /// A warning when a TCP `listen` names a host that does not resolve to an IPv4 address here: libfcgi would stop the
+    /// program at start ("Cannot resolve host name").
+    public static func listenNameWarning(key: String, listen: ListenAddress) -> String? {
+        guard case .tcp(let host, _) = listen else { return nil }
+        var literal = in_addr()
+        guard inet_pton(AF_INET, host, &literal) != 1 else { return nil }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &found) == 0 else {
+            return "\(key): \(host) does not resolve to an IPv4 address here: the program cannot listen on it (libfcgi stops at start)"
+        }
+        freeaddrinfo(found)
         return nil
     }
 
