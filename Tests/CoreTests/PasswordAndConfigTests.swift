@@ -276,6 +276,17 @@ import SSOTesting
         #expect(problems("login: {max_delay: 60}") == nil)
     }
 
+    /// A value listed twice is named in the problem, not described ("duplicate kid").
+    @Test func aValueListedTwiceIsNamed() throws {
+        let text = Self.valid.replacingOccurrences(of: "name: other, origins: [\"https://other.example.test\"]",
+                                                   with: "name: other, origins: [\"https://APP.example.test:8443/\"]")
+        do { _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml"); Issue.record("loaded") }
+        catch { #expect(error.problems.map(\.value) == ["\"https://app.example.test:8443\""]) }
+        let servers = Self.valid.replacingOccurrences(of: "servers: [\"127.0.0.1:11211\"]", with: "servers: [\"127.0.0.1:11211\", \"127.0.0.1:11211\"]")
+        do { _ = try ConfigLoader.load(contents: Array(servers.utf8), file: "/etc/sso/sso.yaml"); Issue.record("loaded") }
+        catch { #expect(error.problems.map(\.value).contains("\"127.0.0.1:11211\"")) }
+    }
+
     /// A file that cannot be read or parsed is that one problem, not also every required key "missing".
     @Test func anUnreadableFileIsOneProblem() throws {
         for text in ["a: 1\na: 2\n", "- a list\n", "\tkey: tab\n"] {

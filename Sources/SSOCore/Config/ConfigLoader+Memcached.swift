@@ -8,8 +8,8 @@ extension ConfigLoader {
             problem("memcached.replicas", String(m.replicas),
                     "0 to (number of servers - 1): each copy needs its own server (\(m.servers.count) listed)")
         }
-        if Set(m.servers).count != m.servers.count {
-            problem("memcached.servers", "a server listed twice", "each server once: two copies on one server are one copy")
+        if let twice = ConfigLoader.repeated(m.servers) {
+            problem("memcached.servers", twice, "each server once (this one is listed twice): two copies on one server are one copy")
         }
         let reading = saturating(m.connectTimeoutMS, m.pollTimeoutMS)
         if m.replicas > 0 && m.fenceLeaseMS <= reading {

@@ -138,7 +138,7 @@ public enum ConfigLoader {
                               retiredAt: k.has("retired_at") ? Int64(k.integer("retired_at")) : nil))
         }
         if c.has("keys.list") && keys.isEmpty { problem("keys.list", "[]", "at least one key") }
-        if Set(keys.map(\.kid)).count != keys.count { problem("keys.list", "duplicate kid", "unique kids") }
+        if let twice = Self.repeated(keys.map(\.kid)) { problem("keys.list", twice, "unique kids (this kid is listed twice)") }
         let signingKID = c.optionalText("keys.signing_kid")
         if let signingKID, !keys.contains(where: { $0.kid == signingKID }) {
             problem("keys.signing_kid", signingKID, "the kid of a listed key")
@@ -171,9 +171,10 @@ public enum ConfigLoader {
             services.append(Service(name: name, title: title, origins: origins, idleTimeout: Int64(s.integer("idle_timeout"))))
         }
         if c.has("services") && services.isEmpty { problem("services", "[]", "at least one service") }
-        if Set(services.map(\.name)).count != services.count { problem("services", "duplicate name", "unique names") }
-        let allOrigins = services.flatMap(\.origins)
-        if Set(allOrigins).count != allOrigins.count { problem("services", "an origin listed twice", "each origin in one service") }
+        if let twice = Self.repeated(services.map(\.name)) { problem("services", twice, "unique names (this name is listed twice)") }
+        if let twice = Self.repeated(services.flatMap(\.origins).map(\.serialized)) {
+            problem("services", twice, "each origin in one service, once (this origin is listed twice)")
+        }
 
         let accent = c.text("branding.accent_color")
         if !(accent.hasPrefix("#") && (accent.count == 4 || accent.count == 7) && accent.dropFirst().allSatisfy(\.isHexDigit)) {
@@ -262,6 +263,12 @@ public enum ConfigLoader {
             }
             return isName && host != "fd" ? nil : expected
         }
+    }
+
+    /// The first value that appears twice in `values`, or nil.
+    static func repeated(_ values: [String]) -> String? {
+        var seen: Set<String> = []
+        return values.first { !seen.insert($0).inserted }
     }
 
     /// True when two programs' `listen` would take the same socket: one path, or one TCP port.
