@@ -10,6 +10,13 @@ TCP socket that admits only the web server's user, as that user):
                                                       the answer's status (null: closed without an answer)
     fcgi_attacks.py queue ADDRESS COUNT HOST          opens COUNT connections, sends each a whole request for HOST, prints
                                                       "ready", waits for a line on stdin, then prints the statuses
+    fcgi_attacks.py probe-bound ADDRESS HOST IP PORT DEVICE [wait]
+                                                      a probe from a socket bound to IP:PORT (0: any) with SO_REUSEADDR
+                                                      and bound to DEVICE (SO_BINDTODEVICE; "-": none), which hides it
+                                                      from the kernel's owner lookup; prints the port bound, and with
+                                                      "wait" connects only after a line on stdin
+    fcgi_attacks.py listen-on PORT                    listens on 0.0.0.0:PORT with SO_REUSEADDR (a daemon of another
+                                                      user), prints "listening", then waits for stdin to close
 
 ADDRESS is a unix socket path or host:port.
 """
@@ -231,7 +238,32 @@ def fuzz(address, seed, count):
     return {"sent": count, "kinds": kinds}
 
 
+def probe_env(host):
+    """The params of the probes' one request for `host`."""
+    return {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": host, "HTTPS": "on", "SSO_ORIGIN": "https://" + host,
+            "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe", "REMOTE_ADDR": "127.0.0.1"}
+
+
+def probe_over(s, host):
+    """Sends the probe over the connected socket `s`; prints whether it connected and the answer's status."""
+    with s:
+        try:
+            s.sendall(fc.begin() + fc.params(probe_env(host)) + fc.stdin(b""))
+            status = fc.read_response(s)[0]
+        except OSError:
+            status = None
+    print(json.dumps({"connected": True, "status": status}), flush=True)
+
+
 def main():
+    if sys.argv[1] == "listen-on":
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", int(sys.argv[2])))
+        s.listen(1)
+        print(json.dumps({"listening": int(sys.argv[2])}), flush=True)
+        sys.stdin.read()
+        return
     command, address = sys.argv[1], parse_address(sys.argv[2])
     if command == "hold":
         print(json.dumps(hold(address, int(sys.argv[3]), sys.argv[4], float(sys.argv[5]))), flush=True)
@@ -239,21 +271,12 @@ def main():
         size = sys.argv[5] if len(sys.argv) > 5 else "large"
         print(json.dumps(trickle(address, int(sys.argv[3]), float(sys.argv[4]), size)), flush=True)
     elif command == "probe":
-        env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/probe", "HTTP_HOST": sys.argv[3], "HTTPS": "on",
-               "SSO_ORIGIN": "https://" + sys.argv[3], "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-probe",
-               "REMOTE_ADDR": "127.0.0.1"}
         try:
             s = open_socket(address)
         except OSError as error:
             print(json.dumps({"connected": False, "error": type(error).__name__, "status": None}), flush=True)
             return
-        with s:
-            try:
-                s.sendall(fc.begin() + fc.params(env) + fc.stdin(b""))
-                status = fc.read_response(s)[0]
-            except OSError:
-                status = None
-        print(json.dumps({"connected": True, "status": status}), flush=True)
+        probe_over(s, sys.argv[3])
     elif command == "queue":
         conns = []
         env = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/queued", "HTTP_HOST": sys.argv[4], "HTTPS": "on",
@@ -302,6 +325,24 @@ def main():
                 except OSError as error:
                     results.append(type(error).__name__)
         print(json.dumps({"results": results}), flush=True)
+    elif command == "probe-bound":
+        ip, port, device = sys.argv[4], int(sys.argv[5]), sys.argv[6]
+        wait = len(sys.argv) > 7 and sys.argv[7] == "wait"
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if device != "-":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+        s.bind((ip, port))
+        print(json.dumps({"bound": s.getsockname()[1]}), flush=True)
+        if wait:
+            sys.stdin.readline()
+        s.settimeout(5)
+        try:
+            s.connect(address)
+        except OSError as error:
+            print(json.dumps({"connected": False, "error": type(error).__name__, "status": None}), flush=True)
+            return
+        probe_over(s, sys.argv[3])
     elif command == "fuzz":
         print(json.dumps(fuzz(address, int(sys.argv[3]), int(sys.argv[4]))), flush=True)
     else:

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -66,6 +67,9 @@ static inline int sso_fcgi_die_with_parent(int sig) {
 /// `family` is AF_INET (4-byte addresses) or AF_INET6 (16 bytes); `seq` numbers the question, so a late answer to an
 /// earlier one is never taken for this one. Returns 0 and sets *uid, or -1 (not found, no
 /// answer within the socket's timeout, or no netlink).
+/// Only the connected socket at exactly this pair of addresses answers: the kernel's lookup skips a socket bound to a
+/// device (SO_BINDTODEVICE, which needs no privilege) and may answer with a listener on the peer's port instead, which
+/// could be another user's; and a TIME_WAIT socket reports uid 0. So the answer's state and addresses are checked.
 static inline int sso_fcgi_tcp_peer_uid(int netlink_fd, int family, const void *peer_addr, unsigned short peer_port_be,
                                         const void *local_addr, unsigned short local_port_be, unsigned int seq,
                                         unsigned int *uid) {
@@ -102,6 +106,14 @@ static inline int sso_fcgi_tcp_peer_uid(int netlink_fd, int family, const void *
             if (h->nlmsg_seq != seq) continue;  // a late answer to an earlier question
             if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
                 struct inet_diag_msg *m = (struct inet_diag_msg *)NLMSG_DATA(h);
+                int state = m->idiag_state;
+                int connected = state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 ||
+                                state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+                if (!connected || m->idiag_family != family || m->id.idiag_sport != peer_port_be ||
+                    m->id.idiag_dport != local_port_be || memcmp(m->id.idiag_src, peer_addr, len) != 0 ||
+                    memcmp(m->id.idiag_dst, local_addr, len) != 0) {
+                    return -1;  // not the peer's own connected socket
+                }
                 *uid = m->idiag_uid;
                 return 0;
             }

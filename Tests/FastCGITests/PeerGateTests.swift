@@ -93,7 +93,55 @@ import Testing
         let connection = try Connection()
         let ghost = Self.elsewhere("127.0.0.2")
         #expect(PeerGate(PeerFilter(addresses: ["127.0.0.2"], uids: [me])).refusal(connection.accepted, peer: ghost)
-            == "the owner of 127.0.0.2 port 40001 is unknown")
+            == "the owner of 127.0.0.2 port 40001 is unknown, and the address is this host's")
+        // Any address of this host's interfaces: a local process whose socket the lookup does not find.
+        for own in PeerGate.hostAddresses() where own.count == 4 && own[0] != 127 {
+            let text = own.map(String.init).joined(separator: ".")
+            let refusal = PeerGate(PeerFilter(addresses: [text], uids: [me])).refusal(connection.accepted, peer: Self.elsewhere(text))
+            #expect(refusal == "the owner of \(text) port 40001 is unknown, and the address is this host's")
+        }
+    }
+
+    /// The kernel's owner lookup skips a socket bound to a device (SO_BINDTODEVICE needs no privilege) and answered
+    /// with a listener on the peer's port instead: a daemon of an allowed user listening on the port the attacker's
+    /// socket was bound to first (SO_REUSEADDR lets both) lent the attacker its uid. Only the peer's own connected
+    /// socket counts now; here nothing is found, and a loopback peer whose owner is unknown is refused.
+    @Test func aListenerOnThePeersPortDoesNotLendItsOwner() throws {
+        let server = try Connection()  // the FastCGI listener: its address and a first connection
+        var serverAddress = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &serverAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(server.listener, $0, &length) }
+        }
+        var on: Int32 = 1
+        let attacker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let daemon = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(attacker); close(daemon) }
+        setsockopt(attacker, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(daemon, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let device = Array("lo".utf8CString)
+        try #require(setsockopt(attacker, SOL_SOCKET, SO_BINDTODEVICE, device, socklen_t(device.count)) == 0)
+        var bound = Self.ipv4("127.0.0.1", port: 0)
+        try #require(withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(attacker, $0, length) == 0 && getsockname(attacker, $0, &length) == 0 }
+        })
+        var everywhere = Self.ipv4("0.0.0.0", port: UInt16(bigEndian: bound.sin_port))
+        try #require(withUnsafePointer(to: &everywhere) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(daemon, $0, length) }
+        } == 0 && listen(daemon, 1) == 0)
+        try #require(withUnsafePointer(to: &serverAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(attacker, $0, length) }
+        } == 0)
+        var from = sockaddr_storage()
+        var fromLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let accepted = withUnsafeMutablePointer(to: &from) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(server.listener, $0, &fromLength) }
+        }
+        try #require(accepted >= 0)
+        defer { close(accepted) }
+        let port = UInt16(bigEndian: bound.sin_port)
+        #expect(PeerGate(PeerFilter(uids: [someoneElse])).refusal(accepted, peer: from)
+            == "the owner of 127.0.0.1 port \(port) is unknown, and the address is this host's")
     }
 
     @Test func loopbackAddressesAreKnownInEveryForm() {

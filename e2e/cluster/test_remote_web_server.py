@@ -1,10 +1,12 @@
 """A TCP listener with both `allowed_users` and `allowed_addresses` (docs/apache.md: Apache on this host and a web
 server on another), proven on network-namespace hosts joined by a bridge. AppAuthFCGI on ssop-app listens on all of
-that host's addresses (port 9001) with `allowed_users: [www-data]` and `allowed_addresses: [10.213.14.2, 127.0.0.1]`.
-It admits www-data on its own host and the web server at 10.213.14.2 (ssop-web), and nobody else: not root or nobody
-on its own host through the listed 127.0.0.1, not a process of its own host through its bridge address, not an
-unlisted host (ssop-other, 10.213.14.3). Before, the listed remote web server was refused too ("the owner ... is
-unknown (not a local socket)"): every peer had to pass both lists, and no peer on another host can pass the users'.
+that host's addresses (port 9001) with `allowed_users: [www-data]` and `allowed_addresses: [10.213.14.2, 127.0.0.1,
+10.213.14.21]` (its own bridge address listed too: the mistake the docs warn of). It admits www-data on its own host
+and the web server at 10.213.14.2 (ssop-web), and nobody else: not root or nobody on its own host through a listed
+address, not an unlisted host (ssop-other, 10.213.14.3), and not a local process whose socket it hid from the kernel's
+owner lookup (SO_BINDTODEVICE, which needs no privilege). Before cd4edae the listed remote web server was refused
+("the owner ... is unknown (not a local socket)"); between it and the fix of the hidden sockets, a hidden local socket
+passed as "another host", and a www-data listener on the hidden socket's port lent it www-data's uid.
 Addresses exist only inside the namespaces; the host's own namespace gets an `unreachable` route for the /24 while
 the test runs."""
 import json
@@ -34,7 +36,7 @@ class AppHost(Stack):
         super().__init__(state, BIN, server="apache", log_level="info", overrides={"config": {
             "app_auth.listen": f"0.0.0.0:{PORT}",
             "app_auth.allowed_users": [WEB_USER],
-            "app_auth.allowed_addresses": [address("web"), "127.0.0.1"]}})
+            "app_auth.allowed_addresses": [address("web"), "127.0.0.1", address("app")]}})
         self.command_prefix = ["ip", "netns", "exec", namespace("app")]
 
     def listening(self, port):
@@ -49,18 +51,27 @@ class AppHost(Stack):
         return self
 
 
+SCRIPT = Path(__file__).resolve().parent.parent / "fcgi_attacks.py"
+
+
+def attack(host, user, *args):
+    """e2e/fcgi_attacks.py with `args`, as `user` inside `host`'s namespace: the running process (stdin and stdout piped)."""
+    become = [] if user == "root" else ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}", "--init-groups"]
+    return subprocess.Popen(["ip", "netns", "exec", namespace(host), *become, sys.executable, str(SCRIPT), *map(str, args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(SCRIPT.parent)))
+
+
+def last_json(proc):
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def probe(host, user, target):
     """One FastCGI request to `target` (address:port) from a process of `user` inside `host`'s namespace: its JSON
     answer ({"connected": ..., "status": the HTTP status, or None when closed without an answer})."""
-    script = Path(__file__).resolve().parent.parent / "fcgi_attacks.py"
-    gid = pwd.getpwnam(user).pw_gid
-    become = [] if user == "root" else ["setpriv", f"--reuid={user}", f"--regid={gid}", "--init-groups"]
-    cmd = ["ip", "netns", "exec", namespace(host), *become, sys.executable, str(script), "probe", target,
-           "infusion.iqueue.test"]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(script.parent)),
-                         timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return last_json(attack(host, user, "probe", target, "infusion.iqueue.test"))
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +106,30 @@ def test_an_unlisted_host_is_refused(app_host):
 
 
 def test_on_its_own_host_only_the_listed_user_is_admitted(app_host):
-    loopback = f"127.0.0.1:{PORT}"
-    assert answered(probe("app", WEB_USER, loopback))
-    # The listed 127.0.0.1 lets no other local user in: every local process connects from it.
-    for user in ("root", "nobody"):
-        assert refused(probe("app", user, loopback)), user
-    # Its own bridge address is not listed: a local process connecting through it comes from it, and is refused.
-    assert refused(probe("app", WEB_USER, f"{address('app')}:{PORT}"))
+    # Through every listed address of its own: only Apache's user. Every local process connects from these.
+    for target in (f"127.0.0.1:{PORT}", f"{address('app')}:{PORT}"):
+        assert answered(probe("app", WEB_USER, target)), target
+        for user in ("root", "nobody"):
+            assert refused(probe("app", user, target)), (user, target)
+
+
+def test_a_socket_hidden_from_the_owner_lookup_is_refused(app_host):
+    """The kernel's owner lookup does not find a socket bound to a device. Through this host's own listed address
+    that passed as "a web server on another host"; through 127.0.0.1 the lookup answered with a www-data daemon
+    listening on the hidden socket's port (bound after it: SO_REUSEADDR lets both), and its uid let nobody in."""
+    assert refused(last_json(attack("app", "nobody", "probe-bound", f"{address('app')}:{PORT}", "infusion.iqueue.test",
+                                    address("app"), 0, "eth0")))
+    prober = attack("app", "nobody", "probe-bound", f"127.0.0.1:{PORT}", "infusion.iqueue.test", "127.0.0.1", 0, "lo", "wait")
+    daemon = None
+    try:
+        bound = json.loads(prober.stdout.readline())["bound"]
+        daemon = attack("app", WEB_USER, "listen-on", bound)
+        assert json.loads(daemon.stdout.readline()) == {"listening": bound}, daemon.stderr.read()
+        prober.stdin.write("go\n")
+        prober.stdin.flush()
+        assert refused(last_json(prober))
+    finally:
+        for proc in (prober, daemon):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -8,7 +8,7 @@ import Glibc
 ///
 /// The two lists together: the address must be listed (when `addresses` is set) and a socket of this host must belong
 /// to one of the users (when `uids` is set). A peer on another host has no owner here: it is admitted only when
-/// `addresses` names it. A loopback peer whose owner cannot be found is refused.
+/// `addresses` names it. A peer from an address of this host whose owner cannot be found is refused.
 public struct PeerFilter: Sendable, Equatable {
     /// Peer addresses allowed (IPv4 or IPv6, as `inet_ntop` writes them); empty: any address.
     public var addresses: [String]
@@ -65,11 +65,48 @@ final class PeerGate {
         if let uid = owner(family: family, peer: peerBytes, peerPort: peerPort, local: localBytes, localPort: localPort) {
             return filter.uids.contains(uid) ? nil : "user \(uid) is not allowed"
         }
-        // No socket of this host at the other end: a web server on another host, which only the address list can admit
-        // (it did, above), or a loopback peer whose lookup failed, which is refused.
+        // No socket of this host found at the other end: a web server on another host, which only the address list can
+        // admit (it did, above). A peer from an address of this host is a local process whose socket the lookup did not
+        // find (one bound to a device is skipped by it, and binding one needs no privilege): refused.
         let port = UInt16(bigEndian: peerPort)
-        if Self.isLoopback(peerBytes) { return "the owner of \(peerAddress) port \(port) is unknown" }
+        if Self.isLoopback(peerBytes) || peerBytes == localBytes || Self.hostAddresses().contains(Self.unmapped(peerBytes)) {
+            return "the owner of \(peerAddress) port \(port) is unknown, and the address is this host's"
+        }
         return filter.addresses.isEmpty ? "\(peerAddress) port \(port) is not a socket of this host, and allowed_addresses is empty" : nil
+    }
+
+    /// The addresses of this host's interfaces (4 bytes for IPv4, 16 for IPv6), read now: asked only for a peer whose
+    /// owner is unknown, so a web server on another host pays it once per connection, a local one never.
+    static func hostAddresses() -> Set<[UInt8]> {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var found: Set<[UInt8]> = []
+        var next = list
+        while let entry = next {
+            defer { next = entry.pointee.ifa_next }
+            guard let address = entry.pointee.ifa_addr else { continue }
+            switch Int32(address.pointee.sa_family) {
+            case AF_INET:
+                address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { p in
+                    var a = p.pointee.sin_addr
+                    found.insert(withUnsafeBytes(of: &a) { Array($0) })
+                }
+            case AF_INET6:
+                address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
+                    var a = p.pointee.sin6_addr
+                    found.insert(withUnsafeBytes(of: &a) { Array($0) })
+                }
+            default: continue
+            }
+        }
+        return found
+    }
+
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as its 4 IPv4 bytes; any other address as it is.
+    static func unmapped(_ address: [UInt8]) -> [UInt8] {
+        guard address.count == 16, address[0..<10].allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF else { return address }
+        return Array(address[12...])
     }
 
     /// 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: addresses only this host's own sockets connect from.
