@@ -40,6 +40,11 @@ final class PeerGate {
     let filter: PeerFilter
     private var netlink: Int32 = -1
     private var sequence: UInt32 = 0
+    /// This host's interface addresses and when they were read (monotonic ns): read again after `addressesLifetime`.
+    private var ownAddresses: (readAt: UInt64, addresses: Set<[UInt8]>)?
+    /// How long the interface addresses read are used: 1 s. `getifaddrs` took about 66 µs here, once per connection
+    /// from another host without it; an address added to this host counts from at most a second later.
+    static let addressesLifetime = Monotonic.seconds(1)
 
     init(_ filter: PeerFilter) { self.filter = filter }
 
@@ -69,14 +74,23 @@ final class PeerGate {
         // admit (it did, above). A peer from an address of this host is a local process whose socket the lookup did not
         // find (one bound to a device is skipped by it, and binding one needs no privilege): refused.
         let port = UInt16(bigEndian: peerPort)
-        if Self.isLoopback(peerBytes) || peerBytes == localBytes || Self.hostAddresses().contains(Self.unmapped(peerBytes)) {
+        if Self.isLoopback(peerBytes) || peerBytes == localBytes || thisHostsAddresses().contains(Self.unmapped(peerBytes)) {
             return "the owner of \(peerAddress) port \(port) is unknown, and the address is this host's"
         }
         return filter.addresses.isEmpty ? "\(peerAddress) port \(port) is not a socket of this host, and allowed_addresses is empty" : nil
     }
 
+    /// This host's interface addresses, as read at most `addressesLifetime` ago (this gate is one thread's).
+    private func thisHostsAddresses() -> Set<[UInt8]> {
+        let now = Monotonic.now()
+        if let known = ownAddresses, now &- known.readAt < Self.addressesLifetime { return known.addresses }
+        let addresses = Self.hostAddresses()
+        ownAddresses = (now, addresses)
+        return addresses
+    }
+
     /// The addresses of this host's interfaces (4 bytes for IPv4, 16 for IPv6), read now: asked only for a peer whose
-    /// owner is unknown, so a web server on another host pays it once per connection, a local one never.
+    /// owner is unknown (a web server on another host), never for a local one.
     static func hostAddresses() -> Set<[UInt8]> {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0 else { return [] }
