@@ -14,6 +14,15 @@ import SSOTesting
         scratch = try ScratchFolder("pool")
     }
 
+    /// One memcached under two names holds both copies of every item: --check-config says so (names resolved there,
+    /// never at load; `localhost` comes from /etc/hosts, no name server is asked).
+    @Test func oneServerUnderTwoNamesIsAWarning() {
+        let twice = MemcachedOptions(servers: ["127.0.0.1:11211", "localhost:11211"], replicas: 1)
+        #expect(ConfigCheck.sameMemcachedWarning(twice)?.contains("\"127.0.0.1:11211\" and \"localhost:11211\" are one server") == true)
+        #expect(ConfigCheck.sameMemcachedWarning(MemcachedOptions(servers: ["127.0.0.1:11211", "127.0.0.1:11212"], replicas: 1)) == nil)
+        #expect(ConfigCheck.sameMemcachedWarning(MemcachedOptions(servers: ["127.0.0.1:11211", "localhost:11211"], replicas: 0)) == nil)
+    }
+
     func load(_ memcached: String) throws(ConfigError) -> SSOConfig {
         let dir = scratch.url.appendingPathComponent(UUID().uuidString)
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

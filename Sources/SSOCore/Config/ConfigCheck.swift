@@ -73,6 +73,7 @@ public enum ConfigCheck {
                 report.warnings.append(warning)
             }
             report.warnings += memcachedWarnings(config.memcached)
+            if let warning = sameMemcachedWarning(config.memcached) { report.warnings.append(warning) }
         }
         return report
     }
@@ -133,6 +134,47 @@ public enum ConfigCheck {
         if count > 0, getgroups(count, &groups) == count, groups.contains(group) { return nil }
         let name = getgrgid(group).map { String(cString: $0.pointee.gr_name) } ?? String(group)
         return "\(key): user \(SystemAccounts.userName(getuid())) is not in group \(name), so it cannot give its socket that group (adduser \(SystemAccounts.userName(getuid())) \(name); see docs/deploy.md)"
+    }
+
+    /// A warning when two `memcached.servers` entries with replicas are one server under two names (`localhost:11211`
+    /// and `127.0.0.1:11211`): the load refuses the same text twice, not the same address. Names are resolved here, in
+    /// the operator's machine check, never when a config is loaded.
+    public static func sameMemcachedWarning(_ options: MemcachedOptions) -> String? {
+        guard options.replicas > 0 else { return nil }
+        var seen: [String: String] = [:]
+        for server in options.servers {
+            guard let colon = server.lastIndex(of: ":"), !server.hasPrefix("/") else { continue }
+            let host = String(server[..<colon]), port = String(server[server.index(after: colon)...])
+            for address in resolvedAddresses(host) {
+                let key = address + ":" + port
+                if let first = seen[key], first != server {
+                    return "memcached.servers: \"\(first)\" and \"\(server)\" are one server (\(key)): their copies are one copy"
+                }
+                seen[key] = server
+            }
+        }
+        return nil
+    }
+
+    /// The numeric addresses `host` resolves to (IPv4 and IPv6), or none.
+    static func resolvedAddresses(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &found) == 0 else { return [] }
+        defer { freeaddrinfo(found) }
+        var out: [String] = []
+        var next = found
+        while let entry = next {
+            defer { next = entry.pointee.ai_next }
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if let address = entry.pointee.ai_addr,
+               getnameinfo(address, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let numeric = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if !out.contains(numeric) { out.append(numeric) }
+            }
+        }
+        return out
     }
 
     /// One warning per memcached server that does not answer.
