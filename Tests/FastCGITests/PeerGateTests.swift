@@ -95,7 +95,9 @@ import Testing
         #expect(PeerGate(PeerFilter(addresses: ["127.0.0.2"], uids: [me])).refusal(connection.accepted, peer: ghost)
             == "the owner of 127.0.0.2 port 40001 is unknown, and the address is this host's")
         // Any address of this host's interfaces: a local process whose socket the lookup does not find.
-        for own in PeerGate.hostAddresses() where own.count == 4 && own[0] != 127 {
+        let addresses = try #require(PeerGate.hostAddresses())
+        #expect(addresses.contains([127, 0, 0, 1]))
+        for own in addresses where own.count == 4 && own[0] != 127 {
             let text = own.map(String.init).joined(separator: ".")
             let refusal = PeerGate(PeerFilter(addresses: [text], uids: [me])).refusal(connection.accepted, peer: Self.elsewhere(text))
             #expect(refusal == "the owner of \(text) port 40001 is unknown, and the address is this host's")

@@ -74,26 +74,33 @@ final class PeerGate {
         // admit (it did, above). A peer from an address of this host is a local process whose socket the lookup did not
         // find (one bound to a device is skipped by it, and binding one needs no privilege): refused.
         let port = UInt16(bigEndian: peerPort)
-        if Self.isLoopback(peerBytes) || peerBytes == localBytes || thisHostsAddresses().contains(Self.unmapped(peerBytes)) {
+        if Self.isLoopback(peerBytes) || peerBytes == localBytes {
+            return "the owner of \(peerAddress) port \(port) is unknown, and the address is this host's"
+        }
+        guard let own = thisHostsAddresses() else {
+            return "the owner of \(peerAddress) port \(port) is unknown, and this host's addresses could not be read"  // fail closed
+        }
+        if own.contains(Self.unmapped(peerBytes)) {
             return "the owner of \(peerAddress) port \(port) is unknown, and the address is this host's"
         }
         return filter.addresses.isEmpty ? "\(peerAddress) port \(port) is not a socket of this host, and allowed_addresses is empty" : nil
     }
 
-    /// This host's interface addresses, as read at most `addressesLifetime` ago (this gate is one thread's).
-    private func thisHostsAddresses() -> Set<[UInt8]> {
+    /// This host's interface addresses, as read at most `addressesLifetime` ago (this gate is one thread's); nil when
+    /// they cannot be read now (not remembered: the next connection asks again).
+    private func thisHostsAddresses() -> Set<[UInt8]>? {
         let now = Monotonic.now()
         if let known = ownAddresses, now &- known.readAt < Self.addressesLifetime { return known.addresses }
-        let addresses = Self.hostAddresses()
+        guard let addresses = Self.hostAddresses() else { return nil }
         ownAddresses = (now, addresses)
         return addresses
     }
 
     /// The addresses of this host's interfaces (4 bytes for IPv4, 16 for IPv6), read now: asked only for a peer whose
-    /// owner is unknown (a web server on another host), never for a local one.
-    static func hostAddresses() -> Set<[UInt8]> {
+    /// owner is unknown (a web server on another host), never for a local one. Nil when `getifaddrs` fails.
+    static func hostAddresses() -> Set<[UInt8]>? {
         var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return [] }
+        guard getifaddrs(&list) == 0 else { return nil }
         defer { freeifaddrs(list) }
         var found: Set<[UInt8]> = []
         var next = list
