@@ -105,6 +105,13 @@ public final class PKey: @unchecked Sendable {
     }
 
     /// Verifies `signature` over `message`; false for any malformed or wrong signature (never throws on bad input).
+    /// True when `publicKey` verifies what this private key signs: the two halves of one pair.
+    public func isPair(with publicKey: PKey) -> Bool {
+        let probe = Array("sso key pair".utf8)
+        guard let signature = try? sign(probe) else { return false }
+        return publicKey.verify(signature, message: probe)
+    }
+
     public func verify(_ signature: [UInt8], message: [UInt8]) -> Bool {
         var sig = signature
         if kind == .p256 {

@@ -60,8 +60,7 @@ public struct KeysAdmin {
         } catch {
             throw AdminError("\(privatePath) and \(publicPath) do not load as keys: \(error)")
         }
-        let probe = Array("ssoctl keys rotate \(kid)".utf8)
-        guard let signature = try? pair.0.sign(probe), pair.1.verify(signature, message: probe) else {
+        guard pair.0.isPair(with: pair.1) else {
             throw AdminError("\(publicPath) is not the public half of \(privatePath)")
         }
         return Generated(kid: kid, privateKeyFile: privatePath, publicKeyFile: publicPath)

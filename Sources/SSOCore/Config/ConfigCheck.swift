@@ -32,7 +32,7 @@ public enum ConfigCheck {
         var problems = fileProblems
         var report = ConfigReport(config: config)
         // A file that could not be read or parsed says nothing about keys and users: everything else would be noise.
-        let unreadable = fileProblems.contains { $0.key == "(file)" || $0.key == "(syntax)" || $0.key == "(top level)" }
+        let unreadable = fileProblems.contains(where: ConfigLoader.isUnreadable)
         var usersError: ConfigError?
         if !unreadable {
             do {
@@ -100,16 +100,8 @@ public enum ConfigCheck {
     public static func listenNameWarning(key: String, listen: ListenAddress) -> String? {
         guard case .tcp(let host, _) = listen else { return nil }
         var literal = in_addr()
-        guard inet_pton(AF_INET, host, &literal) != 1 else { return nil }
-        var hints = addrinfo()
-        hints.ai_family = AF_INET
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &found) == 0 else {
-            return "\(key): \(host) does not resolve to an IPv4 address here: the program cannot listen on it (libfcgi stops at start)"
-        }
-        freeaddrinfo(found)
-        return nil
+        guard inet_pton(AF_INET, host, &literal) != 1, resolvedAddresses(host, family: AF_INET).isEmpty else { return nil }
+        return "\(key): \(host) does not resolve to an IPv4 address here: the program cannot listen on it (libfcgi stops at start)"
     }
 
     /// A warning when the folder of a unix socket does not exist or this user cannot create the socket in it.
@@ -156,9 +148,10 @@ public enum ConfigCheck {
         return nil
     }
 
-    /// The numeric addresses `host` resolves to (IPv4 and IPv6), or none.
-    static func resolvedAddresses(_ host: String) -> [String] {
+    /// The numeric addresses `host` resolves to (of `family`; default: IPv4 and IPv6), or none.
+    static func resolvedAddresses(_ host: String, family: Int32 = AF_UNSPEC) -> [String] {
         var hints = addrinfo()
+        hints.ai_family = family
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, nil, &hints, &found) == 0 else { return [] }

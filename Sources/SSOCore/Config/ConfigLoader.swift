@@ -36,7 +36,7 @@ public enum ConfigLoader {
     /// The problems worth saying: a file that could not be read or parsed as a mapping says nothing about its keys, so
     /// only that is said (not every required key as missing).
     static func heard(_ problems: [ConfigError.Problem]) -> [ConfigError.Problem] {
-        let unreadable = problems.filter { ["(file)", "(syntax)", "(top level)"].contains($0.key) }
+        let unreadable = problems.filter(isUnreadable)
         return unreadable.isEmpty ? problems : unreadable
     }
 
@@ -248,7 +248,7 @@ public enum ConfigLoader {
 
     /// Why a parsed `listen` cannot be opened, or nil. libfcgi listens on IPv4 only; a unix socket path holds at most 107
     /// bytes (`sun_path`). A host name is judged by its spelling only: loading a config never asks a name server
-    /// (`--check-config` does, `listenResolves`).
+    /// (`--check-config` does: `ConfigCheck.listenNameWarning`).
     static func listenProblem(_ listen: ListenAddress) -> String? {
         switch listen {
         case .inherited: return nil
@@ -263,6 +263,11 @@ public enum ConfigLoader {
             }
             return isName && host != "fd" ? nil : expected
         }
+    }
+
+    /// True for a problem that says the file was not read as a mapping at all (missing, not YAML, not a mapping).
+    static func isUnreadable(_ problem: ConfigError.Problem) -> Bool {
+        ["(file)", "(syntax)", "(top level)"].contains(problem.key)
     }
 
     /// The first value that appears twice in `values`, or nil.

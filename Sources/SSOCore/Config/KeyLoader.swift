@@ -35,8 +35,7 @@ public enum KeyLoader {
                     if let publicFile = entry.publicKeyFile {
                         (reading, readingKey) = (publicFile, key + ".public_key_file")
                         let publicKey = try PKey.publicKey(pem: try bytesOf(publicFile, key: readingKey))
-                        let probe = Array("sso key pair \(entry.kid)".utf8)
-                        guard let signature = try? privateKey.sign(probe), publicKey.verify(signature, message: probe) else {
+                        guard privateKey.isPair(with: publicKey) else {
                             throw ConfigError(file: config.file, problems: [.init(key: readingKey, value: "\"\(publicFile)\"",
                                 expected: "the public half of \(privateFile) (the app hosts verify its tokens with this file)")])
                         }
