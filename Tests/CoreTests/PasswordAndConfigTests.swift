@@ -20,6 +20,27 @@ import SSOTesting
         #expect(try KeyLoader.bytesOf(path, key: "keys.list[0].secret_file").count == 64)
     }
 
+    /// The config and users files have limits too (a 50 MB product name was loaded and put on every page): a file at
+    /// the limit is read, one byte over is refused, and so are a FIFO (without waiting for a writer), a device and a folder.
+    @Test func configuredFilesAreReadWithinALimit() throws {
+        let scratch = try ScratchFolder("filebytes")
+        let path = scratch.url.appendingPathComponent("f").path
+        try Data(repeating: 0x61, count: 100_000).write(to: URL(fileURLWithPath: path))
+        #expect(try FileBytes.read(path, limit: 100_000).get().count == 100_000)
+        #expect(FileBytes.read(path, limit: 99_999) == .failure(.notRegularOrOver(limit: 99_999)))
+        let fifo = scratch.url.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(FileBytes.read(fifo, limit: 10) == .failure(.notRegularOrOver(limit: 10)))
+        #expect(FileBytes.read("/dev/zero", limit: 10) == .failure(.notRegularOrOver(limit: 10)))
+        #expect(FileBytes.read(scratch.url.path, limit: 10) == .failure(.notRegularOrOver(limit: 10)))
+        #expect(FileBytes.read(scratch.url.appendingPathComponent("gone").path, limit: 10) == .failure(.unreadable))
+        #expect(FileBytes.Refusal.notRegularOrOver(limit: FileBytes.configLimit).expected == "a regular file of at most 1 MiB")
+        // The config reader says it as the file's one problem.
+        try Data(repeating: 0x23, count: FileBytes.configLimit + 1).write(to: URL(fileURLWithPath: path))
+        let (_, problems) = ConfigLoader.inspect(path: path)
+        #expect(problems.map(\.key) == ["(file)"] && problems.first?.expected == "a regular file of at most 1 MiB")
+    }
+
     @Test func verifiesMkpasswdAndHtpasswdHashes() {
         // `mkpasswd -m yescrypt`, `mkpasswd -m bcrypt`, `htpasswd -nbB` of "wonderland".
         for hash in ["$y$j9T$PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56",

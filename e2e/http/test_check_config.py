@@ -95,6 +95,25 @@ def test_a_hash_too_costly_to_verify_is_refused_at_once_not_a_hang(stack, tmp_pa
     assert time.monotonic() - started < 30
 
 
+def test_an_oversized_config_or_users_file_is_refused_not_read(stack, tmp_path):
+    """A config file is a few KiB. One of 2 MiB (a product name pasted a million times, a log written over it) was read
+    and served whole: every page carried it. Both files now have a size limit, named in the problem."""
+    big = yaml.safe_load(stack.config_path.read_text())
+    big["branding"] = {"product_name": "x" * (2 << 20)}
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(big, sort_keys=False, width=1 << 30))
+    for program in ("AccountsFCGI", "AppAuthFCGI"):
+        rc, out, err = check(program, path)
+        assert rc == 2 and "OK" not in out, (program, out, err)
+        assert f'(file): got "{path}'in err and "expected a regular file of at most 1 MiB" in err, err
+    users = tmp_path / "users.yaml"
+    doc = yaml.safe_load(open(yaml.safe_load(stack.config_path.read_text())["users_file"]).read())
+    users.write_text(yaml.safe_dump(doc, sort_keys=False) + ("#" * 1023 + "\n") * (64 << 10))
+    path = write_config(stack, tmp_path, lambda cfg: cfg.update(users_file=str(users)))
+    rc, out, err = check("AccountsFCGI", path)
+    assert rc == 2 and "expected a regular file of at most 64 MiB" in err, (out, err)
+
+
 def test_warnings_do_not_fail(stack, tmp_path):
     """No memcached on the configured port, and the socket's folder missing: OK with a warning naming each."""
     silent = free_port()

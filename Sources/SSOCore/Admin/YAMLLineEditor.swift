@@ -12,11 +12,14 @@ public struct YAMLLineEditor {
     /// The parse of `lines`, made again after every edit so the next one finds keys where they are now.
     private var root: YAMLMapping
 
-    /// Reads and parses `path`.
+    /// Reads and parses `path` (a regular file of at most `FileBytes.usersLimit` bytes, the larger of the files it edits).
     public init(path: String) throws(AdminError) {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw AdminError("cannot read \(path)")
+        let bytes: [UInt8]
+        switch FileBytes.read(path, limit: FileBytes.usersLimit) {
+        case .success(let read): bytes = read
+        case .failure(let refusal): throw AdminError("cannot read \(path): expected \(refusal.expected)")
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw AdminError("cannot read \(path): it is not UTF-8 text") }
         try self.init(path: path, text: text)
     }
 

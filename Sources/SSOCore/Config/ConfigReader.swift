@@ -10,18 +10,27 @@ final class ConfigReader {
     var problems = ProblemList()
     private var root: YAMLMapping?
 
-    /// Reads `path` and checks its shape against `specs`; a file that cannot be read or parsed is one problem.
+    /// Reads `path` (at most `FileBytes.configLimit` bytes) and checks its shape against `specs`; a file that cannot be
+    /// read or parsed is one problem.
     convenience init(path: String, specs: [SettingSpec]) {
-        self.init(file: path, contents: FileManager.default.contents(atPath: path).map { Array($0) }, specs: specs)
+        self.init(file: path, read: FileBytes.read(path, limit: FileBytes.configLimit), specs: specs)
     }
 
     /// Checks `contents`, the bytes of `file` (nil: the file could not be read), against `specs`. `file` only names the
     /// file in problems and anchors relative paths; nothing is read from it.
-    init(file: String, contents: [UInt8]?, specs: [SettingSpec]) {
+    convenience init(file: String, contents: [UInt8]?, specs: [SettingSpec]) {
+        self.init(file: file, read: contents.map { .success($0) } ?? .failure(.unreadable), specs: specs)
+    }
+
+    /// Checks what reading `file` gave against `specs`: a refusal is the one problem.
+    init(file: String, read: Result<[UInt8], FileBytes.Refusal>, specs: [SettingSpec]) {
         self.file = file
         self.specs = Dictionary(specs.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        guard let contents else {
-            problems.add("(file)", file, expected: "a readable file")
+        let contents: [UInt8]
+        switch read {
+        case .success(let bytes): contents = bytes
+        case .failure(let refusal):
+            problems.add("(file)", file, expected: refusal.expected)
             return
         }
         guard let text = String(data: Data(contents), encoding: .utf8) else {

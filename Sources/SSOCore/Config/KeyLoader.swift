@@ -65,21 +65,17 @@ public enum KeyLoader {
         }
     }
 
-    /// Largest key or secret file read, in bytes: 1 MiB (a PEM key is under 1 KiB). A device or a huge file named by
-    /// mistake is refused before it is read, rather than read for ever or into memory (and OpenSSL takes lengths as
-    /// 32-bit ints).
-    static let maxKeyFileBytes = 1 << 20
+    /// Largest key or secret file read, in bytes: `FileBytes.configLimit`, 1 MiB (a PEM key is under 1 KiB). A device or
+    /// a huge file named by mistake is refused before it is read, rather than read for ever or into memory (and OpenSSL
+    /// takes lengths as 32-bit ints).
+    static let maxKeyFileBytes = FileBytes.configLimit
 
     /// The bytes of a key file; a problem names the config key that points at it.
     static func bytesOf(_ path: String, key: String) throws(ConfigError) -> [UInt8] {
-        var info = stat()
-        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG || info.st_size > maxKeyFileBytes {
-            throw ConfigError(file: "", problems: [.init(key: key, value: "\"\(path)\"",
-                                                         expected: "a regular file of at most \(maxKeyFileBytes) bytes")])
+        switch FileBytes.read(path, limit: maxKeyFileBytes) {
+        case .success(let bytes): return bytes
+        case .failure(let refusal):
+            throw ConfigError(file: "", problems: [.init(key: key, value: "\"\(path)\"", expected: refusal.expected)])
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: "", problems: [.init(key: key, value: "\"\(path)\"", expected: "a readable file")])
-        }
-        return Array(data)
     }
 }

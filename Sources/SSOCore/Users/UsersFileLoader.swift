@@ -6,13 +6,18 @@ import SSOCrypto
 /// (declared in `Settings.usersFile`).
 public enum UsersFileLoader {
     /// Loads and checks the file against `registry`; throws `ConfigError` with every problem (an unknown hash format among them).
+    /// The file is read only if it is a regular file of at most `FileBytes.usersLimit` bytes.
     public static func load(path: String, registry: ServiceRegistry) throws -> UserDirectory {
-        try load(contents: FileManager.default.contents(atPath: path).map { Array($0) }, file: path, registry: registry)
+        try load(read: FileBytes.read(path, limit: FileBytes.usersLimit), file: path, registry: registry)
     }
 
     /// `load(path:registry:)` over `contents`, the bytes of the file at `file` (nil: it could not be read).
     public static func load(contents: [UInt8]?, file: String, registry: ServiceRegistry) throws -> UserDirectory {
-        let read = self.read(contents: contents, file: file, registry: registry)
+        try load(read: contents.map { .success($0) } ?? .failure(.unreadable), file: file, registry: registry)
+    }
+
+    private static func load(read bytes: Result<[UInt8], FileBytes.Refusal>, file: String, registry: ServiceRegistry) throws -> UserDirectory {
+        let read = self.read(bytes, file: file, registry: registry)
         var problems = read.problems
         // One real hash per scheme and cost proves the parameters usable (hashing every user's would take minutes).
         var proven: [String: Bool] = [:]
@@ -30,12 +35,12 @@ public enum UsersFileLoader {
     /// The users written in `contents` and every problem with them, without computing a hash (the part of loading that
     /// depends on the file alone; `load` then proves the hash parameters and makes the decoy).
     public static func users(contents: [UInt8]?, file: String, registry: ServiceRegistry) -> (users: [User], problems: [ConfigError.Problem]) {
-        let read = self.read(contents: contents, file: file, registry: registry)
+        let read = self.read(contents.map { .success($0) } ?? .failure(.unreadable), file: file, registry: registry)
         return (read.users, read.problems.problems)
     }
 
-    private static func read(contents: [UInt8]?, file: String, registry: ServiceRegistry) -> (users: [User], problems: ProblemList) {
-        let reader = ConfigReader(file: file, contents: contents, specs: Settings.usersFile)
+    private static func read(_ bytes: Result<[UInt8], FileBytes.Refusal>, file: String, registry: ServiceRegistry) -> (users: [User], problems: ProblemList) {
+        let reader = ConfigReader(file: file, read: bytes, specs: Settings.usersFile)
         var users: [User] = []
         var seen = Set<String>()
         for u in reader.top.items("users") {
