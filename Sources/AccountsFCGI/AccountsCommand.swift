@@ -27,6 +27,10 @@ struct Serve: ParsableCommand {
         cfg.accounts = try ServerCommand.overriding(cfg.accounts, with: options)
         let audit = try ServerCommand.orExit { try AuditLog(path: cfg.auditLogFile) }
         let logger = ServerCommand.bootstrapLogging(level: cfg.logLevel, label: "accounts")
+        // Once per start, as warnAboutStore: not again in each worker process a supervisor starts.
+        if cfg.accounts.supervisor == nil, let warning = ConfigCheck.cheapHashWarning(users.current.all, file: cfg.usersFile) {
+            logger.warning("\(warning)")
+        }
         try ServerCommand.serve(AccountsApp(config: cfg, keys: keys, users: users, audit: audit), server: cfg.accounts, config: cfg,
                                 logger: logger, background: { UsersReloader.start(users, config: cfg, logger: logger, audit: audit) })
     }

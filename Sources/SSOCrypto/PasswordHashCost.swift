@@ -12,6 +12,28 @@ extension PasswordHash {
     /// Most lanes times passes of a yescrypt hash (`p` × (`t` + 1)). Default 4; `mkpasswd` makes 1.
     static let maxYescryptPasses: UInt64 = 4
 
+    /// Lowest bcrypt cost not called cheap. Default 10 (OWASP's floor; `htpasswd -B` makes 5, about 2 ms per guess).
+    public static let minBcryptCost = 10
+    /// Fewest sha512crypt rounds not called cheap. Default 5,000, what `mkpasswd -m sha-512` makes without `-R`.
+    public static let minSHA512Rounds = 5_000
+
+    /// Why `hash` is cheap to crack if the users file is stolen, e.g. "bcrypt cost 5 (at least 10)"; nil for a hash of
+    /// at least `minBcryptCost` or `minSHA512Rounds`, and for every yescrypt hash (its lowest setting is still memory-hard).
+    public static func cheapness(_ hash: String) -> String? {
+        let fields = hash.split(separator: "$", omittingEmptySubsequences: false)
+        guard fields.count > 2 else { return nil }
+        switch fields[1] {
+        case "2a", "2b", "2y":
+            guard let cost = Int(fields[2]), cost < minBcryptCost else { return nil }
+            return "bcrypt cost \(cost) (at least \(minBcryptCost))"
+        case "6":
+            guard fields[2].hasPrefix("rounds="), let rounds = Int(fields[2].dropFirst(7)), rounds < minSHA512Rounds else { return nil }
+            return "sha512crypt \(rounds) rounds (at least \(minSHA512Rounds))"
+        default:
+            return nil
+        }
+    }
+
     /// yescrypt's cost parameters, as libxcrypt decodes them from the setting (`$y$<params>$salt$hash`).
     struct YescryptCost: Equatable {
         /// log2 of N, the block count.

@@ -41,6 +41,17 @@ import SSOTesting
         #expect(problems.map(\.key) == ["(file)"] && problems.first?.expected == "a regular file of at most 1 MiB")
     }
 
+    /// Cheap to crack: bcrypt below cost 10 (htpasswd's default 5), sha512crypt below 5,000 rounds. yescrypt never is.
+    @Test func cheapHashesAreNamed() {
+        #expect(PasswordHash.cheapness("$2y$05$KHB6zhyKLNLiTNEFJEH8pOHpmbhrttdesMpLH91DUdlz8pyvC/vqC") == "bcrypt cost 5 (at least 10)")
+        #expect(PasswordHash.cheapness("$2b$09$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22") == "bcrypt cost 9 (at least 10)")
+        #expect(PasswordHash.cheapness("$2b$10$1jrKl.yshxs0hGkaVPQiKOTkxFeKIQafLyI063avZpjGeQuOzWQ22") == nil)
+        #expect(PasswordHash.cheapness("$6$rounds=4999$salt$x") == "sha512crypt 4999 rounds (at least 5000)")
+        #expect(PasswordHash.cheapness("$6$rounds=5000$salt$x") == nil)
+        #expect(PasswordHash.cheapness("$6$salt$x") == nil)
+        #expect(PasswordHash.cheapness("$y$j75$PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56") == nil)
+    }
+
     @Test func verifiesMkpasswdAndHtpasswdHashes() {
         // `mkpasswd -m yescrypt`, `mkpasswd -m bcrypt`, `htpasswd -nbB` of "wonderland".
         for hash in ["$y$j9T$PysOrDAfBm21k8ieDi1tp.$hBdkRYeN0JSP/UHnDhJK0Y5EVdSC194wTOUT.ZWAB56",

@@ -114,6 +114,21 @@ def test_an_oversized_config_or_users_file_is_refused_not_read(stack, tmp_path):
     assert rc == 2 and "expected a regular file of at most 64 MiB" in err, (out, err)
 
 
+def test_a_cheap_password_hash_is_a_warning(stack, tmp_path):
+    """`htpasswd -nbB` makes bcrypt cost 5: about 2 ms per guess, so a stolen users file gives the password away fast.
+    It signs in (refusing it would lock the user out), but the check names the user and says how to make a new one."""
+    doc = yaml.safe_load(open(yaml.safe_load(stack.config_path.read_text())["users_file"]).read())
+    doc["users"].append({"username": "carol", "name": "Carol", "email": "carol@example.com", "services": doc["users"][0]["services"],
+                         "password_hash": "$2y$05$KHB6zhyKLNLiTNEFJEH8pOHpmbhrttdesMpLH91DUdlz8pyvC/vqC"})
+    users = tmp_path / "users.yaml"
+    users.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path = write_config(stack, tmp_path, lambda cfg: cfg.update(users_file=str(users)))
+    rc, out, err = check("AccountsFCGI", path)
+    assert rc == 0 and ": OK (" in out and "1 warning(s)" in out, (out, err)
+    assert (f"warning: {users}: 1 user(s) have a password hash that is cheap to crack (carol: bcrypt cost 5 (at least 10))"
+            in err), err
+
+
 def test_warnings_do_not_fail(stack, tmp_path):
     """No memcached on the configured port, and the socket's folder missing: OK with a warning naming each."""
     silent = free_port()

@@ -1,6 +1,7 @@
 import FastCGI
 import FoundationEssentials
 import Glibc
+import SSOCrypto
 import SSOStore
 
 /// `--check-config`: every problem with the config file and the files it names (keys, users file, audit log) in one
@@ -46,7 +47,10 @@ public enum ConfigCheck {
                 if let problem = fileProblem(key: "users_file", path: config.usersFile, write: false) {
                     problems.append(problem)
                 } else {
-                    do { _ = try UsersFileLoader.load(path: config.usersFile, registry: config.registry) }
+                    do {
+                        let users = try UsersFileLoader.load(path: config.usersFile, registry: config.registry)
+                        if let warning = cheapHashWarning(users.all, file: config.usersFile) { report.warnings.append(warning) }
+                    }
                     catch let error as ConfigError { usersError = error }
                     catch { usersError = ConfigError(file: config.usersFile, problems: [.init(key: "users", value: "", expected: "\(error)")]) }
                 }
@@ -76,6 +80,15 @@ public enum ConfigCheck {
             if let warning = sameMemcachedWarning(config.memcached) { report.warnings.append(warning) }
         }
         return report
+    }
+
+    /// A warning naming the users whose password hash is cheap to crack (`PasswordHash.cheapness`): they sign in, but a
+    /// stolen users file gives their passwords away quickly. At most three are named, then how many more.
+    public static func cheapHashWarning(_ users: [User], file: String) -> String? {
+        let cheap = users.compactMap { user in PasswordHash.cheapness(user.passwordHash).map { "\(user.username): \($0)" } }
+        guard !cheap.isEmpty else { return nil }
+        let more = cheap.count > 3 ? " and \(cheap.count - 3) more" : ""
+        return "\(file): \(cheap.count) user(s) have a password hash that is cheap to crack (\(cheap.prefix(3).joined(separator: "; "))\(more)): make new ones with `AccountsFCGI hash-password` (yescrypt) or `htpasswd -nB -C 12`"
     }
 
     /// A problem when `path` cannot be read (or, with `write`, appended to or created): named by the config key.
