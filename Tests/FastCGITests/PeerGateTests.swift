@@ -104,6 +104,19 @@ import Testing
         }
     }
 
+    /// When this host's interface addresses cannot be read, a peer with no owner found cannot be told from a local
+    /// process hiding its socket: refused, though its address is listed (and admitted again once they can be read).
+    @Test func aPeerWithNoOwnerIsRefusedWhenThisHostsAddressesCannotBeRead() throws {
+        let connection = try Connection()
+        let remote = Self.elsewhere("192.0.2.7")
+        let filter = PeerFilter(addresses: ["192.0.2.7", "127.0.0.1"], uids: [me])
+        #expect(PeerGate(filter, readAddresses: { nil }).refusal(connection.accepted, peer: remote)
+            == "the owner of 192.0.2.7 port 40001 is unknown, and this host's addresses could not be read")
+        // A local peer's owner is found without them: still admitted.
+        #expect(PeerGate(filter, readAddresses: { nil }).refusal(connection.accepted, peer: connection.peer) == nil)
+        #expect(PeerGate(filter, readAddresses: { [[10, 0, 0, 1]] }).refusal(connection.accepted, peer: remote) == nil)
+    }
+
     /// The kernel's owner lookup skips a socket bound to a device (SO_BINDTODEVICE needs no privilege) and answered
     /// with a listener on the peer's port instead: a daemon of an allowed user listening on the port the attacker's
     /// socket was bound to first (SO_REUSEADDR lets both) lent the attacker its uid. Only the peer's own connected

@@ -45,8 +45,13 @@ final class PeerGate {
     /// How long the interface addresses read are used: 1 s. `getifaddrs` took about 66 µs here, once per connection
     /// from another host without it; an address added to this host counts from at most a second later.
     static let addressesLifetime = Monotonic.seconds(1)
+    /// Reads this host's interface addresses: `hostAddresses` (a test gives one that fails).
+    private let readAddresses: () -> Set<[UInt8]>?
 
-    init(_ filter: PeerFilter) { self.filter = filter }
+    init(_ filter: PeerFilter, readAddresses: @escaping () -> Set<[UInt8]>? = PeerGate.hostAddresses) {
+        self.filter = filter
+        self.readAddresses = readAddresses
+    }
 
     deinit { if netlink >= 0 { close(netlink) } }
 
@@ -91,7 +96,7 @@ final class PeerGate {
     private func thisHostsAddresses() -> Set<[UInt8]>? {
         let now = Monotonic.now()
         if let known = ownAddresses, now &- known.readAt < Self.addressesLifetime { return known.addresses }
-        guard let addresses = Self.hostAddresses() else { return nil }
+        guard let addresses = readAddresses() else { return nil }
         ownAddresses = (now, addresses)
         return addresses
     }
