@@ -2,8 +2,9 @@
 malformed requests. Imported by tests, and run as a script when the attack must come from another process (and, for a
 TCP socket that admits only the web server's user, as that user):
 
-    fcgi_attacks.py hold ADDRESS COUNT MODE SECONDS   opens COUNT connections (MODE: silent, partial or header) and holds
-                                                      them; prints one JSON line: how many the program closed, and when
+    fcgi_attacks.py hold ADDRESS COUNT MODE SECONDS   opens COUNT connections (MODE: silent, partial, header, drip, kept
+                                                      or body: `stall_bytes`) and holds them; prints one JSON line: how
+                                                      many the program closed, and when
     fcgi_attacks.py fuzz ADDRESS SEED COUNT           sends COUNT generated malformed requests; prints a JSON summary
     fcgi_attacks.py overflow ADDRESS COUNT            sends the params record whose lengths add past INT_MAX COUNT times
     fcgi_attacks.py probe ADDRESS HOST                sends one whole request for HOST; prints whether it could connect and
@@ -97,12 +98,28 @@ def send_and_close(address, data, linger=2.0):
 
 # ---- stalled connections
 
+STALL_ENV = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/stalled", "HTTP_HOST": "infusion.iqueue.test", "HTTPS": "on",
+             "REQUEST_SCHEME": "https", "HTTP_USER_AGENT": "fcgi-stall", "REMOTE_ADDR": "127.0.0.1"}
+# A whole request whose header takes 2 kB, sent a byte at a time in "drip" mode.
+DRIP_REQUEST = fc.begin() + fc.params(dict(STALL_ENV, X_PAD="y" * 2000)) + fc.stdin(b"")
+
+
 def stall_bytes(mode):
-    """silent: nothing at all; partial: 5 bytes of a record header; header: a whole BEGIN_REQUEST and half a PARAMS."""
+    """silent: nothing at all; partial: 5 bytes of a record header; header: a whole BEGIN_REQUEST and half a PARAMS;
+    drip: the first 40 bytes of DRIP_REQUEST (`hold` then sends one more every 0.2 s); kept: a whole request with
+    FCGI_KEEP_CONN, then silence (the answer is read, the connection left idle); body: a whole POST header declaring
+    100,000 bytes of body and 40,000 of them (past 32 KiB a worker reads the body as it comes), then silence."""
     if mode == "silent":
         return b""
     if mode == "partial":
         return fc.begin()[:5]
+    if mode == "drip":
+        return DRIP_REQUEST[:40]
+    if mode == "kept":
+        return fc.begin(keep_conn=True) + fc.params(STALL_ENV) + fc.stdin(b"")
+    if mode == "body":
+        env = dict(STALL_ENV, REQUEST_METHOD="POST", CONTENT_LENGTH="100000", CONTENT_TYPE="application/x-www-form-urlencoded")
+        return fc.begin() + fc.params(env) + fc.stdin(b"a" * 40_000, end=False)
     return fc.begin() + fc.record(fc.PARAMS, fc.pair(b"REQUEST_METHOD", b"GET"))[:10]
 
 
@@ -130,11 +147,18 @@ def hold(address, count, mode, seconds):
     start = time.time()
     closed = []
     open_ = list(conns)
+    dripped, next_drip = 40, start + 0.2
     while open_ and time.time() - start < seconds:
+        drip = mode == "drip" and time.time() >= next_drip and dripped < len(DRIP_REQUEST)
+        if drip:
+            next_drip += 0.2
+            dripped += 1
         still = []
         for s in open_:
             try:
-                if s.recv(1) == b"":
+                if drip:
+                    s.send(DRIP_REQUEST[dripped - 1:dripped])
+                if s.recv(65536) == b"":
                     closed.append(time.time() - start)
                     s.close()
                     continue
