@@ -2,6 +2,8 @@
 token ends the session."""
 import re
 
+import pytest
+
 from helpers import Browser, form_fields
 
 
@@ -19,6 +21,18 @@ def test_a_post_without_the_pages_token_is_refused(stack):
     b = Browser(stack)
     b.sign_in(stack.infusion + "/")
     r = b.post(stack.accounts + "/logout", data={"csrf": "forged"})
+    assert r.status_code == 403
+    assert b.get(stack.infusion + "/still-here").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["empty", "absent"])
+def test_a_post_without_any_token_is_refused(stack, field):
+    """A browser that signed in has no form cookie (signing in clears it): a POST with an empty token, or none, must not
+    match that missing cookie (empty equals empty). A sibling subdomain's form (same-site: Lax cookies go with it)
+    would otherwise sign anyone out."""
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/").status_code == 200
+    r = b.post(stack.accounts + "/logout", data={"csrf": ""} if field == "empty" else {})
     assert r.status_code == 403
     assert b.get(stack.infusion + "/still-here").status_code == 200
 

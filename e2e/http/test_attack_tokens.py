@@ -54,6 +54,23 @@ def test_no_spelling_of_the_session_cookie_carries_it_to_the_app(stack, spelling
     assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], (spelling, r.status_code)
 
 
+@pytest.mark.parametrize("position", ["last", "middle", "state and replay in the middle"])
+def test_the_sso_cookies_are_removed_wherever_they_stand_in_the_header(stack, position):
+    """Browsers send cookies in the order they were set, so an app's own cookie often comes first. The web servers must
+    remove the SSO's cookies from anywhere in the header, not only from its start."""
+    b = Browser(stack)
+    assert b.sign_in(stack.infusion + "/").status_code == 200
+    token = b.cookie("infusion.iqueue.test").value
+    header = {"last": f"a=1; __Host-sso={token}",
+              "middle": f"a=1; __Host-sso={token}; b=2",
+              "state and replay in the middle": f"a=1; __Host-sso_state=s1; __Host-sso={token}; __Host-sso_replay=r1; b=2"}[position]
+    r = b.get(stack.infusion + "/page", headers={"Cookie": header})
+    assert r.status_code == 200, (position, r.status_code)
+    cookie = r.json()["headers"].get("cookie", "")
+    assert token not in r.text and "__Host-sso" not in cookie, (position, cookie[:120])
+    assert "a=1" in cookie and (position == "last" or "b=2" in cookie), (position, cookie)
+
+
 def token_of(browser, host):
     return browser.cookie(host).value
 

@@ -3,6 +3,8 @@ registrable domain, bob refused, wrong password vs unknown user, logout on both 
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
+import pytest
+
 from helpers import Browser, form_fields
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -47,6 +49,12 @@ def test_first_access_hop_by_hop_then_second_access(stack, browser):
     assert r.headers["Location"] == target
     cookie = browser.cookie("infusion.iqueue.test")
     assert cookie is not None and cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
+    # The same attributes as the accounts cookie: SameSite=None would send it with every other site's form (CSRF
+    # against the app), a Domain would hand it to sibling hosts.
+    set_cookie = [v for k, v in r.raw.headers.items() if k.lower() == "set-cookie" and v.startswith("__Host-sso=")][0]
+    for attribute in ("Path=/", "Secure", "HttpOnly", "SameSite=Lax"):
+        assert attribute in set_cookie, set_cookie
+    assert "Domain" not in set_cookie
     assert browser.cookie("infusion.iqueue.test", "__Host-sso_state") is None  # used up
     # The app itself, with the identity.
     r = browser.get(target)
@@ -127,6 +135,18 @@ def test_login_without_csrf_cookie_is_refused(stack):
     r = b.submit_login(form, "alice", "wonderland")
     assert r.status_code == 403 and "expired" in r.text
     assert b.cookie("accounts.iqueue.test") is None
+
+
+@pytest.mark.parametrize("field", ["empty", "absent"])
+def test_a_cross_site_sign_in_without_any_token_is_refused(stack, field):
+    """Login CSRF: another site auto-submits its own credentials into a browser that has no form cookie (the usual
+    case: signing in clears it). An empty cookie and an empty field are equal, so only the rule that the cookie must
+    be there keeps the victim from being signed in as the attacker."""
+    victim = Browser(stack)
+    data = {"username": "bob", "password": "builder"} | ({"csrf": ""} if field == "empty" else {})
+    r = victim.post(stack.accounts + "/login", data=data, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "expired" in r.text, (r.status_code, r.text[:300])
+    assert victim.cookie("accounts.iqueue.test") is None
 
 
 def test_a_browser_that_refuses_cookies_is_told_so_on_the_sign_in_page(stack):

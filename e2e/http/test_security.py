@@ -85,6 +85,24 @@ def test_hostile_redirect_in_login_post_is_refused(stack):
     assert r.status_code == 400 and "Location" not in r.headers
 
 
+def test_a_quote_in_a_reflected_value_never_leaves_its_attribute(stack):
+    """The pages put what a request carried into HTML attributes: the user name typed (the forged-form page shows it
+    again), the address to return to (the sign-in and sign-out forms' hidden fields). Another site can post or link
+    anything there; a `"` must never close the attribute and add one of the attacker's (the page's CSP is then the
+    only barrier left)."""
+    b = Browser(stack)
+    r = b.post(stack.accounts + "/login", data={"csrf": "x", "username": 'x" autofocus onfocus="alert(1)', "password": "p"})
+    assert r.status_code == 403, r.status_code
+    assert 'onfocus="alert(1)' not in r.text and "x&quot; autofocus" in r.text, [l for l in r.text.splitlines() if "username" in l]
+    evil = stack.infusion + '/x"><svg/onload=alert(1)>'
+    for path in ("/logout", "/login", "/copyCookie"):
+        r = b.get(stack.accounts + path + "?redirectURL=" + quote(evil, safe=""))
+        assert r.status_code in (200, 302, 400), (path, r.status_code)
+        assert '"><svg' not in r.text, (path, [l for l in r.text.splitlines() if "svg" in l])
+    form, _ = b.follow(stack.infusion + '/y"><svg/onload=alert(1)>')
+    assert 'name="password"' in form.text and '"><svg' not in form.text
+
+
 def test_good_redirect_keeps_path_and_query(stack):
     b = Browser(stack)
     target = stack.dextor + "/a/b?c=d&e=%2F#frag"
