@@ -186,6 +186,15 @@ enum TestPEM {
         let forgedToken = parts[0] + "." + Base64URL.encode(Array(try JSONEncoder().encode(forged))) + "." + parts[2]
         #expect(codec.verifiedClaims(forgedToken, now: now, host: nil, cache: cache) == nil)  // same signature, other payload: verified, refused
         #expect(cache.count == 1)                                                   // failures are not kept
+        // Signed by a key this host trusts, for another issuer (a key shared between realms, an accounts URL changed
+        // with its key kept): refused, and never remembered. A hit rebuilds the claims with this codec's issuer, so a
+        // token once remembered would pass every later check.
+        var elsewhere = TestKeys.claims(now: now, lifetime: 100, jti: "tok-other-realm")
+        elsewhere.iss = "https://accounts.other-realm.test"
+        let foreign = try TestKeys.signer().sign(elsewhere)
+        #expect(codec.verifiedClaims(foreign, now: now, host: nil, cache: cache) == nil)
+        #expect(codec.verifiedClaims(foreign, now: now, host: nil, cache: cache) == nil)
+        #expect(cache.count == 1)
         let small = VerifiedTokenCache(capacity: 2)
         for i in 0..<5 { small.insert("t\(i)", TestKeys.claims(now: now)) }
         #expect(small.count <= 2)

@@ -6,6 +6,7 @@ import Testing
 @testable import FastCGI
 @testable import SSOCore
 @testable import SSOCrypto
+import SSOJWT
 import SSOStore
 import SSOTesting
 
@@ -88,6 +89,24 @@ import SSOTesting
         let infusionCookie = try w.handOff(jwt, to: "infusion.iqueue.test")
         #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": infusionCookie]).status == 401)
         #expect(w.signin("dextor.leantaas.test", "/", cookies: ["__Host-sso": infusionCookie]).status == 302)
+    }
+
+    /// The token's `svc` is checked on every host, not only by copyCookie: a token that names dextor's origin but not
+    /// the dextor service (an origin moved to another service in the config, with tokens issued before) is refused
+    /// there, though its signature, audience and session are good.
+    @Test func aTokenWithoutTheServiceIsRefusedEvenWhenItNamesTheOrigin() throws {
+        let w = try World()
+        let jwt = try w.signIn("bob", "builder", target: infusion + "/")
+        let codec = JWTCodec(keys: try KeyLoader.load(w.config, side: .accounts), issuer: w.config.accountsURL.serialized,
+                             audience: w.config.audience)
+        var claims = try codec.verifySignature(try w.handOff(jwt, to: "infusion.iqueue.test"))
+        #expect(claims.svc == ["infusion"])
+        claims.aud.append("https://dextor.leantaas.test:8443")
+        let widened = try codec.sign(claims)
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": widened]).status == 200)  // session and signature good
+        let before = w.checks(.notRegistered)
+        #expect(w.check("dextor.leantaas.test", "/", cookies: ["__Host-sso": widened]).status == 401)
+        #expect(w.checks(.notRegistered) == before + 1)
     }
 
     @Test func anUnregisteredSiteIsRefusedWithAPageOnlyWhereSomeoneReadsIt() throws {
