@@ -91,6 +91,20 @@ import SSOTesting
         #expect(w.signin("dextor.leantaas.test", "/", cookies: ["__Host-sso": infusionCookie]).status == 302)
     }
 
+    /// `state` is the app's, carried through accounts into the link back: anything but a well-formed one is dropped,
+    /// never copied into the redirect (where `&redirectURL=…` or a line break would add to or split it).
+    @Test func aMalformedStateIsDroppedNotCarried() throws {
+        let w = try World()
+        let good = PercentEncoding.encode(infusion + "/")
+        for state in ["x%26redirectURL%3Dhttps%3A%2F%2Fevil.example%2F", "a%0d%0aSet-Cookie:%20pwn=1", "a%20b", String(repeating: "a", count: 300)] {
+            let r = w.accountsRequest("/noCookie?redirectURL=\(good)&state=\(state)")
+            let location = try #require(r.header(.location))
+            #expect(location == "/copyCookie?redirectURL=\(good)", "\(state): \(location)")
+        }
+        let state = try #require(World.cookie(w.signin("infusion.iqueue.test", "/"), "__Host-sso_state"))
+        #expect(w.accountsRequest("/noCookie?redirectURL=\(good)&state=\(state)").header(.location) == "/copyCookie?redirectURL=\(good)&state=\(state)")
+    }
+
     /// The token's `svc` is checked on every host, not only by copyCookie: a token that names dextor's origin but not
     /// the dextor service (an origin moved to another service in the config, with tokens issued before) is refused
     /// there, though its signature, audience and session are good.
