@@ -72,6 +72,22 @@ import Synchronization
         #expect(try store.take("bad", now: now, deadline: now + 50).value?.body == [1, 2, 3])
     }
 
+    /// memcached is shared, and its items can be written by anything that reaches it: a body part swapped for bytes of
+    /// the same length (a forged transfer in place of the user's form) fails the manifest's SHA-256 and is no entry,
+    /// never delivered.
+    @Test func aBodyPartSwappedInTheStoreIsNeverTaken() throws {
+        let kv = InMemoryStore(now: { 100 })
+        let store = RequestCacheStore(kv: kv, prefix: "t:")
+        let body = [UInt8](repeating: 0x61, count: RequestCacheStore.partSize + 9)
+        try store.put(entry(body), body: body, id: "swap", ttl: 60)
+        let part = try #require(try kv.get("t:q:swap:1"))
+        let forged = [UInt8](repeating: 0x62, count: part.count)
+        try kv.set("t:q:swap:1", forged, ttl: 60)
+        let taken = try store.take("swap", now: 100, deadline: 200)
+        #expect(taken == .broken)
+        #expect(taken.value == nil)
+    }
+
     /// The receipt's states as `take`, `putBack` and `finish` leave them, and what a reader makes of each once the entry
     /// is gone; and receipt values from memcached that no clock shows are no receipt, never a trap.
     @Test func theReceiptSaysWhatBecameOfASubmission() throws {
@@ -244,6 +260,10 @@ import Synchronization
         let req = { (p: [String: String]) in HTTPRequest(params: p) }
         #expect(ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "https://app.test:8443"]), origin: origin))
         #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "https://evil.test"]), origin: origin))
+        // An origin is scheme, host and port: another port of the host (another app, whose cookies are not separated
+        // by port) or plain http (anyone on the path) is cross-origin, and its forms are never kept.
+        #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "https://app.test:9443"]), origin: origin))
+        #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "http://app.test:8443"]), origin: origin))
         #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_ORIGIN": "null"]), origin: origin))
         #expect(ReplayPolicy.isSameOrigin(req(["HTTP_SEC_FETCH_SITE": "same-origin"]), origin: origin))
         #expect(!ReplayPolicy.isSameOrigin(req(["HTTP_SEC_FETCH_SITE": "same-site"]), origin: origin))

@@ -78,6 +78,78 @@ import Testing
         return (fd, candidate)
     }
 
+    /// A hostile loopback app: reads the request, then answers a header and a body that does not end (up to
+    /// `limit` bytes, so a client without a bound cannot exhaust the machine; then it holds the connection open,
+    /// sending nothing, until the client closes it).
+    final class EndlessAnswer: @unchecked Sendable {
+        let listener: Int32
+        let candidate: SocketCandidate
+        let limit: Int
+        var thread = pthread_t()
+        /// Bytes of the answer the client took before it closed the connection.
+        var sent = 0
+
+        init(limit: Int) throws {
+            self.limit = limit
+            (listener, candidate) = try BackendConnectTests.listening(queue: 8)
+            let box = Unmanaged.passRetained(self).toOpaque()
+            try #require(pthread_create(&thread, nil, { raw in
+                guard let raw else { return nil }
+                Unmanaged<EndlessAnswer>.fromOpaque(raw).takeRetainedValue().serve()
+                return nil
+            }, box) == 0)
+        }
+
+        func serve() {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            var head: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4_096)
+            while !head.suffix(3).elementsEqual(BackendConnectTests.request.body) {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { return }
+                head += buffer[0..<n]
+            }
+            let start = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".utf8)
+            sent = start.withUnsafeBytes { sso_fcgi_send(fd, $0.baseAddress, $0.count, 0) }
+            let chunk = [UInt8](repeating: 0x78, count: 65_536)
+            while sent < limit {
+                let n = chunk.withUnsafeBytes { sso_fcgi_send(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return }  // the client closed: it stopped reading
+                sent += n
+            }
+            while recv(fd, &buffer, buffer.count, 0) > 0 {}  // never ends the answer: waits for the client to close
+        }
+
+        func finish() {
+            pthread_join(thread, nil)
+            close(listener)
+        }
+    }
+
+    /// After a delivery the app's answer is read into memory to be relayed: an app that answers without end (hostile,
+    /// or looping) must cost AppAuthFCGI at most `maxResponseBytes` (and a head), an error as soon as that is passed,
+    /// not memory without bound until the timeout.
+    @Test func anEndlessAnswerIsCutOffAtTheResponseLimit() throws {
+        let app = try EndlessAnswer(limit: 32 << 20)
+        var client = SocketBackendClient(timeoutSeconds: 3, maxResponseBytes: 1_024)
+        let address = app.candidate
+        client.resolve = { _, _ in [address] }
+        let started = Monotonic.now()
+        do {
+            let response = try client.send(Self.request, to: .tcp(host: "app.internal", port: 1))
+            Issue.record("an endless answer was relayed: \(response.body.count) bytes")
+        } catch {
+            #expect(error.message.contains("larger than 1024 bytes"), "\(error)")
+            #expect(!error.beforeSending)
+        }
+        let seconds = Double(Monotonic.now() - started) / 1e9
+        app.finish()
+        #expect(seconds < 2, "took \(seconds) s of a 3 s timeout")
+        #expect(app.sent < app.limit, "the client read all \(app.sent) bytes")
+    }
+
     static let request = BackendRequest(method: "POST", uri: "/form", headers: [], body: Array("a=1".utf8))
 
     @Test func aBlackholedFirstAddressLeavesTheNextItsTurnWithinTheTimeout() throws {

@@ -27,7 +27,9 @@ final class World: @unchecked Sendable {
     /// The config, users and key files, removed with this world.
     let scratch: ScratchFolder
 
-    init(lastAccessInterval: Int = 60, extraConfig: String = "") throws {
+    /// `infusionOrigins`: more origins of the infusion service besides `https://infusion.iqueue.test:8443` (another
+    /// port of the same host, say).
+    init(lastAccessInterval: Int = 60, extraConfig: String = "", infusionOrigins: [String] = []) throws {
         metrics = SSOMetrics(counters: try SharedCounters.create(count: MetricsLayout.count), servers: [])
         scratch = try ScratchFolder("flow")
         let dir = scratch.url
@@ -40,13 +42,14 @@ final class World: @unchecked Sendable {
           - {username: bob, password_hash: '\(bob)', name: Bob, email: b@x.test, services: [infusion]}
         """.write(to: dir.appendingPathComponent("users.yaml"), atomically: true, encoding: .utf8)
         let path = dir.appendingPathComponent("sso.yaml").path
+        let infusion = (["https://infusion.iqueue.test:8443"] + infusionOrigins).map { "\"\($0)\"" }.joined(separator: ", ")
         try """
         accounts_url: https://accounts.iqueue.test:8443
         memcached: {servers: ["127.0.0.1:1"]}
         keys: {signing_kid: hs, list: [{kid: hs, secret_file: hs.key}]}
         sessions: {last_access_interval: \(lastAccessInterval), lifetime: 7200}
         services:
-          - {name: infusion, title: Infusion, origins: ["https://infusion.iqueue.test:8443"], idle_timeout: 900}
+          - {name: infusion, title: Infusion, origins: [\(infusion)], idle_timeout: 900}
           - {name: dextor, title: Dextor, origins: ["https://dextor.leantaas.test:8443"], idle_timeout: 1800}
         users_file: users.yaml
         \(extraConfig)
@@ -69,7 +72,8 @@ final class World: @unchecked Sendable {
 
     func request(_ host: String, _ uri: String, method: String = "GET", cookies: [String: String] = [:], bytes: [UInt8],
                  extra: [String: String] = [:]) -> HTTPRequest {
-        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": host + ":8443", "SERVER_NAME": host, "SERVER_PORT": "8443", "HTTPS": "on",
+        let (name, port) = World.hostAndPort(host)
+        var params = ["REQUEST_METHOD": method, "REQUEST_URI": uri, "HTTP_HOST": name + ":" + port, "SERVER_NAME": name, "SERVER_PORT": port, "HTTPS": "on",
                       "HTTP_USER_AGENT": userAgent, "REMOTE_ADDR": "10.0.0.1"]
         if !cookies.isEmpty { params["HTTP_COOKIE"] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
         if !bytes.isEmpty { params["CONTENT_TYPE"] = "application/x-www-form-urlencoded"; params["CONTENT_LENGTH"] = String(bytes.count) }
@@ -89,6 +93,19 @@ final class World: @unchecked Sendable {
         appAuth.respond(to: request(host, uri, cookies: cookies, extra: extra), context: context)
     }
 
+    /// A host as the tests name it: `infusion.iqueue.test` (port 8443), or with a port of its own
+    /// (`infusion.iqueue.test:9443`).
+    static func hostAndPort(_ host: String) -> (name: String, port: String) {
+        guard let colon = host.lastIndex(of: ":") else { return (host, "8443") }
+        return (String(host[..<colon]), String(host[host.index(after: colon)...]))
+    }
+
+    /// The https origin of `host` (`hostAndPort`).
+    static func origin(_ host: String) -> String {
+        let (name, port) = hostAndPort(host)
+        return "https://\(name):\(port)"
+    }
+
     static func cookie(_ response: HTTPResponse, _ name: String) -> String? {
         for value in response.headerValues(.setCookie) where value.hasPrefix(name + "=") {
             return String(value.dropFirst(name.count + 1).prefix { $0 != ";" })
@@ -99,7 +116,7 @@ final class World: @unchecked Sendable {
     /// The cookie a browser ends up with on `host` after signing in on accounts as `user`: through `copyCookie` and the
     /// requestID redemption, as a browser would. Also returns the accounts JWT.
     func appCookie(_ host: String, user: String, password: String) throws -> (app: String, accounts: String) {
-        let jwt = try signIn(user, password, target: "https://\(host):8443/")
+        let jwt = try signIn(user, password, target: World.origin(host) + "/")
         return (try handOff(jwt, to: host), jwt)
     }
 
@@ -121,7 +138,7 @@ final class World: @unchecked Sendable {
         let copy = accountsRequest("/copyCookie?" + query, cookies: ["__Host-sso": jwt])
         let location = try #require(copy.header(.location))
         #expect(location.contains("requestID="))
-        return (String(location.dropFirst("https://\(host):8443".count)), state)
+        return (String(location.dropFirst(World.origin(host).count)), state)
     }
 
     /// Signs out at accounts with the accounts JWT: the logout page's form, posted back (or a plain GET, before logout
