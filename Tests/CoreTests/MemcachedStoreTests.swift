@@ -75,6 +75,10 @@ import SSOTesting
         #expect(try store.session("month") == s)
     }
 
+    /// Every client redeems the same request ID at the same moment, round after round: a take that answered the value
+    /// although its delete lost to another's would redeem one hand-off (one sign-in) twice. The racers meet at a barrier
+    /// before each round, on threads of their own (`concurrentPerform` runs about as many at once as there are cores:
+    /// on a small machine they drifted apart, and a take that kept a lost value was caught in only some runs).
     @Test func redemptionIsSingleUseUnderConcurrency() throws {
         let server = try MemcachedServer()
         let threads = 16
@@ -85,24 +89,45 @@ import SSOTesting
             try setup.putHandoff(RequestHandoff(jwt: "jwt-\(round)", origin: "https://o", state: nil), requestID: "rid-\(round)", ttl: 60)
         }
         final class Tally: @unchecked Sendable {
-            let lock = NSLock()
+            let lock = NSCondition()
             var wins: [Int]
             var errors = 0
+            /// Racers at the barrier of the current round, and the round the barrier is at.
+            var waiting = 0, generation = 0
             let clients: [SessionStore]
             init(rounds: Int, clients: [SessionStore]) { wins = [Int](repeating: 0, count: rounds); self.clients = clients }
-        }
-        let tally = Tally(rounds: rounds, clients: clients)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            for round in 0..<rounds {
-                do {
-                    if try tally.clients[t].redeemHandoff("rid-\(round)") != nil {
-                        tally.lock.lock(); tally.wins[round] += 1; tally.lock.unlock()
-                    }
-                } catch {
-                    tally.lock.lock(); tally.errors += 1; tally.lock.unlock()
+            /// Returns once every racer has reached it.
+            func barrier() {
+                lock.lock(); defer { lock.unlock() }
+                let mine = generation
+                waiting += 1
+                if waiting == clients.count {
+                    waiting = 0
+                    generation += 1
+                    lock.broadcast()
+                } else {
+                    while generation == mine { lock.wait() }
                 }
             }
         }
+        let tally = Tally(rounds: rounds, clients: clients)
+        let finished = DispatchSemaphore(value: 0)
+        for t in 0..<threads {
+            Thread {
+                for round in 0..<rounds {
+                    tally.barrier()
+                    do {
+                        if try tally.clients[t].redeemHandoff("rid-\(round)") != nil {
+                            tally.lock.lock(); tally.wins[round] += 1; tally.lock.unlock()
+                        }
+                    } catch {
+                        tally.lock.lock(); tally.errors += 1; tally.lock.unlock()
+                    }
+                }
+                finished.signal()
+            }.start()
+        }
+        for _ in 0..<threads { finished.wait() }
         let wins = tally.wins
         let errors = tally.errors
         #expect(errors == 0)

@@ -308,6 +308,39 @@ import SSOTesting
         #expect(problems("login: {max_delay: 60}") == nil)
     }
 
+    /// `allowed_users` is what keeps every other local user off the app_auth TCP port: a name that is no user here (a
+    /// typo) dropped silently would leave the list empty, which admits every user. It must be a problem naming the entry.
+    @Test func anUnknownAllowedUserIsAProblemNotDropped() throws {
+        #expect(problems("app_auth: {allowed_users: [\"no-such-user-xyz\"]}")?["app_auth.allowed_users[0]"] != nil)
+        #expect(problems("accounts: {allowed_users: [\"root\", \"no-such-user-xyz\"]}")?["accounts.allowed_users[1]"] != nil)
+        let text = Self.valid + "\napp_auth: {allowed_users: [\"root\"]}\n"
+        #expect(try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml").appAuth.peers.uids == [0])
+    }
+
+    /// Two cookies of one name overwrite each other in the browser: a state (or replay) cookie named like the session
+    /// cookie would replace the session on every sign-in round trip. Each cookie must have its own name.
+    @Test func twoCookiesOfOneNameAreAProblem() throws {
+        #expect(problems("cookie: {state_name: \"__Host-sso\"}")?["cookie"] != nil)
+        #expect(problems("request_cache: {cookie_name: \"__Host-sso\"}")?["cookie"] != nil)
+        #expect(problems("cookie: {csrf_name: \"__Host-sso_device\", device_name: \"__Host-sso_device\"}")?["cookie"] != nil)
+        #expect(problems("cookie: {state_name: \"__Host-sso_other\"}") == nil)
+    }
+
+    /// libfcgi's `FCGI_WEB_SERVER_ADDRS` limits who may connect to a TCP listener; deployments that set it (as they did
+    /// for libfcgi) must keep that limit: its addresses join the configured ones in each server's peer filter. Dropped,
+    /// the port would admit any address the operator meant to refuse. The variable is process-wide and every config load
+    /// reads it, so it is restored at once, and it holds valid addresses: a test loading a config meanwhile gains peer
+    /// addresses it does not use, never a problem.
+    @Test func theWebServerAddressesFromTheEnvironmentJoinThePeerFilter() throws {
+        let saved = getenv("FCGI_WEB_SERVER_ADDRS").map { String(cString: $0) }
+        setenv("FCGI_WEB_SERVER_ADDRS", "192.0.2.10, 2001:DB8::7", 1)
+        defer { if let saved { setenv("FCGI_WEB_SERVER_ADDRS", saved, 1) } else { unsetenv("FCGI_WEB_SERVER_ADDRS") } }
+        let text = Self.valid + "\napp_auth: {allowed_addresses: [\"198.51.100.1\"]}\n"
+        let c = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml")
+        #expect(c.appAuth.peers.addresses == ["198.51.100.1", "192.0.2.10", "2001:db8::7"])
+        #expect(c.accounts.peers.addresses == ["192.0.2.10", "2001:db8::7"])
+    }
+
     /// A value listed twice is named in the problem, not described ("duplicate kid").
     @Test func aValueListedTwiceIsNamed() throws {
         let text = Self.valid.replacingOccurrences(of: "name: other, origins: [\"https://other.example.test\"]",
