@@ -9,11 +9,15 @@ import Glibc
 /// - A write that misses a copy fences that server: a record on every other server says its copies must not be read
 ///   until it is cleaned (flushed). Each process reads that list at least once per lease; a delete that missed a copy
 ///   returns only a lease after it fenced the server, so no reader anywhere still reads the copy it missed.
-/// - `take` (single use) claims every reachable copy with CAS and wins only if no copy was claimed before.
+/// - `take` (single use) claims every reachable copy with CAS, in placement order, and wins only if no copy was claimed
+///   before, by anyone but a claimant that had already lost to this one (`losersClaim`).
 /// - A server that fails is ejected for every worker of the process for the retry timeout, then one request tries it.
 public final class ReplicatedStore: KeyValueStore {
     /// Client flags of a tombstone. Live items have flags 0.
     public static let tombstone: UInt32 = 0x8000_0001
+    /// The value of the tombstones a `take` writes once it has lost (found the item claimed on an earlier copy): its
+    /// claims of later copies take nothing from that copy's winner. Every other tombstone is empty.
+    static let losersClaim: [UInt8] = Array("lost".utf8)
 
     let nodes: [StoreNode]
     let pool: PoolState
@@ -225,17 +229,28 @@ public final class ReplicatedStore: KeyValueStore {
         var answered = false
         var missed: [Int] = []
         // Every reachable copy, fenced ones too: a copy that missed an earlier take still holds the item, and the
-        // tombstone on another copy is what says it was taken.
+        // tombstone on another copy is what says it was taken. Copies are claimed in the same order by everyone.
         for i in placement.nodes(for: key) {
+            let lost = claimedBefore
             let outcome: (NodeItem?, NodeWriteResult?)? = on(i) { node throws(StoreError) in
                 guard let item = try node.fetch([key])[key] else { return (nil, nil) }
                 if item.flags == Self.tombstone { return (item, nil) }
-                return (item, try node.write(.cas(item.cas), key, [], flags: Self.tombstone, ttl: options.tombstoneTTL))
+                let claim = try node.write(.cas(item.cas), key, lost ? Self.losersClaim : [], flags: Self.tombstone,
+                                           ttl: options.tombstoneTTL)
+                // Claimed by someone else between the read and the swap: what they wrote decides, as if read first.
+                if claim != .stored, let now = try node.fetch([key])[key], now.flags == Self.tombstone { return (now, nil) }
+                return (item, claim)
             }
             guard let (item, claim) = outcome else { missed.append(i); continue }
             answered = true
             guard let item else { continue }
-            if claim == .stored { value = item.value } else { claimedBefore = true }
+            if claim == .stored {
+                if value == nil { value = item.value }
+            } else if value == nil || item.value != Self.losersClaim {
+                // Claimed before this take won a copy, or by a claimant that had not lost when it claimed (one that
+                // did not reach the copies this take won): taken.
+                claimedBefore = true
+            }
         }
         guard answered else { throw StoreError("memcached: no copy of the item could be read (\(servers(missed)))") }
         // A copy that missed this claim still holds the item: its fence must be where every reader looks.

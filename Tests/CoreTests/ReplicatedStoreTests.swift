@@ -162,8 +162,10 @@ import SSOTesting
         #expect(try one.take("r") == nil)
     }
 
-    @Test func takeIsSingleUseUnderConcurrency() throws {
-        let pool = Pool()
+    /// Eight processes take the same 50 requestIDs at once: each is taken exactly once, with two copies and with three
+    /// (where a loser's claims of the later copies meet a winner's more often).
+    @Test(arguments: [1, 2]) func takeIsSingleUseUnderConcurrency(replicas: Int) throws {
+        let pool = Pool(servers: replicas + 2, replicas: replicas)
         let setup = pool.process()
         for n in 0..<50 { try setup.set("r\(n)", [UInt8(n)], ttl: 60) }
         let wins = Mutex([Int](repeating: 0, count: 50))
@@ -178,6 +180,49 @@ import SSOTesting
         }
         #expect(errors.withLock { $0 } == 0)
         #expect(wins.withLock { $0 } == [Int](repeating: 1, count: 50))
+    }
+
+    /// A process whose view of server `hooked` runs `meanwhile` just before its next fetch of `key` there: another
+    /// host's take, run between this take's claim of the first copy and its look at the second.
+    func interleaved(_ pool: Pool, hooked: Int, key: String, meanwhile: @escaping () -> Void) -> ReplicatedStore {
+        let clock = pool.clock
+        let hook = IndexCompactionRaceTests.Hooked(pool.servers[hooked], key: key)
+        hook.hook = meanwhile
+        let nodes: [StoreNode] = pool.servers.indices.map { $0 == hooked ? hook as StoreNode : pool.servers[$0] }
+        return ReplicatedStore(nodes: nodes, pool: PoolState(servers: 3, retryTimeout: 1, lease: 1, clock: { clock.now }),
+                               options: pool.options, pause: { clock.advance($0) })
+    }
+
+    /// Two hosts redeem one requestID at once (a double click, a prefetch and the click). X claims the first copy; Y
+    /// finds it claimed and goes on to claim the second before X gets there. Y lost, and its claim of the second copy
+    /// must not take X's win away: before, X read that claim as "taken before", both answered nil, and the person's
+    /// sign-in failed though nobody had used the requestID.
+    @Test func aClaimantThatLostTheFirstCopyDoesNotUndoItsWinner() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "r\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(key, Array("jwt".utf8), ttl: 60)
+        let y = pool.process()
+        let yGot = Mutex<[UInt8]??>(nil)
+        let x = interleaved(pool, hooked: 1, key: key) { yGot.withLock { $0 = .some(try? y.take(key)) } }
+        let xGot = try x.take(key)
+        #expect(yGot.withLock { $0 } == .some(nil), "Y ran between X's two copies, and lost")
+        #expect(xGot == Array("jwt".utf8))
+        #expect(try pool.process().take(key) == nil)
+    }
+
+    /// The other order of the same race, across a partition: Y does not reach the first copy's server, so its first
+    /// claim is of the second copy, made before X gets there. Y's claim is a win (it saw no claim before its own), so X,
+    /// finding it, must lose: exactly one of them has the value.
+    @Test func aClaimantThatWonTheSecondCopyUnseenStillBeatsTheFirstCopysClaimant() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "r\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(key, Array("jwt".utf8), ttl: 60)
+        let y = partitioned(pool, cutOff: [0])
+        let yGot = Mutex<[UInt8]??>(nil)
+        let x = interleaved(pool, hooked: 1, key: key) { yGot.withLock { $0 = .some(try? y.take(key)) } }
+        let xGot = try x.take(key)
+        #expect(yGot.withLock { $0 } == .some(Array("jwt".utf8)))
+        #expect(xGot == nil)
     }
 
     @Test func anUpdateNeverBringsBackWhatADeleteEnded() throws {
@@ -247,6 +292,81 @@ import SSOTesting
         try c.delete(session)
         pool.clock.advance(0.01)
         #expect(throws: StoreError.self) { try d.get(session) }  // fenced server 0 is all d could read: fail closed
+    }
+
+    /// A claimant read the fence list while every server answered, then lost two of three. It reaches one copy of a
+    /// request ID and claims it, but its fence of the copy it missed lands on one server only, where a process on the
+    /// other side of the partition does not look: that process claims the missed copy and fences it without trouble. The
+    /// first take must fail, or the request ID (a JWT hand-off) would be redeemed once on each side.
+    @Test func aTakeWhoseFenceReachesTooFewServersFails() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "r\($0)" }.first { pool.copies($0) == [0, 2] })
+        try pool.process().set(key, Array("jwt".utf8), ttl: 60)
+        let a = partitioned(pool, cutOff: [])
+        _ = try a.get("other")  // a's fence lease starts while every server answers
+        for i in [0, 1] { try #require(a.nodes[i] as? Cut).blocked = true }
+        var wins = 0
+        #expect(throws: StoreError.self) { if try a.take(key) != nil { wins += 1 } }
+        // b reaches servers 0 and 1: enough to know the fence list, and a's fence of server 0 is on server 2 alone.
+        let b = partitioned(pool, cutOff: [2])
+        if try b.take(key) != nil { wins += 1 }
+        #expect(wins == 1, "the request ID was redeemed \(wins) times")
+        #expect(try pool.process().take(key) == nil)
+    }
+
+    /// Every fence is recorded on two of the three servers, so a reader needs answers from two to know the fence list.
+    /// A reader that reaches only the server a delete missed (fenced on the other two) must fail closed: trusting its
+    /// one answer, it would read the ended session's stale copy as live.
+    @Test func aReaderThatReachesTooFewServersToKnowTheFencesFailsClosed() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "s\($0)" }.first { pool.copies($0) == [2, 0] })
+        try pool.process().set(key, Array("live".utf8), ttl: 60)
+        try partitioned(pool, cutOff: [2]).delete(key)  // a tombstone on server 0; server 2 fenced on servers 0 and 1
+        #expect(pool.servers[2].peekItem(key)?.value == Array("live".utf8))
+        let reader = partitioned(pool, cutOff: [0, 1])
+        #expect(throws: StoreError.self) { try reader.get(key) }
+    }
+
+    /// A delete that misses copy 0 and can record that fence on server 1 only (server 2 does not answer the fence write)
+    /// has not held: a reader cut off from server 1 reads the fence list from servers 0 and 2, finds no fence, and reads
+    /// the live copy 0. The delete must fail (the sign-out is reported as failed) rather than return as done.
+    @Test func aDeleteFencedOnTooFewServersFails() throws {
+        let pool = Pool()
+        let key = try #require((0..<100).map { "s\($0)" }.first { pool.copies($0) == [0, 1] })
+        try pool.process().set(key, Array("live".utf8), ttl: 60)
+        let deleter = partitioned(pool, cutOff: [0, 2])
+        var held = true
+        do { try deleter.delete(key) } catch { held = false }
+        #expect(!held, "a delete whose fence reached one server returned as done")
+        let reader = partitioned(pool, cutOff: [1])
+        let seen = try reader.get(key)
+        #expect(!held || seen != Array("live".utf8), "a delete that returned was undone for a reader cut off from server 1")
+    }
+
+    /// `add` is a claim (a request-cache delivery, a compaction's turn): the first copy decides, as every writer tries
+    /// the copies in the same order. A server restarted empty that holds the second copy answers STORED; a claim taken
+    /// already must not be won again because of it.
+    @Test func anAddIsDecidedByTheFirstCopyNotByARestartedSecond() throws {
+        let pool = Pool()
+        let store = pool.process()
+        try store.set("claim", Array("first".utf8), ttl: 60)
+        pool.servers[pool.copies("claim")[1]].restart()
+        #expect(try store.add("claim", Array("second".utf8), ttl: 60) == false)
+        #expect(try store.get("claim") == Array("first".utf8))
+    }
+
+    /// Counters (the sign-in throttle, the request cache's) answer the highest copy: a memcached restarted empty holds
+    /// a copy that starts again from 1, and the count must not fall back to it (a throttle reset by a restart lets a
+    /// password guesser go on).
+    @Test func aCounterDoesNotFallBackWhenACopyIsLost() throws {
+        let pool = Pool()
+        let store = pool.process()
+        for lost in 0..<2 {
+            let key = "c\(lost)"
+            for n in 1...5 { #expect(try store.increment(key, by: 1, ttl: 60) == UInt64(n)) }
+            pool.servers[pool.copies(key)[lost]].restart()
+            #expect(try store.increment(key, by: 1, ttl: 60) == 6, "copy \(lost) lost")
+        }
     }
 
     /// The per-user session index (UserSessionIndex) on copies: append, add over a deleted list, touch that never
