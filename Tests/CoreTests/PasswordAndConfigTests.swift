@@ -328,17 +328,19 @@ import SSOTesting
 
     /// libfcgi's `FCGI_WEB_SERVER_ADDRS` limits who may connect to a TCP listener; deployments that set it (as they did
     /// for libfcgi) must keep that limit: its addresses join the configured ones in each server's peer filter. Dropped,
-    /// the port would admit any address the operator meant to refuse. The variable is process-wide and every config load
-    /// reads it, so it is restored at once, and it holds valid addresses: a test loading a config meanwhile gains peer
-    /// addresses it does not use, never a problem.
+    /// the port would admit any address the operator meant to refuse. The test gives the loader an environment of its
+    /// own: `setenv` while other tests' threads read the environment is unsafe.
     @Test func theWebServerAddressesFromTheEnvironmentJoinThePeerFilter() throws {
-        let saved = getenv("FCGI_WEB_SERVER_ADDRS").map { String(cString: $0) }
-        setenv("FCGI_WEB_SERVER_ADDRS", "192.0.2.10, 2001:DB8::7", 1)
-        defer { if let saved { setenv("FCGI_WEB_SERVER_ADDRS", saved, 1) } else { unsetenv("FCGI_WEB_SERVER_ADDRS") } }
+        let environment = ["FCGI_WEB_SERVER_ADDRS": "192.0.2.10, 2001:DB8::7"]
         let text = Self.valid + "\napp_auth: {allowed_addresses: [\"198.51.100.1\"]}\n"
-        let c = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml")
+        let c = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml", environment: environment)
         #expect(c.appAuth.peers.addresses == ["198.51.100.1", "192.0.2.10", "2001:db8::7"])
         #expect(c.accounts.peers.addresses == ["192.0.2.10", "2001:db8::7"])
+        // A value that is no address is named, not ignored.
+        do {
+            _ = try ConfigLoader.load(contents: Array(text.utf8), file: "/etc/sso/sso.yaml", environment: ["FCGI_WEB_SERVER_ADDRS": "web1"])
+            Issue.record("loaded")
+        } catch { #expect(error.problems.contains { $0.key == "FCGI_WEB_SERVER_ADDRS (environment)" && $0.value == "\"web1\"" }) }
     }
 
     /// A value listed twice is named in the problem, not described ("duplicate kid").

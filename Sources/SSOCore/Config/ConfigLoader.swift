@@ -13,13 +13,21 @@ public enum ConfigLoader {
     }
 
     /// The config in `contents`, the bytes of a file at `file` (which names it in problems and anchors its relative
-    /// paths; it is not read). Throws `ConfigError` listing every problem, as `load(path:)` does.
-    public static func load(contents: [UInt8], file: String) throws(ConfigError) -> SSOConfig {
-        try load(ConfigReader(file: file, contents: contents, specs: Settings.all))
+    /// paths; it is not read). Throws `ConfigError` listing every problem, as `load(path:)` does. `environment` is
+    /// where `FCGI_WEB_SERVER_ADDRS` is read (default: this process's; a test gives its own rather than `setenv`, which
+    /// is unsafe while other threads read the environment).
+    public static func load(contents: [UInt8], file: String, environment: [String: String]) throws(ConfigError) -> SSOConfig {
+        try load(ConfigReader(file: file, contents: contents, specs: Settings.all), environment: environment)
     }
 
-    private static func load(_ reader: ConfigReader) throws(ConfigError) -> SSOConfig {
-        let config = build(reader.top)
+    /// `load(contents:file:environment:)` with this process's environment.
+    public static func load(contents: [UInt8], file: String) throws(ConfigError) -> SSOConfig {
+        try load(contents: contents, file: file, environment: ProcessInfo.processInfo.environment)
+    }
+
+    private static func load(_ reader: ConfigReader,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> SSOConfig {
+        let config = build(reader.top, environment: environment)
         guard reader.problems.problems.isEmpty else { throw ConfigError(file: reader.file, problems: heard(reader.problems.problems)) }
         return config
     }
@@ -49,7 +57,7 @@ public enum ConfigLoader {
     /// Builds the config, adding a problem for every value that is well typed but still wrong. A value the config cannot
     /// exist without that is missing or wrong (its problem is listed) has a placeholder: only a config without problems
     /// is served.
-    static func build(_ c: ConfigReader.Scope) -> SSOConfig {
+    static func build(_ c: ConfigReader.Scope, environment: [String: String] = ProcessInfo.processInfo.environment) -> SSOConfig {
         let file = c.reader.file
         func problem(_ key: String, _ value: String?, _ expected: String) { c.reader.problems.add(key, value, expected: expected) }
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -90,7 +98,7 @@ public enum ConfigLoader {
             for (i, address) in addresses.enumerated() where !SystemAccounts.isIPAddress(address) {
                 problem("\(name).allowed_addresses[\(i)]", address, "an IPv4 or IPv6 address")
             }
-            let fromEnvironment = PeerFilter.webServerAddresses(fromEnvironment: ProcessInfo.processInfo.environment["FCGI_WEB_SERVER_ADDRS"])
+            let fromEnvironment = PeerFilter.webServerAddresses(fromEnvironment: environment["FCGI_WEB_SERVER_ADDRS"])
             for address in fromEnvironment where !SystemAccounts.isIPAddress(address) {
                 problem("FCGI_WEB_SERVER_ADDRS (environment)", address, "IPv4 or IPv6 addresses, comma-separated")
             }
