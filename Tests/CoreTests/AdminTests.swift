@@ -56,6 +56,20 @@ import SSOTesting
         #expect(try String(contentsOfFile: path, encoding: .utf8) == after)
     }
 
+    /// `users disable` keeps the right password out too, and `users enable` lets it in again.
+    @Test func aDisabledUserCannotSignInWithTheRightPassword() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        let admin = UsersAdmin(path: path, registry: config.registry)
+        let signIn = { try UsersFileLoader.load(path: path, registry: config.registry).authenticate(username: "alice", password: "right-pw") }
+        try admin.setPassword(username: "alice", password: "right-pw")
+        #expect(try signIn()?.username == "alice")
+        try admin.setDisabled(username: "alice", true)
+        #expect(try signIn() == nil)
+        try admin.setDisabled(username: "alice", false)
+        #expect(try signIn()?.username == "alice")
+    }
+
     /// The package installs a users file with `users: []`: the first `users add` turns it into a block list, keeping
     /// the comments around it; the next one appends as usual.
     @Test func theFirstUserIsAddedToAnEmptyList() throws {

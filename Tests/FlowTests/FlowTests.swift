@@ -134,6 +134,23 @@ import SSOTesting
         }
     }
 
+    /// The sign-out form's `redirectURL` is another site's to choose (it links to the page): after signing out the
+    /// browser goes only to a registered origin, never to one the link named (an open redirect on the accounts host).
+    @Test func signOutRedirectsOnlyToRegisteredOrigins() throws {
+        let w = try World()
+        for (target, allowed) in [("https://evil.example/", false), ("https://infusion.iqueue.test:8443.evil.example/", false),
+                                  ("//evil.example/", false), (infusion + "/bye", true)] {
+            let jwt = try w.signIn("alice", "wonderland", target: infusion + "/")
+            let page = w.accountsRequest("/logout", cookies: ["__Host-sso": jwt])
+            let csrf = try #require(World.cookie(page, "__Host-sso_csrf"))
+            let out = w.accountsRequest("/logout", method: "POST", cookies: ["__Host-sso": jwt, "__Host-sso_csrf": csrf],
+                                        body: "csrf=\(csrf)&redirectURL=\(PercentEncoding.encode(target))")
+            #expect(World.cookie(out, "__Host-sso") == "", "\(target): signed out either way")
+            if allowed { #expect(out.status == .seeOther && out.header(.location) == target) }
+            else { #expect(out.status == .ok && out.header(.location) == nil, "\(target)") }
+        }
+    }
+
     @Test func fingerprintAndLogout() throws {
         let w = try World()
         let (app, jwt) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")

@@ -22,8 +22,9 @@ import SSOTesting
     }
 
     /// The form sent with the session ended, as nginx's `@sso_signin` passes it: kept, 303 to sign in, replay cookie.
-    func submit(_ w: World, cookie: String, body: [UInt8], type: String = "application/x-www-form-urlencoded") throws -> String {
-        var extra = Self.sameOrigin
+    func submit(_ w: World, cookie: String, body: [UInt8], type: String = "application/x-www-form-urlencoded",
+                from origin: [String: String] = sameOrigin) throws -> String {
+        var extra = origin
         extra["CONTENT_TYPE"] = type
         let answer = w.appAuth.respond(to: w.request("infusion.iqueue.test", Self.form, method: "POST", cookies: ["__Host-sso": cookie],
                                                      bytes: body, extra: extra), context: w.context)
@@ -182,6 +183,21 @@ import SSOTesting
         let (app, _) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
         let delivered = replay(w, app: app, replay: replayCookie)
         #expect(delivered.status == .ok && w.backend.sent.map(\.body) == [body])
+    }
+
+    /// Another site makes the signed-out victim's browser post a form to the app (a cross-site form, `SameSite=Lax`
+    /// cookies and all): kept, it would be replayed with the victim's identity once they sign in. Only a note is kept,
+    /// and it says why; nothing reaches the app.
+    @Test func aCrossSiteFormIsNeverDelivered() throws {
+        for origin in [["HTTP_ORIGIN": "https://evil.example", "HTTP_SEC_FETCH_SITE": "cross-site"],
+                       ["HTTP_ORIGIN": "null"], ["HTTP_SEC_FETCH_SITE": "same-site"], [:]] {
+            let w = try World()
+            let replayCookie = try submit(w, cookie: try expiredSession(w), body: Array("to=mallory&amount=1000".utf8), from: origin)
+            let (app, _) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
+            let r = replay(w, app: app, replay: replayCookie)
+            #expect(r.status == .ok && text(r).contains("it was not sent from a page of this site"), "\(origin): \(text(r))")
+            #expect(w.backend.sent.isEmpty, "\(origin)")
+        }
     }
 
     /// A token the accounts host signed for another app (dextor) is handed to that app, whose operator can present it
