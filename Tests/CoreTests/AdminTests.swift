@@ -179,6 +179,46 @@ import SSOTesting
         #expect(throws: AdminError.self) { try KeysAdmin.existing(kid: "ed-next", folder: folder) }
     }
 
+    /// The edited file replaces the original by rename: it must come out with the original's mode (not the mode less
+    /// this process's umask: a users file 0660 that became 0640 would lock out a group that writes it) ...
+    @Test func anEditKeepsTheFilesMode() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        #expect(chmod(path, 0o666) == 0)  // every bit a umask can take away
+        try UsersAdmin(path: path, registry: config.registry).setPassword(username: "bob", password: "new-secret")
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o7777 == 0o666, "\(String(info.st_mode & 0o7777, radix: 8))")
+    }
+
+    /// ... and its owner and group: root's ssoctl editing the service's users file (root:sso 0640 in the package, or
+    /// sso's own) must not leave a root:root file the programs cannot read, whose reload fails and so ends no session
+    /// of the user just disabled.
+    @Test(.enabled(if: geteuid() == 0)) func anEditKeepsTheFilesOwnerAndGroup() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("users.yaml").path
+        #expect(chown(path, 65534, 65534) == 0 && chmod(path, 0o640) == 0)
+        try UsersAdmin(path: path, registry: config.registry).setDisabled(username: "bob", true)
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_uid == 65534 && info.st_gid == 65534, "\(info.st_uid):\(info.st_gid)")
+        #expect(info.st_mode & 0o7777 == 0o640)
+        #expect(try UsersFileLoader.load(path: path, registry: config.registry).user("bob")?.disabled == true)
+    }
+
+    /// An edit whose result does not load is refused and the file stays as it was: here a rotation to a key pair whose
+    /// private half is gone (the config would name a key the accounts host cannot load, and it would not start).
+    @Test func anEditThatWouldNotLoadLeavesTheFileAsItWas() throws {
+        let (config, folder) = try copyExamples()
+        let path = folder.appendingPathComponent("sso.yaml").path
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let next = try KeysAdmin.generate(kid: "ed-next", kind: .ed25519, folder: folder.appendingPathComponent("keys").path)
+        try FileManager.default.removeItem(atPath: next.privateKeyFile)
+        #expect(throws: (any Error).self) { try KeysAdmin(path: path, config: config).rotate(to: next, now: 1_000_000) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
+        #expect(try ConfigLoader.load(path: path).signingKID == config.signingKID)
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }.isEmpty)
+    }
+
     @Test func trailingCommentsAreFoundOutsideQuotes() {
         #expect(YAMLLineEditor.trailingComment("  a: 'x # y'   # z") == "   # z")
         #expect(YAMLLineEditor.trailingComment("  a: \"#\"") == "")

@@ -7,8 +7,10 @@ import pytest
 
 from helpers import SERVERS, Browser, make_stack
 
-SPELLINGS = ["X_Remote_User", "X-Remote_User", "X_Remote-User", "x_remote_user", "X_REMOTE_USER",
-             "X_Remote_Email", "X-Remote_Email", "X_Remote_Name", "X_Remote-Name"]
+# Every spelling of each identity header with '_' for one or both of its '-' (three per header), and two case
+# variants: a list written by hand missed X_Remote-Email and X-Remote_Name, and a snippet could lose their lines unseen.
+SPELLINGS = [f"X{a}Remote{b}{field}" for field in ("User", "Email", "Name") for a in "-_" for b in "-_"
+             if (a, b) != ("-", "-")] + ["x_remote_user", "X_REMOTE_USER"]
 
 
 def spoofed_headers(echo):

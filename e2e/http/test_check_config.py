@@ -2,6 +2,8 @@
 expectation; it warns without failing when the socket's folder is missing or memcached does not answer. At start the
 programs log a warning naming each memcached server that does not answer, and every memcached error names its server.
 Run with the configs the stack made for each web server (unix sockets behind nginx, TCP behind Apache)."""
+import os
+import signal
 import subprocess
 import time
 
@@ -164,6 +166,27 @@ def test_a_missing_socket_folder_is_named_at_start(stack, tmp_path):
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert f"cannot listen on unix:{folder}/accounts.sock: its folder {folder}: No such file or directory" in r.stderr
 
+
+def test_a_program_started_on_a_config_with_a_problem_does_not_serve(stack, tmp_path):
+    """Fail closed at start, not only under --check-config: a typo (an unknown key) or a wrong value stops either program
+    with exit code 2 and the problem on stderr; it never serves on what it could make of the rest."""
+    def change(cfg):
+        cfg["sessions"]["lifetyme"] = 5  # meant: lifetime
+        for section, name in (("accounts", "accounts"), ("app_auth", "appauth")):
+            cfg[section].update(listen=f"unix:{tmp_path}/{name}.sock", processes=0, socket_group="")
+    path = write_config(stack, tmp_path, change)
+    for program, socket in (("AccountsFCGI", "accounts.sock"), ("AppAuthFCGI", "appauth.sock")):
+        proc = subprocess.Popen([str(BIN / program), "--config", str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AssertionError(f"{program} kept running on a config with a problem")
+        assert proc.returncode == 2, (program, proc.returncode, err)
+        assert 'sessions.lifetyme: got "(unknown key)"' in err, (program, err)
+        assert not (tmp_path / socket).exists(), program
 
 def test_start_warns_and_errors_name_the_memcached_server(own_stack):
     s = own_stack

@@ -240,6 +240,62 @@ def test_a_request_id_still_goes_to_sign_in(dstack):
     assert statuses(dstack, "/kept", 3)[1:] == ["BYPASS", "BYPASS"], statuses(dstack, "/kept")
 
 
+def session_header(browser, host):
+    """The Cookie header of `browser`'s session on `host`, alone: sent explicitly, so another client can send the very
+    same bytes (the cache key holds the whole header)."""
+    return {"Cookie": f"__Host-sso={browser.cookie(host).value}"}
+
+
+def test_a_stolen_cookie_from_another_browser_is_not_answered_from_the_cache(dstack):
+    """The session is bound to the browser that signed in (FINGERPRINT, from its User-Agent): a cookie replayed from
+    another client is refused by the check. A 200 kept for the victim's Cookie header must not answer the thief's
+    request, so the key holds the User-Agent too."""
+    alice = Browser(dstack)
+    assert alice.sign_in(dstack.infusion + "/").status_code == 200
+    cookie = session_header(alice, "infusion.iqueue.test")
+    assert echo_user(alice.get(dstack.infusion + "/ua-warm", headers=cookie)) == "alice"
+    assert echo_user(alice.get(dstack.infusion + "/ua-warm", headers=cookie)) == "alice"
+    assert statuses(dstack, "/ua-warm", 2)[-1] == "HIT", statuses(dstack, "/ua-warm")
+    thief = Browser(dstack, user_agent="curl/8.0 (stolen cookie)")
+    r = thief.get(dstack.infusion + "/ua-stolen", headers=cookie)
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], (r.status_code, r.text[:200])
+
+
+def test_one_hosts_kept_decision_never_answers_another_host(dstack):
+    """bob is registered for infusion only. His infusion Cookie header sent to dextor (same User-Agent) must be checked
+    for dextor and refused, not answered from the entry infusion's check left: the key holds the server's origin."""
+    bob = Browser(dstack)
+    assert bob.sign_in(dstack.infusion + "/", "bob", "builder").status_code == 200
+    cookie = session_header(bob, "infusion.iqueue.test")
+    assert echo_user(bob.get(dstack.infusion + "/host-warm", headers=cookie)) == "bob"
+    assert echo_user(bob.get(dstack.infusion + "/host-warm", headers=cookie)) == "bob"
+    assert statuses(dstack, "/host-warm", 2)[-1] == "HIT", statuses(dstack, "/host-warm")
+    r = Browser(dstack).get(dstack.dextor + "/host-other", headers=cookie)
+    assert not (r.status_code == 200 and "uri" in r.text), (r.status_code, r.text[:200])
+    assert r.status_code == 302 and "/noCookie?" in r.headers["Location"], r.status_code
+
+
+def test_an_expired_entry_is_never_served_while_appauth_is_down(dstack):
+    """Fail closed: once an entry's X-Accel-Expires has passed, the check must be asked again. With AppAuthFCGI
+    stopped the request fails; nginx must not serve the expired 200 instead (fastcgi_cache_use_stale off), which would
+    let a session that ended, or a user removed, in for as long as AppAuthFCGI stays down."""
+    b = Browser(dstack)
+    assert b.sign_in(dstack.infusion + "/").status_code == 200
+    cookie = session_header(b, "infusion.iqueue.test")
+    assert echo_user(b.get(dstack.infusion + "/stale-warm", headers=cookie)) == "alice"
+    stored = time.time()
+    dstack.terminate("appauth")
+    try:
+        # Past the entry's lifetime (at most SECONDS), well within nginx's `inactive` (SECONDS + 5), so it is still there.
+        time.sleep(max(0.0, stored + SECONDS + 1 - time.time()))
+        r = b.get(dstack.infusion + "/stale", headers=cookie)
+        print(f"\nexpired entry, AppAuthFCGI down: {r.status_code}; log {statuses(dstack, '/stale', 1)}")
+        assert r.status_code != 200 and "uri" not in r.text, (r.status_code, r.text[:200])
+    finally:
+        dstack.start_fcgi(["appauth"])
+    assert echo_user(b.get(dstack.infusion + "/stale-back", headers=cookie)) == "alice"
+
+
 def test_the_cache_holds_only_200s_in_a_private_folder(dstack):
     """Runs last in this module: every entry the tests above left is a 200 (the FastCGI stream's Status line), and the
     folder and files are nginx's user's alone (each holds a session cookie in its key)."""

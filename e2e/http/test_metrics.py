@@ -134,6 +134,20 @@ def test_metrics_are_refused_outside_the_allow_list_whatever_forwarded_headers_s
         assert Browser(stack).get(base + "/_sso/metrics").status_code == 200
 
 
+def test_no_other_spelling_of_the_metrics_path_answers_metrics_outside_the_allow_list(own_stack):
+    """The allow-list guards the exact path (nginx `location = /_sso/metrics`, Apache `<Location "/_sso/metrics">`);
+    every other path goes on as any page does: to AccountsFCGI on the accounts host (nginx `location /`), to
+    AppAuthFCGI behind Apache (`ProxyPass "/_sso/metrics"` is a prefix: /_sso/metricsx too). So the programs must answer
+    metrics at exactly /_sso/metrics and nowhere else, or a signed-in user (or anyone, on accounts) reads them from
+    anywhere."""
+    stack = own_stack
+    outsider = Browser(stack, source="127.0.0.2")
+    assert outsider.sign_in(stack.infusion + "/").status_code == 200
+    for base in (stack.accounts, stack.infusion):
+        for path in ("/_sso/metricsx", "/_sso/metrics.txt", "/_sso/metrics-all"):
+            r = outsider.get(base + path)
+            assert "sso_checks_total" not in r.text and "sso_signins_total" not in r.text, (base, path, r.status_code)
+
 def test_health_follows_memcached(own_stack):
     stack = own_stack
     bases = (stack.infusion, stack.accounts)
