@@ -151,6 +151,27 @@ import SSOTesting
         }
     }
 
+    /// A user disabled in the users file while memcached does not answer: the reload takes the file, but the sessions
+    /// cannot be ended then. They must be ended once memcached answers again, though the file does not change again
+    /// (before, they were looked for only at the file's next change, and the disabled user stayed signed in).
+    @Test func sessionsAreEndedOnceTheStoreAnswersAfterAnAccessChange() throws {
+        let w = try World()
+        let (app, _) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 200)
+        let users = w.accounts.host.users
+        let text = try String(contentsOfFile: users.path, encoding: .utf8)
+        try text.replacingOccurrences(of: "services: [infusion, dextor]}", with: "services: [infusion, dextor], disabled: true}")
+            .write(toFile: users.path, atomically: true, encoding: .utf8)
+        let sessions = SessionStore(kv: w.store, prefix: w.config.memcached.prefix)
+        w.memory.isDown = true
+        users.refresh(sessions: sessions, logger: w.logger, now: w.now)
+        #expect(users.current.user("alice")?.disabled == true)  // the file is taken
+        w.memory.isDown = false
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 200)  // not yet ended
+        users.refresh(sessions: sessions, logger: w.logger, now: w.now)  // the file has not changed since
+        #expect(w.check("infusion.iqueue.test", "/", cookies: ["__Host-sso": app]).status == 401)
+    }
+
     @Test func fingerprintAndLogout() throws {
         let w = try World()
         let (app, jwt) = try w.appCookie("infusion.iqueue.test", user: "alice", password: "wonderland")
