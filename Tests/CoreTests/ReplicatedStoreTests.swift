@@ -24,10 +24,12 @@ import SSOTesting
             options = MemcachedOptions(servers: (0..<count).map { "n\($0):11211" }, replicas: replicas, retryTimeoutSeconds: 1,
                                        fenceLeaseMS: 1000, prefix: "t:", tombstoneTTL: 100)
         }
-        func process() -> ReplicatedStore {
+        func process() -> ReplicatedStore { process(nodes: servers) }
+        /// One more process that reaches the servers through `nodes` (a cut-off or hooked view of some of them).
+        func process(nodes: [StoreNode]) -> ReplicatedStore {
             let clock = self.clock
             let state = PoolState(servers: servers.count, retryTimeout: 1, lease: 1, clock: { clock.now })
-            return ReplicatedStore(nodes: servers, pool: state, options: options, pause: { clock.advance($0) })
+            return ReplicatedStore(nodes: nodes, pool: state, options: options, pause: { clock.advance($0) })
         }
         func holders(_ key: String) -> [Int] { servers.indices.filter { servers[$0].peekItem(key) != nil } }
         func copies(_ key: String) -> [Int] { Placement(servers: options.servers, copies: options.replicas + 1).nodes(for: key) }
@@ -185,12 +187,9 @@ import SSOTesting
     /// A process whose view of server `hooked` runs `meanwhile` just before its next fetch of `key` there: another
     /// host's take, run between this take's claim of the first copy and its look at the second.
     func interleaved(_ pool: Pool, hooked: Int, key: String, meanwhile: @escaping () -> Void) -> ReplicatedStore {
-        let clock = pool.clock
         let hook = IndexCompactionRaceTests.Hooked(pool.servers[hooked], key: key)
         hook.hook = meanwhile
-        let nodes: [StoreNode] = pool.servers.indices.map { $0 == hooked ? hook as StoreNode : pool.servers[$0] }
-        return ReplicatedStore(nodes: nodes, pool: PoolState(servers: 3, retryTimeout: 1, lease: 1, clock: { clock.now }),
-                               options: pool.options, pause: { clock.advance($0) })
+        return pool.process(nodes: pool.servers.indices.map { $0 == hooked ? hook as StoreNode : pool.servers[$0] })
     }
 
     /// Two hosts redeem one requestID at once (a double click, a prefetch and the click). X claims the first copy; Y
@@ -270,10 +269,7 @@ import SSOTesting
     }
 
     func partitioned(_ pool: Pool, cutOff: Set<Int>) -> ReplicatedStore {
-        let clock = pool.clock
-        let views = pool.servers.enumerated().map { i, s in let c = Cut(s); c.blocked = cutOff.contains(i); return c }
-        return ReplicatedStore(nodes: views, pool: PoolState(servers: 3, retryTimeout: 1, lease: 1, clock: { clock.now }),
-                               options: pool.options, pause: { clock.advance($0) })
+        pool.process(nodes: pool.servers.enumerated().map { i, s in let c = Cut(s); c.blocked = cutOff.contains(i); return c })
     }
 
     @Test func underAPartitionARequestIDIsStillTakenOnceAndADeleteStillHolds() throws {

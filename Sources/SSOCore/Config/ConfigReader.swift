@@ -19,7 +19,7 @@ final class ConfigReader {
     /// Checks `contents`, the bytes of `file` (nil: the file could not be read), against `specs`. `file` only names the
     /// file in problems and anchors relative paths; nothing is read from it.
     convenience init(file: String, contents: [UInt8]?, specs: [SettingSpec]) {
-        self.init(file: file, read: contents.map { .success($0) } ?? .failure(.unreadable), specs: specs)
+        self.init(file: file, read: FileBytes.given(contents), specs: specs)
     }
 
     /// Checks what reading `file` gave against `specs`: a refusal is the one problem.

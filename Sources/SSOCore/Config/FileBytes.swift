@@ -49,6 +49,11 @@ public enum FileBytes {
         return .failure(.notRegularOrOver(limit: limit))
     }
 
+    /// Bytes a caller already holds, as `read` would give them: nil (the file could not be read) is `.unreadable`.
+    public static func given(_ contents: [UInt8]?) -> Result<[UInt8], Refusal> {
+        contents.map { .success($0) } ?? .failure(.unreadable)
+    }
+
     /// `1048576` -> "1 MiB", `1000` -> "1000 bytes".
     static func describe(_ bytes: Int) -> String {
         bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"

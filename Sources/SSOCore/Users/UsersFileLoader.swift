@@ -13,7 +13,7 @@ public enum UsersFileLoader {
 
     /// `load(path:registry:)` over `contents`, the bytes of the file at `file` (nil: it could not be read).
     public static func load(contents: [UInt8]?, file: String, registry: ServiceRegistry) throws -> UserDirectory {
-        try load(read: contents.map { .success($0) } ?? .failure(.unreadable), file: file, registry: registry)
+        try load(read: FileBytes.given(contents), file: file, registry: registry)
     }
 
     private static func load(read bytes: Result<[UInt8], FileBytes.Refusal>, file: String, registry: ServiceRegistry) throws -> UserDirectory {
@@ -35,7 +35,7 @@ public enum UsersFileLoader {
     /// The users written in `contents` and every problem with them, without computing a hash (the part of loading that
     /// depends on the file alone; `load` then proves the hash parameters and makes the decoy).
     public static func users(contents: [UInt8]?, file: String, registry: ServiceRegistry) -> (users: [User], problems: [ConfigError.Problem]) {
-        let read = self.read(contents.map { .success($0) } ?? .failure(.unreadable), file: file, registry: registry)
+        let read = self.read(FileBytes.given(contents), file: file, registry: registry)
         return (read.users, read.problems.problems)
     }
 
