@@ -1,6 +1,7 @@
 """Access changes take effect: a user removed, disabled, given another password, or losing a service loses every live
 session on every host within users_reload_interval (2 s) plus the next check — not at their sessions' natural end."""
 import os
+import signal
 import subprocess
 import time
 
@@ -72,6 +73,34 @@ def test_a_removed_or_disabled_user_is_out(stack):
         again = Browser(stack)
         form, _ = again.follow(stack.infusion + "/")
         assert again.submit_login(form, "alice", "wonderland").status_code == 200  # the form again: incorrect
+    finally:
+        edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
+        time.sleep(BOUND)
+
+
+def test_a_user_disabled_while_memcached_hangs_is_out_once_it_answers(stack):
+    """memcached stops answering (SIGSTOP: a hung server keeps its items) while alice is disabled: the reload takes the
+    file but cannot end her sessions. Once memcached answers they are ended, though the file does not change again
+    (before, they were looked for only at the file's next change, and alice stayed signed in to every app)."""
+    alice = signed_in_everywhere(stack, "alice", "wonderland")
+    original = yaml.safe_load((stack.state / "users.yaml").read_text())
+    log = stack.log_path("accounts")
+    start = log.stat().st_size
+    group = os.getpgid(stack.procs["memcached"].pid)
+    try:
+        os.killpg(group, signal.SIGSTOP)
+        try:
+            edit_users(stack, lambda users: user(users, "alice").update(disabled=True))
+            deadline = time.time() + 15
+            text = ""
+            while time.time() < deadline and "could not end sessions" not in text:
+                time.sleep(0.2)
+                text = log.read_bytes()[start:].decode(errors="replace")
+            assert "could not end sessions after an access change" in text, text[-2000:]
+        finally:
+            os.killpg(group, signal.SIGCONT)
+        assert refused_within(alice, stack.infusion + "/x", BOUND + 5)
+        assert alice.get(stack.dextor + "/x").status_code == 302
     finally:
         edit_users(stack, lambda users: users.__setitem__(slice(None), original["users"]))
         time.sleep(BOUND)
